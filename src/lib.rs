@@ -1,0 +1,19 @@
+//! cpu-gateway: a gateway and an offline simulator for NxtPort Certified Pick-up (CPu),
+//! and the terminal integrations (Data Sources) beside it.
+//!
+//! Layout (see docs/ARCHITECTURE.md):
+//! - [`nxtport`]: the CPu contract used on both sides (wire types, paths) and the client.
+//! - [`simulate`]: the HTTP face of the simulator (`cpu-gateway simulate`).
+//! - [`gateway`]: the gateway's own API, outbox, delivery worker, notification intake (`cpu-gateway serve`).
+//! - [`sources`]: Data Sources: terminal catalogue, adapters, sync, terminal emulations.
+//! - [`scenario`]: scenario files and their runner (`cpu-gateway scenario run`).
+//! - [`store`]: persistence (sqlx; SQLite by default, PostgreSQL when `DATABASE_URL` says so).
+
+pub mod cli;
+pub mod gateway;
+pub mod nxtport;
+pub mod scenario;
+pub mod simulate;
+pub mod sources;
+pub mod store;
+pub mod telemetry;
