@@ -1,0 +1,556 @@
+//! Gateway configuration: typed, layered, validated once at startup.
+//!
+//! Layers, later ones win: built-in defaults, an optional TOML file (`--config`), the plain
+//! `DATABASE_URL` variable, `CPU_GATEWAY_*` environment variables (nested keys with `__`, e.g.
+//! `CPU_GATEWAY_BUDGET__PER_MINUTE=300`), then command-line flags. Unknown keys in the file are
+//! an error (`deny_unknown_fields`) and every error names the key. Environment variables are
+//! filtered to this struct's top-level keys, because other tools of this project share the
+//! `CPU_GATEWAY_` prefix (`CPU_GATEWAY_LOG_JSON`, `CPU_GATEWAY_SKIP_PG`).
+//!
+//! Secrets (the master key) are [`SecretString`]s: their `Debug` is redacted.
+
+use figment::providers::{Env, Format, Toml};
+use figment::Figment;
+use secrecy::SecretString;
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// Where the gateway sends its CPu calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// The simulator, embedded in the process (default; offline).
+    Sim,
+    /// NxtPort's user acceptance environment.
+    Uat,
+    /// NxtPort production.
+    Prd,
+}
+
+impl Mode {
+    /// The name used in config and logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Sim => "sim",
+            Mode::Uat => "uat",
+            Mode::Prd => "prd",
+        }
+    }
+
+    /// NxtPort's API host for this mode (`None` in sim mode: the embedded simulator's address).
+    pub fn default_api_base_url(self) -> Option<&'static str> {
+        match self {
+            Mode::Sim => None,
+            Mode::Uat => Some("https://api-uat.nxtport.com"),
+            Mode::Prd => Some("https://api.nxtport.com"),
+        }
+    }
+
+    /// NxtPort's token endpoint for this mode (`None` in sim mode).
+    pub fn default_token_url(self) -> Option<&'static str> {
+        match self {
+            Mode::Sim => None,
+            Mode::Uat => Some("https://login-uat.nxtport.com/connect/token"),
+            Mode::Prd => Some("https://login.nxtport.com/connect/token"),
+        }
+    }
+}
+
+/// Everything `cpu-gateway serve` needs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Address the gateway API listens on.
+    pub listen: SocketAddr,
+    /// sim | uat | prd.
+    pub mode: Mode,
+    /// Folder for the SQLite file and the generated sim-mode master key.
+    pub data_dir: PathBuf,
+    /// `sqlite://...` or `postgres://...`; default `sqlite://<data_dir>/gateway.db`.
+    pub database_url: Option<String>,
+    /// Base64 of 32 random bytes: encrypts stored credentials. Required in uat/prd; generated
+    /// into `<data_dir>/master.key` in sim mode when absent.
+    pub master_key: Option<SecretString>,
+    /// Version number of `master_key` (stored beside every ciphertext, for rotation).
+    pub master_key_version: u32,
+    /// Older keys still able to decrypt rows written under them.
+    pub retired_master_keys: Vec<RetiredKey>,
+    /// URL under which NxtPort (or the simulator) reaches this gateway's webhook;
+    /// default `http://<listen>`.
+    pub public_url: Option<String>,
+    /// Upstream hosts and timeouts.
+    pub nxtport: UpstreamSettings,
+    /// NxtPort call budget per subscription key.
+    pub budget: BudgetSettings,
+    /// Per-caller quota on this gateway's API.
+    pub quota: QuotaSettings,
+    /// Retries of one upstream call (inside the NxtPort client).
+    pub retry: RetrySettings,
+    /// The outbox delivery worker.
+    pub delivery: DeliverySettings,
+    /// Notification intake and retention.
+    pub notifications: NotificationSettings,
+    /// Request limits at the edge.
+    pub limits: LimitSettings,
+    /// sim mode only: create the demo entity, token and CPu connection on start.
+    pub demo: bool,
+}
+
+/// A retired master key, kept to decrypt rows written before a rotation.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetiredKey {
+    /// Its version number.
+    pub version: u32,
+    /// Base64 of 32 bytes.
+    pub key: SecretString,
+}
+
+/// Upstream (NxtPort or simulator) addresses.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UpstreamSettings {
+    /// API base URL (scheme + host [+ port]); overrides the mode's default.
+    pub api_base_url: Option<String>,
+    /// Token endpoint URL; overrides the mode's default.
+    pub token_url: Option<String>,
+    /// Timeout of one HTTP call.
+    pub timeout_ms: u64,
+    /// OAuth scope sent with the password grant (NxtPort documents `offline_access`).
+    pub scope: Option<String>,
+}
+
+/// NxtPort's budget: `per_minute` calls per `period_secs` per subscription key.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BudgetSettings {
+    /// Calls allowed per period (NxtPort: 500 per minute).
+    pub per_minute: u32,
+    /// Length of the period in seconds (60; scaled down in benchmarks).
+    pub period_secs: u64,
+}
+
+/// Each caller token's own quota on the gateway API.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct QuotaSettings {
+    /// Requests per minute per token; 0 disables the quota.
+    pub per_minute: u32,
+    /// Burst size (requests allowed at once).
+    pub burst: u32,
+}
+
+/// Retries of a single upstream call on 429/5xx/timeouts.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetrySettings {
+    /// Retries after the first attempt.
+    pub max_retries: u32,
+    /// First backoff delay.
+    pub base_delay_ms: u64,
+    /// Backoff cap.
+    pub max_delay_ms: u64,
+}
+
+/// The outbox delivery worker.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DeliverySettings {
+    /// Delivery attempts (each with the client's own retries) before an operation is `failed`.
+    pub max_attempts: u32,
+    /// How often the worker looks for due operations when nothing wakes it.
+    pub poll_interval_ms: u64,
+    /// Operations in flight at once (never two of one container).
+    pub concurrency: usize,
+    /// First delay before re-trying a delivery that failed transiently.
+    pub backoff_base_ms: u64,
+    /// Cap of that delay.
+    pub backoff_max_ms: u64,
+}
+
+/// Notification intake and retention.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NotificationSettings {
+    /// Keep notifications at least this long (NxtPort keeps 168 h).
+    pub retention_hours: u64,
+    /// Polling fallback interval; 0 disables polling.
+    pub poll_interval_secs: u64,
+    /// How far back each poll looks.
+    pub poll_lookback_secs: u64,
+    /// How often old notifications are pruned.
+    pub prune_interval_secs: u64,
+}
+
+/// Limits at the edge.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitSettings {
+    /// Largest accepted JSON body.
+    pub max_body_bytes: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8081)),
+            mode: Mode::Sim,
+            data_dir: PathBuf::from(".cpu-gateway"),
+            database_url: None,
+            master_key: None,
+            master_key_version: 1,
+            retired_master_keys: Vec::new(),
+            public_url: None,
+            nxtport: UpstreamSettings::default(),
+            budget: BudgetSettings::default(),
+            quota: QuotaSettings::default(),
+            retry: RetrySettings::default(),
+            delivery: DeliverySettings::default(),
+            notifications: NotificationSettings::default(),
+            limits: LimitSettings::default(),
+            demo: true,
+        }
+    }
+}
+
+impl Default for UpstreamSettings {
+    fn default() -> Self {
+        Self {
+            api_base_url: None,
+            token_url: None,
+            timeout_ms: 15_000,
+            scope: None,
+        }
+    }
+}
+
+impl Default for BudgetSettings {
+    fn default() -> Self {
+        Self {
+            per_minute: 500,
+            period_secs: 60,
+        }
+    }
+}
+
+impl Default for QuotaSettings {
+    fn default() -> Self {
+        Self {
+            per_minute: 6_000,
+            burst: 200,
+        }
+    }
+}
+
+impl Default for RetrySettings {
+    fn default() -> Self {
+        Self {
+            max_retries: 4,
+            base_delay_ms: 200,
+            max_delay_ms: 10_000,
+        }
+    }
+}
+
+impl Default for DeliverySettings {
+    fn default() -> Self {
+        Self {
+            max_attempts: 40,
+            poll_interval_ms: 250,
+            concurrency: 8,
+            backoff_base_ms: 1_000,
+            backoff_max_ms: 300_000,
+        }
+    }
+}
+
+impl Default for NotificationSettings {
+    fn default() -> Self {
+        Self {
+            retention_hours: 168,
+            poll_interval_secs: 60,
+            poll_lookback_secs: 3_600,
+            prune_interval_secs: 3_600,
+        }
+    }
+}
+
+impl Default for LimitSettings {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 64 * 1024,
+        }
+    }
+}
+
+/// A configuration that could not be loaded; the message names the key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A value has the wrong type or an unknown key was given.
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+    /// The `--config` file does not exist.
+    #[error("configuration file {0} not found")]
+    MissingFile(PathBuf),
+    /// Semantic check failed (e.g. budget of zero).
+    #[error("invalid configuration: `{key}` {message}")]
+    Value {
+        /// Dotted key.
+        key: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// Top-level keys accepted from `CPU_GATEWAY_*` environment variables.
+const ENV_KEYS: &[&str] = &[
+    "listen",
+    "mode",
+    "data_dir",
+    "database_url",
+    "master_key",
+    "master_key_version",
+    "public_url",
+    "nxtport",
+    "budget",
+    "quota",
+    "retry",
+    "delivery",
+    "notifications",
+    "limits",
+    "demo",
+];
+
+/// Command-line overrides (highest precedence).
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// `--listen`.
+    pub listen: Option<SocketAddr>,
+    /// `--mode`.
+    pub mode: Option<Mode>,
+    /// `--database-url`.
+    pub database_url: Option<String>,
+}
+
+impl Settings {
+    /// Build the layered figment (exposed so tests can add their own layers).
+    pub fn figment(config_file: Option<&Path>, overrides: &Overrides) -> Figment {
+        let mut fig = Figment::new();
+        if let Some(path) = config_file {
+            fig = fig.merge(Toml::file_exact(path));
+        }
+        fig = fig
+            .merge(
+                Env::raw()
+                    .only(&["DATABASE_URL"])
+                    .map(|_| "database_url".into()),
+            )
+            .merge(Env::prefixed("CPU_GATEWAY_").split("__").filter(|k| {
+                let top = k.as_str().split('.').next().unwrap_or("");
+                ENV_KEYS.iter().any(|known| known.eq_ignore_ascii_case(top))
+            }));
+        if let Some(listen) = overrides.listen {
+            fig = fig.merge(("listen", listen.to_string()));
+        }
+        if let Some(mode) = overrides.mode {
+            fig = fig.merge(("mode", mode.as_str()));
+        }
+        if let Some(url) = &overrides.database_url {
+            fig = fig.merge(("database_url", url.clone()));
+        }
+        fig
+    }
+
+    /// Load and check the settings.
+    pub fn load(config_file: Option<&Path>, overrides: &Overrides) -> Result<Self, ConfigError> {
+        if let Some(path) = config_file {
+            if !path.exists() {
+                return Err(ConfigError::MissingFile(path.to_path_buf()));
+            }
+        }
+        Self::from_figment(Self::figment(config_file, overrides))
+    }
+
+    /// Extract and check settings from a figment.
+    pub fn from_figment(fig: Figment) -> Result<Self, ConfigError> {
+        let settings: Settings = fig
+            .extract()
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        settings.check()?;
+        Ok(settings)
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        let bad = |key, message: &str| {
+            Err(ConfigError::Value {
+                key,
+                message: message.to_owned(),
+            })
+        };
+        if self.budget.per_minute == 0 {
+            return bad("budget.per_minute", "must be at least 1");
+        }
+        if self.budget.period_secs == 0 {
+            return bad("budget.period_secs", "must be at least 1");
+        }
+        if self.delivery.concurrency == 0 {
+            return bad("delivery.concurrency", "must be at least 1");
+        }
+        if self.delivery.max_attempts == 0 {
+            return bad("delivery.max_attempts", "must be at least 1");
+        }
+        if self.limits.max_body_bytes < 1024 {
+            return bad("limits.max_body_bytes", "must be at least 1024");
+        }
+        if self.notifications.retention_hours == 0 {
+            return bad("notifications.retention_hours", "must be at least 1");
+        }
+        if self.mode != Mode::Sim && self.master_key.is_none() {
+            return bad(
+                "master_key",
+                "is required in uat and prd mode (base64 of 32 random bytes, e.g. `openssl rand -base64 32`)",
+            );
+        }
+        for (key, url) in [
+            ("nxtport.api_base_url", &self.nxtport.api_base_url),
+            ("nxtport.token_url", &self.nxtport.token_url),
+            ("public_url", &self.public_url),
+        ] {
+            if let Some(url) = url {
+                if reqwest::Url::parse(url).is_err() {
+                    return bad(key, &format!("is not a valid URL: '{url}'"));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The database URL in force.
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("gateway.db").display()))
+    }
+
+    /// API base URL for the mode unless overridden (`None` in sim mode without override).
+    pub fn api_base_url(&self) -> Option<String> {
+        self.nxtport
+            .api_base_url
+            .clone()
+            .or_else(|| self.mode.default_api_base_url().map(str::to_owned))
+    }
+
+    /// Token URL for the mode unless overridden.
+    pub fn token_url(&self) -> Option<String> {
+        self.nxtport
+            .token_url
+            .clone()
+            .or_else(|| self.mode.default_token_url().map(str::to_owned))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    fn from_toml(toml: &str) -> Result<Settings, ConfigError> {
+        Settings::from_figment(Figment::new().merge(Toml::string(toml)))
+    }
+
+    #[test]
+    fn defaults_are_sim_mode_on_8081_with_sqlite() {
+        let s = from_toml("").expect("defaults load");
+        assert_eq!(s.listen.to_string(), "127.0.0.1:8081");
+        assert_eq!(s.mode, Mode::Sim);
+        assert_eq!(s.database_url(), "sqlite://.cpu-gateway/gateway.db");
+        assert_eq!(s.budget.per_minute, 500);
+        assert_eq!(s.notifications.retention_hours, 168);
+        assert_eq!(s.api_base_url(), None);
+    }
+
+    #[test]
+    fn unknown_key_is_rejected_and_named() {
+        let err = from_toml("[budget]\nper_minut = 3\n").expect_err("typo must fail");
+        let msg = err.to_string();
+        assert!(msg.contains("per_minut"), "{msg}");
+    }
+
+    #[test]
+    fn wrong_type_names_the_key() {
+        let err = from_toml("[budget]\nper_minute = \"many\"\n").expect_err("must fail");
+        let msg = err.to_string();
+        assert!(msg.contains("per_minute"), "{msg}");
+    }
+
+    #[test]
+    fn uat_requires_a_master_key_and_uses_nxtport_hosts() {
+        let err = from_toml("mode = \"uat\"").expect_err("must fail");
+        assert!(err.to_string().contains("master_key"), "{err}");
+        let s = from_toml("mode = \"uat\"\nmaster_key = \"AAAA\"").expect("loads");
+        assert_eq!(
+            s.api_base_url().as_deref(),
+            Some("https://api-uat.nxtport.com")
+        );
+        assert_eq!(
+            s.token_url().as_deref(),
+            Some("https://login-uat.nxtport.com/connect/token")
+        );
+        let s = from_toml(
+            "mode = \"prd\"\nmaster_key = \"AAAA\"\n[nxtport]\napi_base_url = \"http://127.0.0.1:9\"",
+        )
+        .expect("loads");
+        assert_eq!(s.api_base_url().as_deref(), Some("http://127.0.0.1:9"));
+        assert_eq!(
+            s.token_url().as_deref(),
+            Some("https://login.nxtport.com/connect/token")
+        );
+    }
+
+    #[test]
+    fn master_key_is_redacted_in_debug() {
+        let s = from_toml("master_key = \"c2VjcmV0LWtleS1tYXRlcmlhbA==\"").expect("loads");
+        let dbg = format!("{s:?}");
+        assert!(!dbg.contains("c2VjcmV0"), "{dbg}");
+        assert_eq!(
+            s.master_key.as_ref().map(|k| k.expose_secret().len()),
+            Some(28)
+        );
+    }
+
+    #[test]
+    fn env_and_overrides_layer_in_order() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "gw.toml",
+                "listen = \"127.0.0.1:9000\"\n[budget]\nper_minute = 10",
+            )?;
+            jail.set_env("CPU_GATEWAY_BUDGET__PER_MINUTE", "20");
+            jail.set_env("CPU_GATEWAY_LOG_JSON", "true");
+            jail.set_env("CPU_GATEWAY_SKIP_PG", "1");
+            jail.set_env("DATABASE_URL", "postgres://127.0.0.1/test");
+            let s = Settings::load(Some(Path::new("gw.toml")), &Overrides::default())
+                .map_err(|e| e.to_string())?;
+            assert_eq!(s.listen.to_string(), "127.0.0.1:9000");
+            assert_eq!(s.budget.per_minute, 20);
+            assert_eq!(s.database_url(), "postgres://127.0.0.1/test");
+            jail.set_env("CPU_GATEWAY_DATABASE_URL", "sqlite://x.db");
+            let over = Overrides {
+                listen: Some(SocketAddr::from(([127, 0, 0, 1], 1))),
+                mode: None,
+                database_url: None,
+            };
+            let s = Settings::load(Some(Path::new("gw.toml")), &over).map_err(|e| e.to_string())?;
+            assert_eq!(s.listen.to_string(), "127.0.0.1:1");
+            assert_eq!(s.database_url(), "sqlite://x.db");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn bad_url_is_rejected() {
+        let err = from_toml("[nxtport]\napi_base_url = \"not a url\"").expect_err("must fail");
+        assert!(err.to_string().contains("nxtport.api_base_url"), "{err}");
+    }
+}
