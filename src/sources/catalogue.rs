@@ -11,7 +11,9 @@ use utoipa::ToSchema;
 
 /// One of the six supported terminals. The wire name (`psa`, `dpworld`, ...) is the `{terminal}`
 /// path segment of the API and of the emulations.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Terminal {
     Psa,
@@ -67,14 +69,30 @@ pub struct FormField {
 }
 
 const fn text(name: &'static str, label: &'static str) -> FormField {
-    FormField { name, label, secret: false, required: true, field_type: FieldType::String }
+    FormField {
+        name,
+        label,
+        secret: false,
+        required: true,
+        field_type: FieldType::String,
+    }
 }
 const fn secret(name: &'static str, label: &'static str) -> FormField {
-    FormField { name, label, secret: true, required: true, field_type: FieldType::String }
+    FormField {
+        name,
+        label,
+        secret: true,
+        required: true,
+        field_type: FieldType::String,
+    }
 }
 
-const USERNAME_PASSWORD: &[FormField] = &[text("username", "Username"), secret("password", "Password")];
-const UUID_TOKEN: &[FormField] = &[text("uuid", "Application UUID"), secret("token", "API Token")];
+const USERNAME_PASSWORD: &[FormField] =
+    &[text("username", "Username"), secret("password", "Password")];
+const UUID_TOKEN: &[FormField] = &[
+    text("uuid", "Application UUID"),
+    secret("token", "API Token"),
+];
 const OAUTH_CLIENT_CREDENTIALS: &[FormField] = &[
     text("clientId", "Client ID"),
     secret("clientSecret", "Client Secret"),
@@ -196,7 +214,9 @@ impl Terminal {
     /// Parse the wire name (`psa`, `dpworld`, ...). Case-insensitive, surrounding space ignored.
     pub fn parse(s: &str) -> Option<Terminal> {
         let s = s.trim();
-        Terminal::ALL.into_iter().find(|t| t.as_str().eq_ignore_ascii_case(s))
+        Terminal::ALL
+            .into_iter()
+            .find(|t| t.as_str().eq_ignore_ascii_case(s))
     }
 
     pub fn as_str(self) -> &'static str {
@@ -250,7 +270,11 @@ mod tests {
         for t in Terminal::ALL {
             let at = t.auth_type();
             let id = at.identifier_field();
-            let f = at.fields().iter().find(|f| f.name == id).expect("identifier field");
+            let f = at
+                .fields()
+                .iter()
+                .find(|f| f.name == id)
+                .expect("identifier field");
             assert!(f.required && !f.secret);
             assert!(at.fields().iter().any(|f| f.secret && f.required));
         }
@@ -262,7 +286,14 @@ mod tests {
         let got: Vec<_> = Terminal::ALL.iter().map(|t| t.auth_type()).collect();
         assert_eq!(
             got,
-            [UsernamePassword, UsernamePassword, UuidToken, UsernamePassword, OauthClientCredentials, OauthPasswordApiKey]
+            [
+                UsernamePassword,
+                UsernamePassword,
+                UuidToken,
+                UsernamePassword,
+                OauthClientCredentials,
+                OauthPasswordApiKey
+            ]
         );
     }
 }

@@ -1,0 +1,136 @@
+//! DP World E-Portal adapter: JSON session login, `X-Session-Id` header, movement feed.
+
+use futures::future::BoxFuture;
+use futures::FutureExt;
+use serde::Deserialize;
+
+use super::{
+    check, json, time, transport, Credentials, Http, Page, Session, SourceAdapter, SourceError,
+};
+use crate::sources::catalogue::Terminal;
+use crate::sources::model::{EventKind, NormalizedEvent};
+
+pub(super) struct DpWorld {
+    pub(super) h: Http,
+    pub(super) base: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SessionAnswer {
+    session_id: String,
+}
+
+#[derive(Deserialize)]
+struct Feed {
+    data: Vec<Event>,
+    cursor: Cursor,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Cursor {
+    next: String,
+    has_more: bool,
+}
+
+#[derive(Deserialize)]
+struct Vessel {
+    name: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Event {
+    id: String,
+    equipment_id: String,
+    movement_code: String,
+    timestamp_utc: String,
+    terminal: Option<String>,
+    vessel: Option<Vessel>,
+    position: Option<String>,
+    customs: Option<String>,
+}
+
+fn kind(code: &str) -> Option<EventKind> {
+    Some(match code {
+        "VA" => EventKind::VesselArrival,
+        "DI" => EventKind::Discharge,
+        "GI" => EventKind::GateIn,
+        "GO" => EventKind::GateOut,
+        "LO" => EventKind::Load,
+        "VD" => EventKind::VesselDeparture,
+        "CS" => EventKind::CustomsStatus,
+        "YM" => EventKind::YardLocation,
+        _ => return None,
+    })
+}
+
+fn map(e: Event) -> Option<NormalizedEvent> {
+    Some(NormalizedEvent {
+        source: Terminal::Dpworld,
+        kind: kind(&e.movement_code)?,
+        occurred_at: time(&e.timestamp_utc)?,
+        source_event_id: e.id,
+        equipment_number: e.equipment_id,
+        location: e.position.or(e.terminal),
+        vessel: e.vessel.and_then(|v| v.name),
+        status: e.customs,
+    })
+}
+
+impl SourceAdapter for DpWorld {
+    fn terminal(&self) -> Terminal {
+        Terminal::Dpworld
+    }
+
+    fn authenticate<'a>(
+        &'a self,
+        creds: &'a Credentials,
+    ) -> BoxFuture<'a, Result<Session, SourceError>> {
+        async move {
+            let resp = self
+                .h
+                .client
+                .post(format!("{}/api/v1/sessions", self.base))
+                .json(&serde_json::json!({ "username": creds.text("username"), "password": creds.secret("password") }))
+                .send()
+                .await
+                .map_err(transport)?;
+            let s: SessionAnswer = json(check(resp).await?).await?;
+            Session::default().with_header("x-session-id", &s.session_id)
+        }
+        .boxed()
+    }
+
+    fn fetch<'a>(
+        &'a self,
+        session: &'a Session,
+        cursor: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Page, SourceError>> {
+        async move {
+            let resp = self
+                .h
+                .client
+                .get(format!("{}/api/v1/container-events", self.base))
+                .headers(session.headers.clone())
+                .query(&[
+                    ("since", cursor.unwrap_or("0")),
+                    ("limit", &self.h.page_size.to_string()),
+                ])
+                .send()
+                .await
+                .map_err(transport)?;
+            let feed: Feed = json(check(resp).await?).await?;
+            let total = feed.data.len();
+            let events: Vec<_> = feed.data.into_iter().filter_map(map).collect();
+            Ok(Page {
+                skipped: total - events.len(),
+                events,
+                next_cursor: Some(feed.cursor.next),
+                has_more: feed.cursor.has_more,
+            })
+        }
+        .boxed()
+    }
+}

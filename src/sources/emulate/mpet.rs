@@ -1,0 +1,126 @@
+//! MPET Connect emulation: every request carries `X-Application-Uuid` and `X-Api-Token`.
+//!
+//! `GET /emulations/mpet/api/v1/me` -> `{applicationUuid}` (verification);
+//! `GET /emulations/mpet/api/v1/container-events?since=&limit=` -> `{items: [...], next, hasMore}`.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Serialize;
+
+use super::faults::Phase;
+use super::feed::{self, FeedEvent};
+use super::{error, Account, EmulationsState, FeedQuery};
+use crate::sources::catalogue::Terminal;
+use crate::sources::model::EventKind;
+
+const T: Terminal = Terminal::Mpet;
+pub const UUID_HEADER: &str = "X-Application-Uuid";
+pub const TOKEN_HEADER: &str = "X-Api-Token";
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct MpetEvent {
+    id: String,
+    container_number: String,
+    movement: &'static str,
+    occurred_at: String,
+    quay: &'static str,
+    vessel_name: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    yard_location: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    customs_status: Option<&'static str>,
+}
+
+pub fn movement(k: EventKind) -> &'static str {
+    match k {
+        EventKind::VesselArrival => "vessel-arrived",
+        EventKind::Discharge => "discharged",
+        EventKind::GateIn => "gate-in",
+        EventKind::GateOut => "gate-out",
+        EventKind::Load => "loaded",
+        EventKind::VesselDeparture => "vessel-departed",
+        EventKind::CustomsStatus => "customs",
+        EventKind::YardLocation => "yard-move",
+    }
+}
+
+fn render(e: FeedEvent) -> MpetEvent {
+    MpetEvent {
+        id: e.id,
+        container_number: e.equipment,
+        movement: movement(e.kind),
+        occurred_at: e.at.to_rfc3339(),
+        quay: e.terminal_code,
+        vessel_name: e.vessel,
+        yard_location: e.yard_position,
+        customs_status: e.customs_status,
+    }
+}
+
+/// Header authentication: faults of the auth phase apply to every request.
+async fn authenticate(state: &EmulationsState, req: &HttpRequest) -> Result<Account, HttpResponse> {
+    let header = |n: &str| {
+        req.headers()
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string()
+    };
+    let (uuid, token) = (header(UUID_HEADER), header(TOKEN_HEADER));
+    if uuid.is_empty() || token.is_empty() {
+        return Err(error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_credentials",
+            "X-Application-Uuid and X-Api-Token are required.",
+        ));
+    }
+    state.gate(T, Phase::Auth, Some(&uuid)).await?;
+    state.login(T, &uuid, &token).ok_or_else(|| {
+        error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_credentials",
+            "Unknown application UUID or token.",
+        )
+    })
+}
+
+/// The application the headers authenticate.
+#[utoipa::path(get, path = "/emulations/mpet/api/v1/me", tag = "emulations",
+    responses((status = 200, description = "{applicationUuid}"), (status = 401), (status = 403), (status = 423), (status = 503)))]
+pub async fn me(state: web::Data<EmulationsState>, req: HttpRequest) -> HttpResponse {
+    match authenticate(&state, &req).await {
+        Ok(a) => HttpResponse::Ok().json(serde_json::json!({ "applicationUuid": a.identifier })),
+        Err(r) => r,
+    }
+}
+
+/// Container events of the application, paged by `since`.
+#[utoipa::path(get, path = "/emulations/mpet/api/v1/container-events", tag = "emulations",
+    params(FeedQuery),
+    responses((status = 200, description = "{items, next, hasMore}"), (status = 401), (status = 403), (status = 503)))]
+pub async fn events(
+    state: web::Data<EmulationsState>,
+    req: HttpRequest,
+    q: web::Query<FeedQuery>,
+) -> HttpResponse {
+    let account = match authenticate(&state, &req).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let (since, limit) = match q.parse() {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let (evs, next) = feed::page(T, account.seed, account.events, since, limit);
+    state.served(T, evs.len());
+    let items: Vec<_> = evs.into_iter().map(render).collect();
+    HttpResponse::Ok().json(serde_json::json!({ "items": items, "next": next.to_string(), "hasMore": next < account.events }))
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/emulations/mpet/api/v1/me").route(web::get().to(me)))
+        .service(
+            web::resource("/emulations/mpet/api/v1/container-events").route(web::get().to(events)),
+        );
+}
