@@ -1,0 +1,355 @@
+//! A container stay, its release rights (with their chain of stakeholders) and pickup rights.
+
+use crate::ids::{
+    AlfapassNumber, EquipmentNumber, NxtEntityId, PublicReferenceId, ReleaseId, TerminalCode,
+    UnLocode,
+};
+use crate::lights::{CommercialReleaseValue, Lights};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+/// Identity of an active stay: one container in one port at a time.
+pub type StayKey = (UnLocode, EquipmentNumber);
+
+/// Transport mode of a gate out or validation (`modeOfTransport` 0-3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum ModeOfTransport {
+    /// 0
+    Unknown,
+    /// 1
+    Truck,
+    /// 2
+    Barge,
+    /// 3
+    Rail,
+}
+
+/// A terminal event (ingestion or terminal release).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum TerminalAction {
+    /// Discharged from the vessel.
+    Discharge,
+    /// Arrived from another terminal.
+    GateIn,
+    /// Left the terminal: finalises the stay.
+    GateOut,
+    /// Terminal release.
+    Release,
+    /// Terminal release subject to scanning.
+    Scanning,
+    /// Terminal block.
+    Block,
+}
+
+impl TerminalAction {
+    /// Name as in the request (`operationType` / `actionType`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Discharge => "Discharge",
+            Self::GateIn => "GateIn",
+            Self::GateOut => "GateOut",
+            Self::Release => "Release",
+            Self::Scanning => "Scanning",
+            Self::Block => "Block",
+        }
+    }
+}
+
+/// Full or empty (`fullEmptyIndicator`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum FullEmpty {
+    /// Full.
+    Full,
+    /// Empty.
+    Empty,
+}
+
+/// A terminal event as received, kept while it waits for the commercial release.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TerminalEvent {
+    /// What happened.
+    pub action: TerminalAction,
+    /// Sending terminal.
+    pub terminal: NxtEntityId,
+    /// Terminal code in the request.
+    pub terminal_code: TerminalCode,
+    /// Event time given by the terminal.
+    pub occurred_at: DateTime<Utc>,
+    /// `equipmentStatus: import`.
+    pub import: bool,
+    /// `fullEmptyIndicator`.
+    pub full_empty: Option<FullEmpty>,
+    /// `modeOfTransport` (gate out).
+    pub mode_of_transport: Option<ModeOfTransport>,
+    /// `billOfLadingNumbers`.
+    pub bill_of_lading_numbers: Vec<String>,
+    /// `stayNumber`.
+    pub stay_number: Option<String>,
+    /// Reference of the call.
+    pub public_reference_id: PublicReferenceId,
+    /// Caller's reference.
+    #[serde(skip)]
+    pub external_reference_id: Option<std::sync::Arc<str>>,
+}
+
+/// Whether a stakeholder has accepted the right handed to them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum StakeholderState {
+    /// Handed over, not yet accepted.
+    Pending,
+    /// Accepted: this stakeholder holds the right.
+    Accepted,
+}
+
+/// One link of the release right chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Stakeholder {
+    /// The party.
+    pub party: NxtEntityId,
+    /// Pending or accepted.
+    pub state: StakeholderState,
+    /// Since when.
+    pub since: DateTime<Utc>,
+}
+
+/// Who may pick up the container.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase", tag = "partyType")]
+pub enum PickupParty {
+    /// A truck driver, by Alfapass.
+    Truck {
+        /// The driver's Alfapass.
+        alfapass_number: AlfapassNumber,
+    },
+    /// A barge operator.
+    Barge {
+        /// The operator.
+        nxt_entity_id: NxtEntityId,
+    },
+    /// A rail operator.
+    Rail {
+        /// The operator.
+        nxt_entity_id: NxtEntityId,
+    },
+}
+
+/// A pickup right: assigned by the transport operator holding the release right.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PickupRight {
+    /// Who picks up.
+    pub party: PickupParty,
+    /// Assigned by.
+    pub assigned_by: NxtEntityId,
+    /// When.
+    pub assigned_at: DateTime<Utc>,
+}
+
+/// Lifecycle of a release right.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum RightState {
+    /// In force.
+    Active,
+    /// Deleted by the shipping agent.
+    Deleted,
+    /// Past its expiration date.
+    Expired,
+    /// The stay was archived after gate out.
+    Archived,
+}
+
+/// A release right of a container stay.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReleaseRight {
+    /// `releaseId`.
+    pub release_id: ReleaseId,
+    /// Agent's reference (`releaseIdentification`).
+    pub release_identification: Option<String>,
+    /// The shipping agent that released.
+    pub shipping_agent: NxtEntityId,
+    /// Terminal named by the agent.
+    pub terminal_code: TerminalCode,
+    /// Bills of lading.
+    pub bill_of_lading_numbers: Vec<String>,
+    /// Carrier.
+    pub carrier: Option<NxtEntityId>,
+    /// `releaseDateTimeUtc`.
+    pub released_at: DateTime<Utc>,
+    /// `validFrom`.
+    pub valid_from: DateTime<Utc>,
+    /// `expirationDateTimeUtc` (default: release + 60 days).
+    pub expires_at: DateTime<Utc>,
+    /// Chain of stakeholders after the agent, in order.
+    pub chain: Vec<Stakeholder>,
+    /// Blocked by the agent.
+    pub blocked: bool,
+    /// Lifecycle.
+    pub state: RightState,
+    /// Assigned pickup.
+    pub pickup: Option<PickupRight>,
+}
+
+impl ReleaseRight {
+    /// The party holding the right: the last accepted stakeholder, else the agent.
+    pub fn holder(&self) -> &NxtEntityId {
+        self.chain
+            .iter()
+            .rev()
+            .find(|s| s.state == StakeholderState::Accepted)
+            .map_or(&self.shipping_agent, |s| &s.party)
+    }
+
+    /// The stakeholder a transfer is pending for, if any.
+    pub fn pending(&self) -> Option<&NxtEntityId> {
+        self.chain
+            .last()
+            .filter(|s| s.state == StakeholderState::Pending)
+            .map(|s| &s.party)
+    }
+
+    /// Whether `now` is within `validFrom..expiration`.
+    pub fn in_window(&self, now: DateTime<Utc>) -> bool {
+        self.valid_from <= now && now < self.expires_at
+    }
+
+    /// Status as CPu names it (`ReleaseRightStatus`).
+    pub fn status(&self) -> &'static str {
+        match self.state {
+            RightState::Deleted => "Deleted",
+            RightState::Expired => "Expired",
+            RightState::Archived => "Archived",
+            RightState::Active if self.blocked => "Blocked",
+            RightState::Active if self.pending().is_some() => "Pending",
+            RightState::Active if self.chain.is_empty() => "Assigned",
+            RightState::Active => "Accepted",
+        }
+    }
+
+    /// Every party involved: agent, stakeholders, pickup operator.
+    pub fn parties(&self) -> Vec<&NxtEntityId> {
+        let mut v = vec![&self.shipping_agent];
+        v.extend(self.chain.iter().map(|s| &s.party));
+        if let Some(PickupRight {
+            party: PickupParty::Barge { nxt_entity_id } | PickupParty::Rail { nxt_entity_id },
+            ..
+        }) = &self.pickup
+        {
+            v.push(nxt_entity_id);
+        }
+        v
+    }
+}
+
+/// One line of a stay's history.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryEntry {
+    /// When (virtual clock).
+    pub at: DateTime<Utc>,
+    /// Who acted (None for the clock).
+    pub actor: Option<NxtEntityId>,
+    /// What happened, e.g. "TerminalRelease Release" or "Customs RELEASED".
+    pub action: String,
+    /// Reference of the call.
+    pub public_reference_id: PublicReferenceId,
+}
+
+/// A container's stay in a port, from the first message to its archive.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Stay {
+    /// Port.
+    pub locode: UnLocode,
+    /// Container.
+    pub equipment: EquipmentNumber,
+    /// Terminal (from the commercial release, else from the first terminal event).
+    pub terminal_code: Option<TerminalCode>,
+    /// Vessel stay number.
+    pub stay_number: Option<String>,
+    /// Bills of lading reported by the terminal.
+    pub bill_of_lading_numbers: Vec<String>,
+    /// The lights (CommercialRelease is recomputed from the release rights).
+    #[serde(skip)]
+    pub lights: Lights,
+    /// Release rights, oldest first.
+    pub release_rights: Vec<ReleaseRight>,
+    /// Terminal events waiting for the commercial release.
+    pub waiting: Vec<TerminalEvent>,
+    /// Gate out time: the stay is final from then on.
+    pub gated_out_at: Option<DateTime<Utc>>,
+    /// Mode of transport at gate out.
+    pub gate_out_mode: Option<ModeOfTransport>,
+    /// Archive time.
+    pub archived_at: Option<DateTime<Utc>>,
+    /// What happened, oldest first.
+    pub history: Vec<HistoryEntry>,
+}
+
+impl Stay {
+    /// A stay with no information yet.
+    pub fn new(locode: UnLocode, equipment: EquipmentNumber) -> Self {
+        Stay {
+            locode,
+            equipment,
+            terminal_code: None,
+            stay_number: None,
+            bill_of_lading_numbers: Vec::new(),
+            lights: Lights::default(),
+            release_rights: Vec::new(),
+            waiting: Vec::new(),
+            gated_out_at: None,
+            gate_out_mode: None,
+            archived_at: None,
+            history: Vec::new(),
+        }
+    }
+
+    /// Whether a commercial release has ever been received (terminal events attach from then on).
+    pub fn has_commercial_release(&self) -> bool {
+        !self.release_rights.is_empty()
+    }
+
+    /// Active release rights.
+    pub fn active_rights(&self) -> impl Iterator<Item = &ReleaseRight> {
+        self.release_rights
+            .iter()
+            .filter(|r| r.state == RightState::Active)
+    }
+
+    /// The CommercialRelease light value implied by the release rights.
+    pub fn commercial_release_value(&self) -> CommercialReleaseValue {
+        if self.release_rights.is_empty() {
+            return CommercialReleaseValue::Unknown;
+        }
+        let active: Vec<&ReleaseRight> = self.active_rights().collect();
+        if active.iter().any(|r| !r.blocked) {
+            CommercialReleaseValue::Ok
+        } else if !active.is_empty() {
+            CommercialReleaseValue::Blocked
+        } else if self
+            .release_rights
+            .iter()
+            .any(|r| r.state == RightState::Expired)
+        {
+            CommercialReleaseValue::Expired
+        } else {
+            CommercialReleaseValue::Nok
+        }
+    }
+
+    /// Every party that should hear about this stay: agents, stakeholders, pickup operators.
+    pub fn interested_parties(&self) -> Vec<NxtEntityId> {
+        let mut v: Vec<NxtEntityId> = Vec::new();
+        for r in self.active_rights() {
+            for p in r.parties() {
+                if !v.contains(p) {
+                    v.push(p.clone());
+                }
+            }
+        }
+        v
+    }
+}
