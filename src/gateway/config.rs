@@ -520,6 +520,10 @@ mod tests {
     }
 
     #[test]
+    #[expect(
+        clippy::result_large_err,
+        reason = "figment::Jail's closure returns figment::Error"
+    )]
     fn env_and_overrides_layer_in_order() {
         figment::Jail::expect_with(|jail| {
             jail.create_file(

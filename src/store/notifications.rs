@@ -1,0 +1,413 @@
+//! Notifications received from NxtPort (webhook or polling), stored once per entity.
+//!
+//! The dedup key is the SHA-256 of the notification envelope in canonical JSON (keys sorted):
+//! the webhook body and the polling endpoint's `message` are the same envelope, so a
+//! notification seen both ways is stored once. Kept at least the configured retention
+//! (168 h by default), then pruned.
+
+use super::{millis_to_utc, now_millis, Store, StoreError};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+/// A notification to store.
+#[derive(Debug, Clone)]
+pub struct NewNotification {
+    /// Receiving entity (ours).
+    pub entity_id: String,
+    /// `webhook` or `poll`.
+    pub source: &'static str,
+    /// The envelope as received.
+    pub envelope: serde_json::Value,
+}
+
+/// A stored notification.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StoredNotification {
+    /// Gateway id.
+    pub id: String,
+    /// Reference of the call that caused it.
+    pub public_reference_id: Option<String>,
+    /// Echo of the `External-Reference-Id` (our operation id for our own writes).
+    pub external_reference_id: Option<String>,
+    /// Notification event.
+    pub event: Option<String>,
+    /// Notification type.
+    #[serde(rename = "type")]
+    pub type_: Option<String>,
+    /// Container number.
+    pub equipment_number: Option<String>,
+    /// Release right id.
+    pub release_id: Option<String>,
+    /// When NxtPort stored it (envelope `timestamp`).
+    pub stored_on: chrono::DateTime<chrono::Utc>,
+    /// When the gateway received it.
+    pub received_at: chrono::DateTime<chrono::Utc>,
+    /// `webhook` or `poll`.
+    pub source: String,
+    /// The envelope as NxtPort sent it.
+    #[schema(value_type = Object)]
+    pub notification: serde_json::Value,
+}
+
+/// Filters of the notification list (ANDed), already validated.
+#[derive(Debug, Clone, Default)]
+pub struct NotificationFilter {
+    /// Event name.
+    pub event: Option<String>,
+    /// Container number.
+    pub equipment_number: Option<String>,
+    /// Public reference id.
+    pub public_reference_id: Option<String>,
+    /// Release id.
+    pub release_id: Option<String>,
+    /// Stored at or after (unix ms).
+    pub from: Option<i64>,
+    /// Stored at or before (unix ms).
+    pub to: Option<i64>,
+    /// Max rows.
+    pub limit: i64,
+}
+
+fn canonical(v: &serde_json::Value) -> serde_json::Value {
+    match v {
+        serde_json::Value::Object(m) => {
+            let mut keys: Vec<_> = m.keys().collect();
+            keys.sort();
+            let mut out = serde_json::Map::new();
+            for k in keys {
+                out.insert(k.clone(), canonical(&m[k]));
+            }
+            serde_json::Value::Object(out)
+        }
+        serde_json::Value::Array(a) => serde_json::Value::Array(a.iter().map(canonical).collect()),
+        other => other.clone(),
+    }
+}
+
+/// The dedup key of an envelope.
+pub fn dedup_key(envelope: &serde_json::Value) -> String {
+    // serde_json writes object keys in map order; `canonical` rebuilt them sorted.
+    let text = canonical(envelope).to_string();
+    hex::encode(Sha256::digest(text.as_bytes()))
+}
+
+fn text_field(v: &serde_json::Value, key: &str) -> Option<String> {
+    v.get(key).and_then(|x| x.as_str()).map(str::to_owned)
+}
+
+fn from_row(r: &AnyRow) -> Result<StoredNotification, StoreError> {
+    let raw: String = r.try_get("raw")?;
+    Ok(StoredNotification {
+        id: r.try_get("id")?,
+        public_reference_id: r.try_get("public_reference_id")?,
+        external_reference_id: r.try_get("external_reference_id")?,
+        event: r.try_get("event")?,
+        type_: r.try_get("type")?,
+        equipment_number: r.try_get("equipment_number")?,
+        release_id: r.try_get("release_id")?,
+        stored_on: millis_to_utc(r.try_get("stored_on")?),
+        received_at: millis_to_utc(r.try_get("received_at")?),
+        source: r.try_get("source")?,
+        notification: serde_json::from_str(&raw)
+            .map_err(|e| StoreError::Corrupt(format!("notification: {e}")))?,
+    })
+}
+
+const COLUMNS: &str = "id, public_reference_id, external_reference_id, event, type, \
+    equipment_number, release_id, stored_on, received_at, source, raw";
+
+impl Store {
+    /// Store a notification unless already stored; correlate it with its operation.
+    /// Returns the new id, or `None` for a duplicate.
+    pub async fn insert_notification(
+        &self,
+        n: &NewNotification,
+    ) -> Result<Option<String>, StoreError> {
+        let env = &n.envelope;
+        let id = uuid::Uuid::new_v4().to_string();
+        let now = now_millis();
+        let stored_on = text_field(env, "timestamp")
+            .and_then(|t| crate::nxtport::lenient_utc::parse(&t).ok())
+            .map(|t| t.timestamp_millis())
+            .unwrap_or(now);
+        let public_ref = text_field(env, "publicReferenceId");
+        let release_id = env
+            .get("body")
+            .and_then(|b| text_field(b, "releaseId"))
+            .or_else(|| text_field(env, "releaseId"));
+        let r = sqlx::query(
+            "INSERT INTO notifications (id, entity_id, dedup_key, public_reference_id, \
+             external_reference_id, event, type, equipment_number, release_id, stored_on, \
+             received_at, source, raw) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+             ON CONFLICT (entity_id, dedup_key) DO NOTHING",
+        )
+        .bind(id.clone())
+        .bind(n.entity_id.clone())
+        .bind(dedup_key(env))
+        .bind(public_ref.clone())
+        .bind(text_field(env, "externalReferenceId"))
+        .bind(text_field(env, "event"))
+        .bind(text_field(env, "type"))
+        .bind(text_field(env, "id").or_else(|| text_field(env, "equipmentNumber")))
+        .bind(release_id)
+        .bind(stored_on)
+        .bind(now)
+        .bind(n.source)
+        .bind(env.to_string())
+        .execute(self.pool())
+        .await?;
+        if r.rows_affected() == 0 {
+            return Ok(None);
+        }
+        if let Some(p) = public_ref {
+            self.correlate(&p).await?;
+        }
+        Ok(Some(id))
+    }
+
+    /// One notification of an entity.
+    pub async fn notification(
+        &self,
+        entity_id: &str,
+        id: &str,
+    ) -> Result<Option<StoredNotification>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM notifications WHERE id = $1 AND entity_id = $2"
+        ))
+        .bind(id.to_owned())
+        .bind(entity_id.to_owned())
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(from_row).transpose()
+    }
+
+    /// Notifications of an entity matching `filter`, oldest first.
+    pub async fn notifications(
+        &self,
+        entity_id: &str,
+        filter: &NotificationFilter,
+    ) -> Result<Vec<StoredNotification>, StoreError> {
+        let mut sql = format!("SELECT {COLUMNS} FROM notifications WHERE entity_id = $1");
+        let mut texts: Vec<String> = vec![entity_id.to_owned()];
+        let mut push_text = |sql: &mut String, col: &str, v: &Option<String>| {
+            if let Some(v) = v {
+                texts.push(v.clone());
+                sql.push_str(&format!(" AND {col} = ${}", texts.len()));
+            }
+        };
+        push_text(&mut sql, "event", &filter.event);
+        push_text(&mut sql, "equipment_number", &filter.equipment_number);
+        push_text(&mut sql, "public_reference_id", &filter.public_reference_id);
+        push_text(&mut sql, "release_id", &filter.release_id);
+        let mut next = texts.len();
+        let mut ints: Vec<i64> = Vec::new();
+        if let Some(from) = filter.from {
+            next += 1;
+            ints.push(from);
+            sql.push_str(&format!(" AND stored_on >= ${next}"));
+        }
+        if let Some(to) = filter.to {
+            next += 1;
+            ints.push(to);
+            sql.push_str(&format!(" AND stored_on <= ${next}"));
+        }
+        next += 1;
+        sql.push_str(&format!(" ORDER BY stored_on, id LIMIT ${next}"));
+        let mut q = sqlx::query(&sql);
+        for t in texts {
+            q = q.bind(t);
+        }
+        for i in ints {
+            q = q.bind(i);
+        }
+        let rows = q.bind(filter.limit).fetch_all(self.pool()).await?;
+        rows.iter().map(from_row).collect()
+    }
+
+    /// Delete notifications received before `before` (unix ms). Returns how many.
+    pub async fn prune_notifications(&self, before: i64) -> Result<u64, StoreError> {
+        let r = sqlx::query("DELETE FROM notifications WHERE received_at < $1 AND stored_on < $1")
+            .bind(before)
+            .execute(self.pool())
+            .await?;
+        Ok(r.rows_affected())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::outbox::{NewOperation, OperationKind, OperationStatus};
+    use crate::store::test_support::sqlite_store;
+    use serde_json::json;
+
+    fn envelope(public_ref: &str, event: &str, ts: &str) -> serde_json::Value {
+        json!({
+            "assetId": "00000000-0000-0001-0000-000000000037",
+            "id": "MSCU1234565",
+            "publicReferenceId": public_ref,
+            "externalReferenceId": "op-1",
+            "receiverId": "NXT1",
+            "senderId": null,
+            "timestamp": ts,
+            "type": "ReleaseLight",
+            "event": event,
+            "errors": [],
+            "warnings": [],
+            "body": {"releaseId": "3f1c0b4e-8d0a-4d55-9a43-0f1f5c6b2a11", "b": 1, "a": 2}
+        })
+    }
+
+    #[test]
+    fn dedup_key_ignores_key_order() {
+        let a = json!({"a": 1, "b": {"x": 1, "y": [1, {"q": 1, "p": 2}]}});
+        let b = json!({"b": {"y": [1, {"p": 2, "q": 1}], "x": 1}, "a": 1});
+        assert_eq!(dedup_key(&a), dedup_key(&b));
+        assert_ne!(dedup_key(&a), dedup_key(&json!({"a": 2})));
+    }
+
+    #[tokio::test]
+    async fn stored_once_filtered_correlated_and_pruned() {
+        let (store, _dir) = sqlite_store().await;
+        let (e, _) = store.ensure_entity("e").await.expect("e");
+        let (other, _) = store.ensure_entity("other").await.expect("other");
+        let op = NewOperation {
+            id: uuid::Uuid::new_v4(),
+            entity_id: e.id.clone(),
+            kind: OperationKind::TerminalRelease,
+            container_key: "MSCU1234565".into(),
+            payload: json!({}),
+        };
+        store.enqueue(&op).await.expect("enqueue");
+        let claimed = store.claim_due(now_millis(), 1).await.expect("claim");
+        // The notification arrives before the 202 was recorded (webhook race).
+        let env = envelope("ref-1", "TerminalRelease", "2024-05-01T10:00:00.0000000Z");
+        let n = NewNotification {
+            entity_id: e.id.clone(),
+            source: "webhook",
+            envelope: env.clone(),
+        };
+        let first = store.insert_notification(&n).await.expect("insert");
+        assert!(first.is_some());
+        let again = NewNotification {
+            source: "poll",
+            ..n.clone()
+        };
+        assert_eq!(store.insert_notification(&again).await.expect("dup"), None);
+        // The same envelope for another entity is its own row.
+        let theirs = NewNotification {
+            entity_id: other.id.clone(),
+            ..n.clone()
+        };
+        assert!(store
+            .insert_notification(&theirs)
+            .await
+            .expect("other")
+            .is_some());
+        store
+            .mark_sent(&claimed[0].id, "ref-1")
+            .await
+            .expect("sent");
+        let got = store
+            .operation(&e.id, &claimed[0].id)
+            .await
+            .expect("get")
+            .expect("exists");
+        assert_eq!(got.status, OperationStatus::Completed);
+        assert_eq!(got.notification_id, first);
+
+        let all = NotificationFilter {
+            limit: 100,
+            ..Default::default()
+        };
+        let list = store.notifications(&e.id, &all).await.expect("list");
+        assert_eq!(list.len(), 1);
+        assert_eq!(
+            list[0].release_id.as_deref(),
+            Some("3f1c0b4e-8d0a-4d55-9a43-0f1f5c6b2a11")
+        );
+        assert_eq!(list[0].stored_on.to_rfc3339(), "2024-05-01T10:00:00+00:00");
+        let by_event = NotificationFilter {
+            event: Some("GateOut".into()),
+            ..all.clone()
+        };
+        assert!(store
+            .notifications(&e.id, &by_event)
+            .await
+            .expect("list")
+            .is_empty());
+        let by_window = NotificationFilter {
+            from: Some(list[0].stored_on.timestamp_millis()),
+            to: Some(list[0].stored_on.timestamp_millis()),
+            equipment_number: Some("MSCU1234565".into()),
+            ..all.clone()
+        };
+        assert_eq!(
+            store
+                .notifications(&e.id, &by_window)
+                .await
+                .expect("list")
+                .len(),
+            1
+        );
+
+        assert_eq!(
+            store
+                .prune_notifications(now_millis() - 60_000)
+                .await
+                .expect("prune"),
+            0
+        );
+        assert_eq!(
+            store
+                .prune_notifications(now_millis() + 1)
+                .await
+                .expect("prune"),
+            2
+        );
+    }
+
+    #[tokio::test]
+    async fn async_rejection_fails_the_operation() {
+        let (store, _dir) = sqlite_store().await;
+        let (e, _) = store.ensure_entity("e").await.expect("e");
+        let op = NewOperation {
+            id: uuid::Uuid::new_v4(),
+            entity_id: e.id.clone(),
+            kind: OperationKind::GateOut,
+            container_key: "MSCU1234565".into(),
+            payload: json!({}),
+        };
+        store.enqueue(&op).await.expect("enqueue");
+        let claimed = store.claim_due(now_millis(), 1).await.expect("claim");
+        store
+            .mark_sent(&claimed[0].id, "ref-9")
+            .await
+            .expect("sent");
+        let mut env = envelope("ref-9", "NotValidated", "2024-05-01T10:00:00Z");
+        env["errors"] = json!(["container unknown"]);
+        store
+            .insert_notification(&NewNotification {
+                entity_id: e.id.clone(),
+                source: "webhook",
+                envelope: env,
+            })
+            .await
+            .expect("insert");
+        let got = store
+            .operation(&e.id, &claimed[0].id)
+            .await
+            .expect("get")
+            .expect("exists");
+        assert_eq!(got.status, OperationStatus::Failed);
+        assert!(got
+            .error
+            .as_deref()
+            .unwrap_or("")
+            .contains("container unknown"));
+    }
+}
