@@ -310,7 +310,7 @@ mod tests {
             AuditLog::list(&store, &e.id, 5).await.expect("audit").len(),
             1
         );
-        let schema: String = sqlx::query_scalar("SELECT current_schema()")
+        let schema: String = sqlx::query_scalar("SELECT current_schema()::text")
             .fetch_one(store.pool())
             .await
             .expect("schema");
