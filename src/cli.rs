@@ -16,6 +16,8 @@ pub struct Cli {
 pub enum Command {
     /// Start the offline CPu simulator (NxtPort-compatible API + /simulator/v1 control API).
     Simulate(crate::simulate::SimulateArgs),
+    /// Run QA scenario files against the simulator.
+    Scenario(crate::scenario::ScenarioArgs),
 }
 
 /// Run the parsed command line to completion.
@@ -23,5 +25,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     crate::telemetry::init(cli.log_json);
     match cli.command {
         Command::Simulate(args) => crate::simulate::run(args).await,
+        Command::Scenario(args) => crate::scenario::cli(args).await,
     }
 }
