@@ -661,6 +661,7 @@ fn given_steps(
                     expiration_date_time_utc: None,
                     valid_from: None,
                     locode: None,
+                    release_id: None,
                 }),
             ));
         }

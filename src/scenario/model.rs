@@ -368,6 +368,8 @@ pub struct ReleaseRightArgs {
     pub expiration_date_time_utc: Option<String>,
     pub valid_from: Option<String>,
     pub locode: Option<String>,
+    /// Target one release right when the container has several (simulator extension).
+    pub release_id: Option<String>,
 }
 
 /// `PUT .../import/pickup-rights` (transport operator assigns an Alfapass).
@@ -389,6 +391,8 @@ pub struct PickupRightArgs {
     #[serde(default)]
     pub bill_of_lading_numbers: Vec<String>,
     pub locode: Option<String>,
+    /// Target one release right when the container has several (simulator extension).
+    pub release_id: Option<String>,
 }
 
 /// `PUT /certified-pickup/v1/pickup-rights/barge-rail`.
@@ -404,6 +408,8 @@ pub struct BargeRailPickupRightArgs {
     pub release_identification: Option<String>,
     #[serde(default)]
     pub bill_of_lading_numbers: Vec<String>,
+    /// Target one release right when the container has several (simulator extension).
+    pub release_id: Option<String>,
 }
 
 /// Control API actions (`/simulator/v1`), one per step.

@@ -14,6 +14,7 @@ use super::model::{
     TruckValidationArgs,
 };
 use super::template::Vars;
+use crate::nxtport::paths;
 
 /// The port of Antwerp-Bruges, the default `locode`.
 pub const DEFAULT_LOCODE: &str = "BEANR";
@@ -163,10 +164,7 @@ pub fn now_iso() -> String {
 }
 
 fn seg(s: &str) -> String {
-    // Path segments come from scenario data; keep them from breaking the path.
-    s.replace('/', "%2F")
-        .replace('?', "%3F")
-        .replace('#', "%23")
+    paths::segment(s)
 }
 
 /// The default acting party of a verb when the step has no `as`.
@@ -283,7 +281,7 @@ fn token(a: &TokenArgs, ctx: &VerbContext<'_>) -> VResult<HttpCall> {
     if let Some(s) = ctx.ro(a.scope.as_ref())? {
         form.push(("scope".to_owned(), s));
     }
-    let mut call = HttpCall::new(Method::POST, "/connect/token".to_owned(), None);
+    let mut call = HttpCall::new(Method::POST, paths::TOKEN.to_owned(), None);
     call.body = Body::Form(form);
     Ok(call)
 }
@@ -315,11 +313,7 @@ fn terminal_release(a: &TerminalReleaseArgs, ctx: &VerbContext<'_>) -> VResult<H
     }
     Ok(HttpCall::new(
         Method::PUT,
-        format!(
-            "/certified-pickup/v1/{}/containers/{}/import/terminal-release",
-            seg(&locode),
-            seg(&equipment)
-        ),
+        paths::terminal_release(&locode, &equipment),
         ctx.acting.map(str::to_owned),
     )
     .json(Value::Object(body)))
@@ -377,7 +371,7 @@ fn ingestion(kind: Ingestion, a: &IngestionArgs, ctx: &VerbContext<'_>) -> VResu
     }
     let mut call = HttpCall::new(
         Method::POST,
-        format!("/ingestion/v1/ingestion/{}", seg(&ingestion_id)),
+        paths::ingestion(&ingestion_id),
         ctx.acting.map(str::to_owned),
     )
     .json(Value::Object(body));
@@ -414,10 +408,7 @@ fn truck_validation(a: &TruckValidationArgs, ctx: &VerbContext<'_>) -> VResult<H
     }
     Ok(HttpCall::new(
         Method::POST,
-        format!(
-            "/certified-pickup/v1/{}/sync-validation/pickup/containers",
-            seg(&locode)
-        ),
+        paths::truck_sync_validation(&locode),
         ctx.acting.map(str::to_owned),
     )
     .json(json!({"alfapassNumber": ctx.r(&a.alfapass)?, "releaseIdentification": items})))
@@ -464,10 +455,7 @@ fn barge_rail_validation(a: &BargeRailValidationArgs, ctx: &VerbContext<'_>) -> 
     }
     Ok(HttpCall::new(
         Method::POST,
-        format!(
-            "/certified-pickup/v2/{}/sync-validation/pickup/barge-rail/containers",
-            seg(&locode)
-        ),
+        paths::barge_rail_sync_validation(&locode),
         ctx.acting.map(str::to_owned),
     )
     .json(Value::Object(body)))
@@ -477,7 +465,7 @@ fn alfapass_validation(a: &AlfapassValidationArgs, ctx: &VerbContext<'_>) -> VRe
     let locode = ctx.locode(a.locode.as_ref())?;
     Ok(HttpCall::new(
         Method::POST,
-        format!("/certified-pickup/v1/{}/validation/pickup/identification", seg(&locode)),
+        paths::identification_validation(&locode),
         ctx.acting.map(str::to_owned),
     )
     .json(json!({
@@ -497,10 +485,7 @@ fn ownership_validation(a: &OwnershipValidationArgs, ctx: &VerbContext<'_>) -> V
     body.insert("equipmentNumber".into(), json!(ctx.r(&a.equipment)?));
     Ok(HttpCall::new(
         Method::POST,
-        format!(
-            "/certified-pickup/v1/{}/validation/ownership/truck",
-            seg(&locode)
-        ),
+        paths::truck_ownership_validation(&locode),
         ctx.acting.map(str::to_owned),
     )
     .json(Value::Object(body)))
@@ -510,16 +495,18 @@ fn release_detail(a: &ReleaseDetailArgs, ctx: &VerbContext<'_>) -> VResult<HttpC
     let locode = ctx.locode(a.locode.as_ref())?;
     let mut call = HttpCall::new(
         Method::GET,
-        format!(
-            "/certified-pickup/v1/{}/containers/import/release-rights/{}",
-            seg(&locode),
-            seg(&ctx.r(&a.equipment)?)
-        ),
+        paths::release_detail(&locode, &ctx.r(&a.equipment)?),
         ctx.acting.map(str::to_owned),
     );
-    for bl in &a.bill_of_lading_numbers {
+    if !a.bill_of_lading_numbers.is_empty() {
+        let bls: Vec<String> = a
+            .bill_of_lading_numbers
+            .iter()
+            .map(|b| ctx.r(b))
+            .collect::<VResult<_>>()?;
+        // `style: form, explode: false`: one comma-separated value.
         call.query
-            .push(("billOfLadingNumbers".to_owned(), ctx.r(bl)?));
+            .push(("billOfLadingNumbers".to_owned(), bls.join(",")));
     }
     if let Some(r) = ctx.ro(a.release_identification.as_ref())? {
         call.query.push(("releaseIdentification".to_owned(), r));
@@ -530,7 +517,7 @@ fn release_detail(a: &ReleaseDetailArgs, ctx: &VerbContext<'_>) -> VResult<HttpC
 fn registry(a: &RegistryArgs, ctx: &VerbContext<'_>) -> VResult<HttpCall> {
     let mut call = HttpCall::new(
         Method::GET,
-        "/certified-pickup/v1/entities".to_owned(),
+        paths::entities(),
         ctx.acting.map(str::to_owned),
     );
     let pairs = [
@@ -580,7 +567,7 @@ pub fn notification_query(q: &NotificationQuery, vars: &Vars) -> VResult<Vec<(St
 fn notifications(a: &NotificationQuery, ctx: &VerbContext<'_>) -> VResult<HttpCall> {
     let mut call = HttpCall::new(
         Method::GET,
-        "/certified-pickup/v1/notifications".to_owned(),
+        paths::notifications(),
         ctx.acting.map(str::to_owned),
     );
     call.query = notification_query(a, ctx.vars)?;
@@ -644,13 +631,12 @@ fn release_right(a: &ReleaseRightArgs, ctx: &VerbContext<'_>) -> VResult<HttpCal
     if let Some(t) = ctx.ro(a.valid_from.as_ref())? {
         body.insert("validFrom".into(), json!(t));
     }
+    if let Some(id) = ctx.ro(a.release_id.as_ref())? {
+        body.insert("releaseId".into(), json!(id));
+    }
     Ok(HttpCall::new(
         Method::PUT,
-        format!(
-            "/certified-pickup/v1/{}/containers/{}/import/release-rights",
-            seg(&locode),
-            seg(&equipment)
-        ),
+        paths::release_rights(&locode, &equipment),
         ctx.acting.map(str::to_owned),
     )
     .json(Value::Object(body)))
@@ -698,13 +684,12 @@ fn pickup_right(a: &PickupRightArgs, ctx: &VerbContext<'_>) -> VResult<HttpCall>
     );
     body.insert("equipmentNumber".into(), json!(equipment));
     body.insert("portLoCode".into(), json!(locode));
+    if let Some(id) = ctx.ro(a.release_id.as_ref())? {
+        body.insert("releaseId".into(), json!(id));
+    }
     Ok(HttpCall::new(
         Method::PUT,
-        format!(
-            "/certified-pickup/v1/{}/containers/{}/import/pickup-rights",
-            seg(&locode),
-            seg(&equipment)
-        ),
+        paths::pickup_rights(&locode, &equipment),
         ctx.acting.map(str::to_owned),
     )
     .json(Value::Object(body)))
@@ -735,17 +720,21 @@ fn barge_rail_pickup_right(
     ) {
         obj.insert("releaseIdentification".into(), json!(r));
     }
-    Ok(HttpCall::new(
-        Method::PUT,
-        "/certified-pickup/v1/pickup-rights/barge-rail".to_owned(),
-        ctx.acting.map(str::to_owned),
-    )
-    .json(json!({
+    let mut body = json!({
         "terminalCode": ctx.terminal_code(Some(&a.terminal.clone().unwrap_or_else(|| "psa".to_owned())))?,
         "releaseIdentifier": identifier,
         "dataBrokerNxtEntityId": broker,
         "actionType": ctx.ro(a.action.as_ref())?.unwrap_or_else(|| "Assign".to_owned()),
-    })))
+    });
+    if let (Some(id), Some(obj)) = (ctx.ro(a.release_id.as_ref())?, body.as_object_mut()) {
+        obj.insert("releaseId".into(), json!(id));
+    }
+    Ok(HttpCall::new(
+        Method::PUT,
+        paths::barge_rail_pickup_rights(),
+        ctx.acting.map(str::to_owned),
+    )
+    .json(body))
 }
 
 /// The control API request of a `control:` step.
@@ -916,6 +905,7 @@ mod tests {
                 expiration_date_time_utc: None,
                 valid_from: None,
                 locode: None,
+                release_id: None,
             },
             &ctx,
         )
@@ -962,6 +952,97 @@ mod tests {
             body["transportOperator"]["identificationCode"],
             json!("NXT-RAIL")
         );
+    }
+
+    /// Every verb's default body parses as the shared wire type: the runner and the
+    /// simulator cannot drift apart.
+    #[test]
+    fn default_bodies_parse_as_the_wire_types() {
+        use crate::nxtport::types as wire;
+        use crate::scenario::load::parse_scenario;
+        let text = r#"
+name: all verbs
+steps:
+  - as: psa
+    terminal_release: { equipment: MSCU1234565, action: Block, stayNumber: S1 }
+  - as: psa
+    discharge: { equipment: MSCU1234565 }
+  - as: psa
+    gate_in: { equipment: MSCU1234565, billOfLadingNumbers: [BL1], equipmentStatus: import }
+  - as: psa
+    gate_out: { equipment: MSCU1234565, modeOfTransport: 1 }
+  - as: psa
+    validate_truck_pickup: { alfapass: AP1, equipment: MSCU1234565, carrier: agent }
+  - as: psa
+    validate_barge_rail_pickup: { equipment: MSCU1234565, transportOperator: rail }
+  - as: psa
+    validate_alfapass: { alfapass: AP1 }
+  - as: psa
+    validate_ownership: { owner: trucker, alfapass: AP1, equipment: MSCU1234565 }
+  - as: agent
+    release_right: { equipment: MSCU1234565, to: trucker, releaseId: 3fa85f64-5717-4562-b3fc-2c963f66afa6 }
+  - as: trucker
+    pickup_right: { equipment: MSCU1234565 }
+  - as: rail
+    barge_rail_pickup_right: { equipment: MSCU1234565 }
+"#;
+        let scenario = parse_scenario(text, std::path::Path::new("t.yaml")).unwrap();
+        let vars = Vars::new();
+        let parties = parties();
+        for step in &scenario.steps {
+            let ctx = VerbContext {
+                vars: &vars,
+                parties: &parties,
+                acting: step.party.as_deref(),
+            };
+            let call = build(&step.action, &ctx).unwrap().unwrap();
+            let Body::Json(body) = call.body else {
+                panic!("{} has no JSON body", step.action_name())
+            };
+            let parsed = match step.action_name() {
+                "terminal_release" => {
+                    serde_json::from_value::<wire::TerminalReleaseRequest>(body.clone()).map(|_| ())
+                }
+                "discharge" | "gate_in" | "gate_out" => {
+                    serde_json::from_value::<wire::IngestionRequest>(body.clone()).map(|_| ())
+                }
+                "validate_truck_pickup" => {
+                    serde_json::from_value::<wire::TruckPickupValidationRequest>(body.clone())
+                        .map(|_| ())
+                }
+                "validate_barge_rail_pickup" => {
+                    serde_json::from_value::<wire::BargeRailPickupValidationRequest>(body.clone())
+                        .map(|_| ())
+                }
+                "validate_alfapass" => {
+                    serde_json::from_value::<wire::IdentificationValidationRequest>(body.clone())
+                        .map(|_| ())
+                }
+                "validate_ownership" => {
+                    serde_json::from_value::<wire::TruckOwnershipValidationRequest>(body.clone())
+                        .map(|_| ())
+                }
+                "release_right" => {
+                    serde_json::from_value::<wire::ReleaseRightActionRequest>(body.clone())
+                        .map(|_| ())
+                }
+                "pickup_right" => {
+                    serde_json::from_value::<wire::SubmitPickupRightRequest>(body.clone())
+                        .map(|_| ())
+                }
+                "barge_rail_pickup_right" => {
+                    serde_json::from_value::<wire::SubmitBargeRailPickupRightRequest>(body.clone())
+                        .map(|_| ())
+                }
+                other => panic!("untested verb {other}"),
+            };
+            assert!(
+                parsed.is_ok(),
+                "{}: {:?} for {body}",
+                step.action_name(),
+                parsed.err()
+            );
+        }
     }
 
     #[test]
