@@ -128,7 +128,12 @@ impl Notification {
             "externalReferenceId": self.external_reference_id.as_deref(),
             "receiverId": self.receiver.as_str(),
             "senderId": self.sender.as_ref().map(|s| s.as_str()),
-            "timestamp": self.stored_on.format("%Y-%m-%dT%H:%M:%S%.7fZ").to_string(),
+            // .NET style: seven fraction digits (ticks of 100 ns).
+            "timestamp": format!(
+                "{}{:07}Z",
+                self.stored_on.format("%Y-%m-%dT%H:%M:%S."),
+                self.stored_on.timestamp_subsec_nanos() / 100
+            ),
             "type": self.kind.as_str(),
             "event": self.event.as_str(),
             "errors": self.errors,

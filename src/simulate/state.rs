@@ -1,0 +1,450 @@
+//! Shared state of the simulator process: the worlds, their credentials and tokens, the rate
+//! limiter, injected faults, webhook registrations and the call and delivery journals.
+//!
+//! Built once, outside `HttpServer::new`, so every worker sees the same worlds. A world is locked
+//! with a `parking_lot::Mutex` for the short time a command or a query takes (microseconds); no
+//! lock is held across an `.await`.
+
+use super::error::ApiError;
+use chrono::{DateTime, Utc};
+use cpu_simulator::{Clock, Fixture, Notification, NxtEntityId, Party, World, WorldConfig};
+use dashmap::DashMap;
+use governor::clock::DefaultClock;
+use governor::state::keyed::DefaultKeyedStateStore;
+use governor::{Quota, RateLimiter};
+use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, VecDeque};
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Id of the world created at start.
+pub const DEFAULT_WORLD: &str = "default";
+/// Journals keep this many entries per world.
+const JOURNAL_CAPACITY: usize = 10_000;
+
+/// Numbers of the simulator process.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    /// The world's rules (retention, expiry, archive).
+    pub world: WorldConfig,
+    /// Parties of every world.
+    pub fixture: Fixture,
+    /// Calls allowed per subscription key per `rate_limit_window`; `None` = no limit.
+    pub rate_limit: Option<NonZeroU32>,
+    /// Window of the rate limit (one minute at NxtPort).
+    pub rate_limit_window: Duration,
+    /// Lifetime of an access token (virtual clock).
+    pub token_ttl: chrono::Duration,
+    /// Largest request body accepted.
+    pub max_body_bytes: usize,
+    /// Webhook delivery attempts before giving up.
+    pub webhook_attempts: u32,
+    /// Most isolated worlds kept at once.
+    pub max_worlds: usize,
+    /// Use a frozen clock (tests) instead of wall clock + offset.
+    pub frozen_clock: Option<DateTime<Utc>>,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            world: WorldConfig::default(),
+            fixture: Fixture::default_world(),
+            rate_limit: NonZeroU32::new(500),
+            rate_limit_window: Duration::from_secs(60),
+            token_ttl: chrono::Duration::hours(1),
+            max_body_bytes: 64 * 1024,
+            webhook_attempts: 4,
+            max_worlds: 10_000,
+            frozen_clock: None,
+        }
+    }
+}
+
+/// A webhook a party registered (NxtPort "Notification Channels 2.0": URL + static headers).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Webhook {
+    /// Where notifications are POSTed.
+    pub url: String,
+    /// Static headers sent with every delivery (e.g. Authorization).
+    #[serde(default)]
+    pub headers: HashMap<String, String>,
+}
+
+/// One webhook delivery attempt series.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Delivery {
+    /// Receiver.
+    pub receiver: String,
+    /// Webhook URL.
+    pub url: String,
+    /// Notification event.
+    pub event: String,
+    /// Notification's public reference id.
+    pub public_reference_id: String,
+    /// Container.
+    pub equipment_number: Option<String>,
+    /// Attempts made.
+    pub attempts: u32,
+    /// Last HTTP status, if any.
+    pub last_status: Option<u16>,
+    /// `delivered`, `retrying` or `failed`.
+    pub outcome: String,
+    /// Last error, if any.
+    pub error: Option<String>,
+    /// When the last attempt ended.
+    pub at: DateTime<Utc>,
+}
+
+/// One call on the NxtPort surface.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CallRecord {
+    /// HTTP method.
+    pub method: String,
+    /// Path (no query).
+    pub path: String,
+    /// Answer status.
+    pub status: u16,
+    /// Party key of the caller, when known.
+    pub party: Option<String>,
+    /// `External-Reference-Id` sent.
+    pub external_reference_id: Option<String>,
+    /// Wall-clock time.
+    pub at: DateTime<Utc>,
+}
+
+/// A fault to inject on matching calls.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Fault {
+    /// Path prefix it applies to (`/` for all NxtPort calls).
+    pub path: String,
+    /// Only this method, if set.
+    #[serde(default)]
+    pub method: Option<String>,
+    /// Answer with this status (e.g. 500, 503, 429).
+    #[serde(default)]
+    pub status: Option<u16>,
+    /// Wait this long first.
+    #[serde(default)]
+    pub latency_ms: Option<u64>,
+    /// Drop the connection instead of answering.
+    #[serde(default)]
+    pub drop: bool,
+    /// Apply to the next N matching calls only.
+    #[serde(default)]
+    pub count: Option<u32>,
+    /// Apply to this fraction (0..1) of matching calls.
+    #[serde(default)]
+    pub fraction: Option<f64>,
+}
+
+/// What a matching fault does to a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FaultEffect {
+    /// Status to answer with.
+    pub status: Option<u16>,
+    /// Delay.
+    pub latency: Option<Duration>,
+    /// Drop the connection.
+    pub drop: bool,
+}
+
+/// A world and everything attached to it.
+#[derive(Debug)]
+pub struct WorldHandle {
+    /// Id (`default` or a UUID).
+    pub id: String,
+    /// The CPu world.
+    pub world: Mutex<World>,
+    /// Webhooks per party.
+    pub webhooks: Mutex<HashMap<NxtEntityId, Vec<Webhook>>>,
+    /// Webhook delivery journal.
+    pub deliveries: Mutex<VecDeque<Delivery>>,
+    /// NxtPort-surface call journal.
+    pub calls: Mutex<VecDeque<CallRecord>>,
+    /// Injected faults.
+    pub faults: Mutex<Vec<Fault>>,
+}
+
+impl WorldHandle {
+    /// The party with this id, cloned.
+    pub fn party(&self, id: &NxtEntityId) -> Option<Party> {
+        self.world.lock().party(id).cloned()
+    }
+
+    /// Append to a bounded journal.
+    pub fn journal<T>(q: &Mutex<VecDeque<T>>, item: T) {
+        let mut q = q.lock();
+        if q.len() >= JOURNAL_CAPACITY {
+            q.pop_front();
+        }
+        q.push_back(item);
+    }
+
+    /// The first fault matching this call, consuming one use of it.
+    pub fn take_fault(&self, method: &str, path: &str) -> Option<FaultEffect> {
+        let mut faults = self.faults.lock();
+        let idx = faults.iter().position(|f| {
+            path.starts_with(&f.path)
+                && f.method
+                    .as_deref()
+                    .is_none_or(|m| m.eq_ignore_ascii_case(method))
+                && f.fraction.is_none_or(|p| rand::random::<f64>() < p)
+        })?;
+        let f = &mut faults[idx];
+        let effect = FaultEffect {
+            status: f.status,
+            latency: f.latency_ms.map(Duration::from_millis),
+            drop: f.drop,
+        };
+        if let Some(n) = &mut f.count {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                faults.remove(idx);
+            }
+        }
+        Some(effect)
+    }
+}
+
+/// An issued access or refresh token.
+#[derive(Debug, Clone)]
+pub struct TokenInfo {
+    /// World.
+    pub world: String,
+    /// Party.
+    pub party: NxtEntityId,
+    /// Expiry on the world's clock.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Where a credential points.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    /// World.
+    pub world: String,
+    /// Party.
+    pub party: NxtEntityId,
+}
+
+type KeyedLimiter = RateLimiter<String, DefaultKeyedStateStore<String>, DefaultClock>;
+
+/// The process-wide state.
+pub struct SimState {
+    /// Configuration.
+    pub config: SimConfig,
+    worlds: DashMap<String, Arc<WorldHandle>>,
+    /// Subscription key -> party.
+    pub keys: DashMap<String, Principal>,
+    /// Username -> party.
+    pub users: DashMap<String, Principal>,
+    /// OAuth client id -> party owning the client.
+    pub clients: DashMap<String, Principal>,
+    /// Access tokens.
+    pub tokens: DashMap<String, TokenInfo>,
+    /// Refresh tokens.
+    pub refresh_tokens: DashMap<String, TokenInfo>,
+    limiter: Option<KeyedLimiter>,
+    /// Webhook delivery queue.
+    pub deliveries: tokio::sync::mpsc::UnboundedSender<(Arc<WorldHandle>, Notification)>,
+}
+
+impl std::fmt::Debug for SimState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimState")
+            .field("worlds", &self.worlds.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SimState {
+    /// Build the state with its default world; returns the receiver of the webhook queue.
+    pub fn new(
+        config: SimConfig,
+    ) -> anyhow::Result<(
+        Arc<SimState>,
+        tokio::sync::mpsc::UnboundedReceiver<(Arc<WorldHandle>, Notification)>,
+    )> {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let limiter = config.rate_limit.map(|n| {
+            let period = config.rate_limit_window / n.get();
+            let quota = Quota::with_period(period.max(Duration::from_nanos(1)))
+                .unwrap_or_else(|| Quota::per_minute(n))
+                .allow_burst(n);
+            RateLimiter::keyed(quota)
+        });
+        let state = Arc::new(SimState {
+            config,
+            worlds: DashMap::new(),
+            keys: DashMap::new(),
+            users: DashMap::new(),
+            clients: DashMap::new(),
+            tokens: DashMap::new(),
+            refresh_tokens: DashMap::new(),
+            limiter,
+            deliveries: tx,
+        });
+        let fixture = state.config.fixture.clone();
+        state.insert_world(DEFAULT_WORLD.to_owned(), fixture)?;
+        Ok((state, rx))
+    }
+
+    fn insert_world(&self, id: String, fixture: Fixture) -> anyhow::Result<Arc<WorldHandle>> {
+        let clock = match self.config.frozen_clock {
+            Some(t) => Clock::Frozen(t),
+            None => Clock::Real {
+                offset: chrono::Duration::zero(),
+            },
+        };
+        let world = World::new(fixture, self.config.world, clock)?;
+        for p in world.parties() {
+            let principal = Principal {
+                world: id.clone(),
+                party: p.nxt_entity_id.clone(),
+            };
+            let c = &p.credentials;
+            for (map, key) in [
+                (&self.keys, &c.subscription_key),
+                (&self.users, &c.username),
+                (&self.clients, &c.client_id),
+            ] {
+                if map.contains_key(key) {
+                    anyhow::bail!(
+                        "credential of party '{}' already used by another world",
+                        p.key
+                    );
+                }
+                map.insert(key.clone(), principal.clone());
+            }
+        }
+        let handle = Arc::new(WorldHandle {
+            id: id.clone(),
+            world: Mutex::new(world),
+            webhooks: Mutex::new(HashMap::new()),
+            deliveries: Mutex::new(VecDeque::new()),
+            calls: Mutex::new(VecDeque::new()),
+            faults: Mutex::new(Vec::new()),
+        });
+        self.worlds.insert(id, Arc::clone(&handle));
+        Ok(handle)
+    }
+
+    /// A fresh isolated world with its own credentials.
+    pub fn create_world(&self) -> Result<Arc<WorldHandle>, ApiError> {
+        if self.worlds.len() >= self.config.max_worlds {
+            return Err(ApiError::BadRequest {
+                field: None,
+                detail: format!(
+                    "at most {} worlds at once: delete some first",
+                    self.config.max_worlds
+                ),
+            });
+        }
+        let id = uuid::Uuid::new_v4().to_string();
+        let fixture = self.config.fixture.clone().fresh_credentials();
+        self.insert_world(id, fixture).map_err(|e| {
+            tracing::error!(error = %e, "creating a world failed");
+            ApiError::Internal(500)
+        })
+    }
+
+    /// Remove a world and its credentials.
+    pub fn delete_world(&self, id: &str) -> Result<(), ApiError> {
+        if id == DEFAULT_WORLD {
+            return Err(ApiError::field(
+                "worldId",
+                "the default world cannot be deleted",
+            ));
+        }
+        let (_, handle) = self
+            .worlds
+            .remove(id)
+            .ok_or_else(|| ApiError::NotFound(format!("no world '{id}'")))?;
+        let world = handle.world.lock();
+        for p in world.parties() {
+            let c = &p.credentials;
+            self.keys.remove(&c.subscription_key);
+            self.users.remove(&c.username);
+            self.clients.remove(&c.client_id);
+        }
+        self.tokens.retain(|_, t| t.world != id);
+        self.refresh_tokens.retain(|_, t| t.world != id);
+        Ok(())
+    }
+
+    /// Reset a world to its starting state, keeping its id and credentials.
+    pub fn reset_world(&self, handle: &WorldHandle) -> Result<(), ApiError> {
+        let mut world = handle.world.lock();
+        let fixture = Fixture {
+            parties: world.parties().to_vec(),
+        };
+        let clock = match self.config.frozen_clock {
+            Some(t) => Clock::Frozen(t),
+            None => Clock::Real {
+                offset: chrono::Duration::zero(),
+            },
+        };
+        *world = World::new(fixture, self.config.world, clock).map_err(|e| {
+            tracing::error!(error = %e, "reset failed");
+            ApiError::Internal(500)
+        })?;
+        handle.webhooks.lock().clear();
+        handle.deliveries.lock().clear();
+        handle.calls.lock().clear();
+        handle.faults.lock().clear();
+        Ok(())
+    }
+
+    /// A world by id.
+    pub fn world(&self, id: &str) -> Result<Arc<WorldHandle>, ApiError> {
+        self.worlds
+            .get(id)
+            .map(|w| Arc::clone(&w))
+            .ok_or_else(|| ApiError::NotFound(format!("no world '{id}' (X-Sim-World)")))
+    }
+
+    /// Count one call against the subscription key's budget.
+    pub fn check_rate(&self, key: &str) -> Result<(), ApiError> {
+        let Some(limiter) = &self.limiter else {
+            return Ok(());
+        };
+        match limiter.check_key(&key.to_owned()) {
+            Ok(()) => Ok(()),
+            Err(not_until) => {
+                use governor::clock::{Clock as _, DefaultClock};
+                let wait = not_until.wait_time_from(DefaultClock::default().now());
+                Err(ApiError::TooManyRequests(wait.as_secs().max(1)))
+            }
+        }
+    }
+
+    /// Issue an access token (and a refresh token) for a party.
+    pub fn issue_token(&self, principal: &Principal, now: DateTime<Utc>) -> (String, String, i64) {
+        let access = format!("sim_at_{}", uuid::Uuid::new_v4().simple());
+        let refresh = format!("sim_rt_{}", uuid::Uuid::new_v4().simple());
+        let ttl = self.config.token_ttl;
+        self.tokens.insert(
+            access.clone(),
+            TokenInfo {
+                world: principal.world.clone(),
+                party: principal.party.clone(),
+                expires_at: now + ttl,
+            },
+        );
+        self.refresh_tokens.insert(
+            refresh.clone(),
+            TokenInfo {
+                world: principal.world.clone(),
+                party: principal.party.clone(),
+                expires_at: now + chrono::Duration::days(30),
+            },
+        );
+        (access, refresh, ttl.num_seconds())
+    }
+}
