@@ -3,7 +3,11 @@
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "cpu-gateway", version, about = "Gateway and offline simulator for NxtPort Certified Pick-up (CPu)")]
+#[command(
+    name = "cpu-gateway",
+    version,
+    about = "Gateway and offline simulator for NxtPort Certified Pick-up (CPu)"
+)]
 pub struct Cli {
     /// Log as JSON lines instead of human-readable text.
     #[arg(long, global = true, env = "CPU_GATEWAY_LOG_JSON")]
@@ -18,13 +22,22 @@ pub enum Command {
     Simulate(crate::simulate::SimulateArgs),
     /// Run QA scenario files against the simulator.
     Scenario(crate::scenario::ScenarioArgs),
+    /// Start the gateway (sim mode with an embedded simulator unless --mode uat|prd).
+    Serve(crate::gateway::ServeArgs),
+    /// Manage the gateway's API tokens and webhook secrets.
+    Token(crate::gateway::TokenArgs),
 }
 
 /// Run the parsed command line to completion.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    crate::telemetry::init(cli.log_json);
+    // Scenario runs keep the terminal for their own output unless RUST_LOG asks for logs.
+    if !matches!(cli.command, Command::Scenario(_)) || std::env::var_os("RUST_LOG").is_some() {
+        crate::telemetry::init(cli.log_json);
+    }
     match cli.command {
         Command::Simulate(args) => crate::simulate::run(args).await,
         Command::Scenario(args) => crate::scenario::cli(args).await,
+        Command::Serve(args) => crate::gateway::serve(args).await,
+        Command::Token(args) => crate::gateway::token(args).await,
     }
 }

@@ -192,6 +192,7 @@ pub async fn run_scenario(client: &Client, scenario: &Scenario) -> Outcome {
         };
     }
     let result = run.run_steps(&scenario.steps, String::new()).await;
+    run.delete_world().await;
     Outcome {
         result,
         steps_run: run.steps_run,
@@ -285,6 +286,27 @@ impl<'a> Run<'a> {
             self.vars.set(name.clone(), rendered);
         }
         Ok(())
+    }
+
+    /// Free the world (best effort: a simulator without DELETE keeps it).
+    async fn delete_world(&mut self) {
+        let call = HttpCall {
+            method: Method::DELETE,
+            path: format!(
+                "/simulator/v1/worlds/{}",
+                crate::nxtport::paths::segment(&self.world)
+            ),
+            query: Vec::new(),
+            headers: Vec::new(),
+            body: Body::None,
+            auth: verbs::CallAuth {
+                party: None,
+                token: false,
+                key: false,
+            },
+            world: false,
+        };
+        let _ = self.send(&call, None, None, None).await;
     }
 
     fn run_steps<'b>(&'b mut self, steps: &'b [Step], prefix: String) -> StepFuture<'b>
@@ -398,10 +420,10 @@ impl<'a> Run<'a> {
             Action::ExpectWebhooks(spec) => self.expect_webhooks(spec).await,
             Action::Group(_) => Err(StepError::msg("internal: group run as a step")),
             action => {
-                let party = step
-                    .party
-                    .clone()
-                    .or_else(|| verbs::default_party(action).map(str::to_owned));
+                let party = match &step.party {
+                    Some(p) => Some(self.party_ref(p)?),
+                    None => verbs::default_party(action).map(str::to_owned),
+                };
                 if let Some(p) = &party {
                     if !self.parties.contains_key(p) && !matches!(action, Action::Control(_)) {
                         return Err(self.unknown_party(p));
@@ -441,6 +463,24 @@ impl<'a> Run<'a> {
         }
     }
 
+    /// A party key as written (`trucker`, `"{{holder}}"`); a template may also name a party
+    /// object (`"{{trucker}}"`), whose key is used.
+    fn party_ref(&self, written: &str) -> Result<String, StepError> {
+        match self
+            .vars
+            .render_value(&Value::String(written.to_owned()))
+            .map_err(|e| StepError::msg(e.to_string()))?
+        {
+            Value::String(s) => Ok(s),
+            Value::Object(map) => map
+                .get("key")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .ok_or_else(|| StepError::msg(format!("`{written}` is not a party"))),
+            other => Err(StepError::msg(format!("`{written}` is {other}, not a party key"))),
+        }
+    }
+
     fn unknown_party(&self, key: &str) -> StepError {
         let known: Vec<&str> = self.parties.keys().map(String::as_str).collect();
         StepError::msg(format!(
@@ -461,7 +501,7 @@ impl<'a> Run<'a> {
             Some("none") => None,
             Some("invalid") => Some("invalid-token".to_owned()),
             Some(other) => {
-                let who = self.vars.render_str(other).map_err(|e| e.to_string())?;
+                let who = self.party_ref(other)?;
                 Some(self.token(&who).await?)
             }
             None if call.auth.token => match &party {
@@ -486,7 +526,7 @@ impl<'a> Run<'a> {
                 None => return Err(StepError::msg("`auth: { key: query }` needs `as:`")),
             },
             Some(other) => {
-                let who = self.vars.render_str(other).map_err(|e| e.to_string())?;
+                let who = self.party_ref(other)?;
                 (Some(own_key(self, &who)?), None)
             }
             None if call.auth.key => match &party {
@@ -788,7 +828,7 @@ impl<'a> Run<'a> {
             .clone()
             .or_else(|| step.party.clone())
             .unwrap_or_else(|| "psa".to_owned());
-        let party = self.render(&party)?;
+        let party = self.party_ref(&party)?;
         if !self.parties.contains_key(&party) {
             return Err(self.unknown_party(&party));
         }
