@@ -364,6 +364,10 @@ pub(crate) struct FeedQuery {
 
 impl FeedQuery {
     /// `(since, limit)` or the 400 to send.
+    #[expect(
+        clippy::result_large_err,
+        reason = "the error is the response to send, built once per bad request"
+    )]
     pub(crate) fn parse(&self) -> Result<(u64, u64), HttpResponse> {
         let since = match self
             .since
@@ -385,6 +389,7 @@ impl FeedQuery {
     }
 }
 
+#[expect(clippy::result_large_err, reason = "the error is the response to send")]
 fn emulated_terminal(s: &str) -> Result<Terminal, HttpResponse> {
     Terminal::parse(s)
         .filter(|t| EMULATED.contains(t))

@@ -1,0 +1,462 @@
+//! The Data Sources HTTP face: `/v1/data-sources/...` and `/v1/containers/{equipment}/events`.
+//!
+//! Thin handlers: authenticate the caller, parse the path and body, call [`Sources`], map the
+//! result. Errors use the gateway's envelope `{"error": {"code", "message", "field"?}}`.
+//! Mount with [`configure`] after registering `web::Data<Sources>` (or use [`configure_with`]).
+
+use actix_web::http::StatusCode;
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse, ResponseError};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, OpenApi, ToSchema};
+
+use super::model::parse_equipment_number;
+use super::repo::{SyncRun, TimelineEvent};
+use super::service::{
+    parse_terminal, ConnectionState, DataSource, DataSourceList, RegionGroup, SourcesError,
+    TestResult,
+};
+use super::Sources;
+use crate::gateway::error::{ApiError, ErrorBody, ErrorEnvelope};
+use crate::gateway::extract::Caller;
+use crate::store::{Actor, AuditEntry, Role};
+
+/// Largest accepted credentials body.
+pub const MAX_BODY: usize = 16 * 1024;
+
+/// Errors of this face.
+#[derive(Debug, thiserror::Error)]
+pub enum SourcesApiError {
+    /// Authentication / authorization failures, answered exactly like the rest of the gateway.
+    #[error(transparent)]
+    Gateway(#[from] ApiError),
+    #[error(transparent)]
+    Sources(#[from] SourcesError),
+    #[error("the body is not valid JSON: {0}")]
+    MalformedJson(String),
+    #[error("request body larger than {0} bytes")]
+    TooLarge(usize),
+    #[error("{0}")]
+    InvalidEquipment(String),
+}
+
+impl SourcesApiError {
+    fn body(&self) -> ErrorEnvelope {
+        let (code, field) = match self {
+            Self::Gateway(e) => return e.envelope(),
+            Self::Sources(SourcesError::Invalid { code, field, .. }) => {
+                ((*code).to_string(), field.clone())
+            }
+            Self::Sources(e) => (e.code().to_string(), None),
+            Self::MalformedJson(_) => ("malformed_json".into(), None),
+            Self::TooLarge(_) => ("payload_too_large".into(), None),
+            Self::InvalidEquipment(_) => ("invalid_field".into(), Some("equipment".into())),
+        };
+        let message = match self {
+            Self::Sources(SourcesError::Internal(_)) => "internal error".to_string(),
+            other => other.to_string(),
+        };
+        ErrorEnvelope {
+            error: ErrorBody {
+                code,
+                message,
+                field,
+            },
+        }
+    }
+}
+
+impl ResponseError for SourcesApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::Gateway(e) => e.status_code(),
+            Self::Sources(e) => match e {
+                SourcesError::UnknownTerminal(_) => StatusCode::NOT_FOUND,
+                SourcesError::Invalid { .. } => StatusCode::BAD_REQUEST,
+                SourcesError::Conflict(_) => StatusCode::CONFLICT,
+                SourcesError::NotConnected(_) => StatusCode::NOT_FOUND,
+                SourcesError::SyncRunning(_) => StatusCode::CONFLICT,
+                SourcesError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            },
+            Self::MalformedJson(_) => StatusCode::BAD_REQUEST,
+            Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::InvalidEquipment(_) => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let Self::Gateway(e) = self {
+            return e.error_response();
+        }
+        if let Self::Sources(SourcesError::Internal(e)) = self {
+            tracing::error!(error = %e, "data sources internal error");
+        }
+        HttpResponse::build(self.status_code()).json(self.body())
+    }
+}
+
+type Result<T> = std::result::Result<T, SourcesApiError>;
+
+/// Who calls, for which entity, with which role.
+pub struct Who {
+    pub actor: Actor,
+    pub role: Role,
+}
+
+impl Who {
+    fn require_write(&self) -> Result<()> {
+        if self.role.can_write() {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(
+                "this token is read-only (viewer); an editor token is required".into(),
+            )
+            .into())
+        }
+    }
+}
+
+/// The caller behind the request (bearer token; support may act for another entity with
+/// `X-Act-For-Entity`, audited as impersonation).
+///
+/// Mounted in the gateway (its state registered), this is the gateway's own [`Caller`]
+/// extractor (quota, token touch, impersonation audit). Mounted alone (tests, benchmarks), the
+/// same rules are applied through the store: hashed token lookup, support-only impersonation.
+async fn who(req: &HttpRequest, s: &Sources) -> Result<Who> {
+    if req
+        .app_data::<web::Data<crate::gateway::state::GatewayState>>()
+        .is_some()
+    {
+        let c = Caller::extract(req).await?;
+        return Ok(Who {
+            actor: c.actor(),
+            role: c.role,
+        });
+    }
+    let presented = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or(ApiError::Unauthorized)?;
+    let token = s
+        .store
+        .authenticate_token(presented)
+        .await
+        .map_err(ApiError::from)?
+        .ok_or(ApiError::Unauthorized)?;
+    let act_for = req
+        .headers()
+        .get("X-Act-For-Entity")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty());
+    let actor = match act_for {
+        Some(other) if other != token.entity_id => {
+            if token.role != Role::Support {
+                return Err(ApiError::Forbidden(
+                    "only support tokens may act for another entity".into(),
+                )
+                .into());
+            }
+            if s.store
+                .entity(other)
+                .await
+                .map_err(ApiError::from)?
+                .is_none()
+            {
+                return Err(ApiError::NotFound("entity").into());
+            }
+            Actor {
+                token_id: Some(token.id.clone()),
+                actor_entity_id: Some(token.entity_id.clone()),
+                entity_id: other.to_string(),
+                impersonation: true,
+            }
+        }
+        _ => Actor {
+            token_id: Some(token.id.clone()),
+            actor_entity_id: Some(token.entity_id.clone()),
+            entity_id: token.entity_id.clone(),
+            impersonation: false,
+        },
+    };
+    Ok(Who {
+        actor,
+        role: token.role,
+    })
+}
+
+fn parse_json(body: &web::Bytes) -> Result<serde_json::Value> {
+    if body.len() > MAX_BODY {
+        return Err(SourcesApiError::TooLarge(MAX_BODY));
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        SourcesApiError::MalformedJson(format!("line {} column {}", e.line(), e.column()))
+    })
+}
+
+/// Path parameter `{terminal}`.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct TerminalPath {
+    /// psa | dpworld | mpet | tmining | ect | nxtport
+    pub terminal: String,
+}
+
+/// Catalogue of the six terminals with this entity's connection state, grouped by region.
+#[utoipa::path(get, path = "/v1/data-sources", tag = "data-sources",
+    responses((status = 200, body = DataSourceList), (status = 401, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+#[tracing::instrument(skip_all)]
+pub async fn list(req: HttpRequest, s: web::Data<Sources>) -> Result<HttpResponse> {
+    let w = who(&req, &s).await?;
+    Ok(HttpResponse::Ok().json(s.list(&w.actor.entity_id).await?))
+}
+
+/// One terminal card.
+#[utoipa::path(get, path = "/v1/data-sources/{terminal}", tag = "data-sources", params(TerminalPath),
+    responses((status = 200, body = DataSource), (status = 401, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+#[tracing::instrument(skip_all, fields(terminal = %path.terminal))]
+pub async fn get_one(
+    req: HttpRequest,
+    s: web::Data<Sources>,
+    path: web::Path<TerminalPath>,
+) -> Result<HttpResponse> {
+    let w = who(&req, &s).await?;
+    let t = parse_terminal(&path.terminal)?;
+    Ok(HttpResponse::Ok().json(s.get(&w.actor.entity_id, t).await?))
+}
+
+/// Credentials body: the fields of the terminal's auth type (see `fields` in the catalogue).
+/// Secret fields are write-only; on update an omitted secret keeps its stored value.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CredentialsBody {
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub uuid: Option<String>,
+    pub token: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    pub subscription_key: Option<String>,
+    pub extended_permissions: Option<bool>,
+    pub api_key: Option<String>,
+}
+
+/// Save or replace the credentials; verification follows in the background (state `verifying`,
+/// then `connected` or `error`).
+#[utoipa::path(put, path = "/v1/data-sources/{terminal}", tag = "data-sources", params(TerminalPath),
+    request_body = CredentialsBody,
+    responses((status = 200, body = DataSource), (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope),
+        (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope),
+        (status = 413, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+#[tracing::instrument(skip_all, fields(terminal = %path.terminal))]
+pub async fn put(
+    req: HttpRequest,
+    s: web::Data<Sources>,
+    path: web::Path<TerminalPath>,
+    body: web::Bytes,
+) -> Result<HttpResponse> {
+    let w = who(&req, &s).await?;
+    w.require_write()?;
+    let t = parse_terminal(&path.terminal)?;
+    let body = parse_json(&body)?;
+    Ok(HttpResponse::Ok().json(s.put(&w.actor, t, &body).await?))
+}
+
+/// Disconnect: sync stops, credentials are deleted, history stays.
+#[utoipa::path(delete, path = "/v1/data-sources/{terminal}", tag = "data-sources", params(TerminalPath),
+    responses((status = 204), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+#[tracing::instrument(skip_all, fields(terminal = %path.terminal))]
+pub async fn delete(
+    req: HttpRequest,
+    s: web::Data<Sources>,
+    path: web::Path<TerminalPath>,
+) -> Result<HttpResponse> {
+    let w = who(&req, &s).await?;
+    w.require_write()?;
+    let t = parse_terminal(&path.terminal)?;
+    s.delete(&w.actor, t).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Check credentials against the terminal without saving them.
+#[utoipa::path(post, path = "/v1/data-sources/{terminal}/test", tag = "data-sources", params(TerminalPath),
+    request_body = CredentialsBody,
+    responses((status = 200, body = TestResult), (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope),
+        (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+#[tracing::instrument(skip_all, fields(terminal = %path.terminal))]
+pub async fn test(
+    req: HttpRequest,
+    s: web::Data<Sources>,
+    path: web::Path<TerminalPath>,
+    body: web::Bytes,
+) -> Result<HttpResponse> {
+    let w = who(&req, &s).await?;
+    w.require_write()?;
+    let t = parse_terminal(&path.terminal)?;
+    let body = parse_json(&body)?;
+    Ok(HttpResponse::Ok().json(s.test(&w.actor, t, &body).await?))
+}
+
+/// `?wait=true` answers when the sync has finished.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct SyncQuery {
+    /// Wait for the end of the sync (default false: answer 202 at once).
+    pub wait: Option<bool>,
+}
+
+/// Sync now.
+#[utoipa::path(post, path = "/v1/data-sources/{terminal}/sync", tag = "data-sources", params(TerminalPath, SyncQuery),
+    responses((status = 200, body = SyncRun, description = "finished (wait=true)"), (status = 202, body = SyncRun, description = "started"),
+        (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
+        (status = 409, body = ErrorEnvelope, description = "a sync is already running")),
+    security(("bearer" = [])))]
+#[tracing::instrument(skip_all, fields(terminal = %path.terminal))]
+pub async fn sync(
+    req: HttpRequest,
+    s: web::Data<Sources>,
+    path: web::Path<TerminalPath>,
+    q: web::Query<SyncQuery>,
+) -> Result<HttpResponse> {
+    let w = who(&req, &s).await?;
+    w.require_write()?;
+    let t = parse_terminal(&path.terminal)?;
+    let wait = q.wait.unwrap_or(false);
+    let run = s.sync_now(&w.actor, t, wait).await?;
+    Ok(if wait {
+        HttpResponse::Ok().json(run)
+    } else {
+        HttpResponse::Accepted().json(run)
+    })
+}
+
+/// `?limit=` of list endpoints.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct LimitQuery {
+    /// How many entries (default 50).
+    pub limit: Option<i64>,
+}
+
+/// Sync history of one terminal, newest first (kept after a disconnect).
+#[utoipa::path(get, path = "/v1/data-sources/{terminal}/syncs", tag = "data-sources", params(TerminalPath, LimitQuery),
+    responses((status = 200, body = [SyncRun]), (status = 401, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+#[tracing::instrument(skip_all, fields(terminal = %path.terminal))]
+pub async fn syncs(
+    req: HttpRequest,
+    s: web::Data<Sources>,
+    path: web::Path<TerminalPath>,
+    q: web::Query<LimitQuery>,
+) -> Result<HttpResponse> {
+    let w = who(&req, &s).await?;
+    let t = parse_terminal(&path.terminal)?;
+    Ok(HttpResponse::Ok().json(
+        s.syncs(&w.actor.entity_id, t, q.limit.unwrap_or(50))
+            .await?,
+    ))
+}
+
+/// The entity's Data Sources audit entries, newest first.
+#[utoipa::path(get, path = "/v1/data-sources/audit", tag = "data-sources", params(LimitQuery),
+    responses((status = 200, body = [AuditEntry]), (status = 401, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+#[tracing::instrument(skip_all)]
+pub async fn audit(
+    req: HttpRequest,
+    s: web::Data<Sources>,
+    q: web::Query<LimitQuery>,
+) -> Result<HttpResponse> {
+    let w = who(&req, &s).await?;
+    Ok(HttpResponse::Ok().json(
+        s.audit_entries(&w.actor.entity_id, q.limit.unwrap_or(100))
+            .await?,
+    ))
+}
+
+/// Merged timeline of a container.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ContainerTimeline {
+    pub equipment_number: String,
+    pub events: Vec<TimelineEvent>,
+}
+
+/// Path parameter `{equipment}`.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct EquipmentPath {
+    /// ISO 6346 container number (check digit verified).
+    pub equipment: String,
+}
+
+/// The merged timeline of one container across this entity's data sources, oldest first.
+#[utoipa::path(get, path = "/v1/containers/{equipment}/events", tag = "data-sources", params(EquipmentPath),
+    responses((status = 200, body = ContainerTimeline), (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+#[tracing::instrument(skip_all, fields(equipment = %path.equipment))]
+pub async fn container_events(
+    req: HttpRequest,
+    s: web::Data<Sources>,
+    path: web::Path<EquipmentPath>,
+) -> Result<HttpResponse> {
+    let w = who(&req, &s).await?;
+    let equipment = parse_equipment_number(&path.equipment).ok_or_else(|| {
+        SourcesApiError::InvalidEquipment(format!(
+            "equipment: '{}' is not an ISO 6346 container number (4 letters, 6 digits, check digit)",
+            path.equipment.chars().take(20).collect::<String>()
+        ))
+    })?;
+    let events = s.timeline(&w.actor.entity_id, &equipment).await?;
+    Ok(HttpResponse::Ok().json(ContainerTimeline {
+        equipment_number: equipment,
+        events,
+    }))
+}
+
+/// Mount the routes. `web::Data<Sources>` must be registered on the app (see [`configure_with`]).
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(web::PayloadConfig::new(MAX_BODY * 4))
+        .service(web::resource("/v1/data-sources").route(web::get().to(list)))
+        .service(web::resource("/v1/data-sources/audit").route(web::get().to(audit)))
+        .service(
+            web::resource("/v1/data-sources/{terminal}")
+                .route(web::get().to(get_one))
+                .route(web::put().to(put))
+                .route(web::delete().to(delete)),
+        )
+        .service(web::resource("/v1/data-sources/{terminal}/test").route(web::post().to(test)))
+        .service(web::resource("/v1/data-sources/{terminal}/sync").route(web::post().to(sync)))
+        .service(web::resource("/v1/data-sources/{terminal}/syncs").route(web::get().to(syncs)))
+        .service(
+            web::resource("/v1/containers/{equipment}/events")
+                .route(web::get().to(container_events)),
+        );
+}
+
+/// [`configure`] plus the `web::Data<Sources>` it needs.
+pub fn configure_with(sources: Sources) -> impl Fn(&mut web::ServiceConfig) + Clone {
+    move |cfg: &mut web::ServiceConfig| {
+        cfg.app_data(web::Data::new(sources.clone()));
+        configure(cfg);
+    }
+}
+
+/// OpenAPI of Data Sources, to merge into the gateway's document.
+#[derive(OpenApi)]
+#[openapi(
+    paths(list, audit, get_one, put, delete, test, sync, syncs, container_events),
+    components(schemas(
+        DataSourceList, RegionGroup, DataSource, ConnectionState, TestResult, SyncRun, TimelineEvent,
+        ContainerTimeline, CredentialsBody, crate::sources::adapters::Limitation,
+        crate::sources::catalogue::Terminal, crate::sources::catalogue::Region, crate::sources::catalogue::AuthType,
+        crate::sources::catalogue::FormField, crate::sources::catalogue::FieldType, crate::sources::model::EventKind,
+        AuditEntry, ErrorEnvelope, ErrorBody
+    )),
+    tags((name = "data-sources", description = "Terminal connections (Data Sources), sync and container timelines"))
+)]
+pub struct SourcesApiDoc;

@@ -1,0 +1,571 @@
+//! Data Sources tables (`ds_connections`, `ds_events`, `ds_syncs`) over the gateway's [`Store`].
+//!
+//! Portable SQL for the `AnyPool` (`$n` placeholders, unix-millisecond integers). Write
+//! transactions begin with a write statement (see `store` module doc). Secrets are not here: they
+//! live in the gateway's vault.
+
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use super::catalogue::Terminal;
+use super::model::{EventKind, NormalizedEvent};
+use crate::store::{millis_to_utc, now_millis, Store, StoreError};
+
+/// One row of `ds_connections`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionRow {
+    pub entity_id: String,
+    pub terminal: Terminal,
+    pub identifier: String,
+    pub state: String,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+    pub warning_code: Option<String>,
+    pub warning_message: Option<String>,
+    pub generation: i64,
+    pub connected_at: i64,
+    pub updated_at: i64,
+    pub verified_at: Option<i64>,
+    pub cursor: Option<String>,
+    pub next_sync_at: i64,
+    pub failures: i64,
+    pub last_sync_at: Option<i64>,
+}
+
+const CONN_COLS: &str = "entity_id, terminal, identifier, state, error_code, error_message, warning_code, \
+     warning_message, generation, connected_at, updated_at, verified_at, cursor, next_sync_at, failures, last_sync_at";
+
+fn conn_row(r: &AnyRow) -> Result<ConnectionRow, StoreError> {
+    let t: String = r.try_get("terminal")?;
+    Ok(ConnectionRow {
+        entity_id: r.try_get("entity_id")?,
+        terminal: Terminal::parse(&t)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown terminal {t}")))?,
+        identifier: r.try_get("identifier")?,
+        state: r.try_get("state")?,
+        error_code: r.try_get("error_code")?,
+        error_message: r.try_get("error_message")?,
+        warning_code: r.try_get("warning_code")?,
+        warning_message: r.try_get("warning_message")?,
+        generation: r.try_get("generation")?,
+        connected_at: r.try_get("connected_at")?,
+        updated_at: r.try_get("updated_at")?,
+        verified_at: r.try_get("verified_at")?,
+        cursor: r.try_get("cursor")?,
+        next_sync_at: r.try_get("next_sync_at")?,
+        failures: r.try_get("failures")?,
+        last_sync_at: r.try_get("last_sync_at")?,
+    })
+}
+
+/// The result of saving a connection row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Saved {
+    Created { generation: i64 },
+    Updated { generation: i64 },
+}
+
+/// Outcome of a verification or a sync, written to the connection state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Connected { warning: Option<(String, String)> },
+    Error { code: String, message: String },
+}
+
+pub fn identifier_key(identifier: &str) -> String {
+    identifier.trim().to_lowercase()
+}
+
+/// Connections of one entity (at most six rows; primary-key prefix scan).
+pub async fn list_connections(
+    store: &Store,
+    entity_id: &str,
+) -> Result<Vec<ConnectionRow>, StoreError> {
+    let rows = sqlx::query(&format!(
+        "SELECT {CONN_COLS} FROM ds_connections WHERE entity_id = $1"
+    ))
+    .bind(entity_id.to_owned())
+    .fetch_all(store.pool())
+    .await?;
+    rows.iter().map(conn_row).collect()
+}
+
+pub async fn get_connection(
+    store: &Store,
+    entity_id: &str,
+    t: Terminal,
+) -> Result<Option<ConnectionRow>, StoreError> {
+    let row = sqlx::query(&format!(
+        "SELECT {CONN_COLS} FROM ds_connections WHERE entity_id = $1 AND terminal = $2"
+    ))
+    .bind(entity_id.to_owned())
+    .bind(t.as_str())
+    .fetch_optional(store.pool())
+    .await?;
+    row.as_ref().map(conn_row).transpose()
+}
+
+/// `true` when another entity already holds this terminal account.
+pub async fn identifier_taken_elsewhere(
+    store: &Store,
+    entity_id: &str,
+    t: Terminal,
+    identifier: &str,
+) -> Result<bool, StoreError> {
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM ds_connections WHERE terminal = $1 AND identifier_key = $2 AND entity_id <> $3")
+        .bind(t.as_str())
+        .bind(identifier_key(identifier))
+        .bind(entity_id.to_owned())
+        .fetch_one(store.pool())
+        .await?;
+    Ok(n > 0)
+}
+
+/// Insert or update the connection row; state goes to `verifying`. The cursor is kept when the
+/// identifier is unchanged (same account: sync goes on where it was) and reset otherwise.
+pub async fn save_connection(
+    store: &Store,
+    entity_id: &str,
+    t: Terminal,
+    identifier: &str,
+) -> Result<Saved, StoreError> {
+    let now = now_millis();
+    let key = identifier_key(identifier);
+    let mut tx = store.pool().begin().await?;
+    let r = sqlx::query(
+        "UPDATE ds_connections SET identifier = $1, identifier_key = $2, state = 'verifying', error_code = NULL, \
+         error_message = NULL, generation = generation + 1, updated_at = $3, \
+         cursor = CASE WHEN identifier_key = $2 THEN cursor ELSE NULL END \
+         WHERE entity_id = $4 AND terminal = $5",
+    )
+    .bind(identifier.to_owned())
+    .bind(key.clone())
+    .bind(now)
+    .bind(entity_id.to_owned())
+    .bind(t.as_str())
+    .execute(&mut *tx)
+    .await?;
+    let saved = if r.rows_affected() > 0 {
+        let generation: i64 = sqlx::query_scalar(
+            "SELECT generation FROM ds_connections WHERE entity_id = $1 AND terminal = $2",
+        )
+        .bind(entity_id.to_owned())
+        .bind(t.as_str())
+        .fetch_one(&mut *tx)
+        .await?;
+        Saved::Updated { generation }
+    } else {
+        sqlx::query(
+            "INSERT INTO ds_connections (entity_id, terminal, identifier, identifier_key, state, generation, \
+             connected_at, updated_at, next_sync_at, failures) VALUES ($1, $2, $3, $4, 'verifying', 1, $5, $5, $6, 0)",
+        )
+        .bind(entity_id.to_owned())
+        .bind(t.as_str())
+        .bind(identifier.to_owned())
+        .bind(key)
+        .bind(now)
+        // first sync is scheduled by a successful verification
+        .bind(i64::MAX)
+        .execute(&mut *tx)
+        .await?;
+        Saved::Created { generation: 1 }
+    };
+    tx.commit().await?;
+    Ok(saved)
+}
+
+pub async fn delete_connection(
+    store: &Store,
+    entity_id: &str,
+    t: Terminal,
+) -> Result<bool, StoreError> {
+    let r = sqlx::query("DELETE FROM ds_connections WHERE entity_id = $1 AND terminal = $2")
+        .bind(entity_id.to_owned())
+        .bind(t.as_str())
+        .execute(store.pool())
+        .await?;
+    Ok(r.rows_affected() > 0)
+}
+
+fn outcome_binds(
+    o: &Outcome,
+) -> (
+    &'static str,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+) {
+    match o {
+        Outcome::Connected { warning } => (
+            "connected",
+            None,
+            None,
+            warning.as_ref().map(|w| w.0.clone()),
+            warning.as_ref().map(|w| w.1.clone()),
+        ),
+        Outcome::Error { code, message } => (
+            "error",
+            Some(code.clone()),
+            Some(message.clone()),
+            None,
+            None,
+        ),
+    }
+}
+
+/// Record a verification outcome, unless the credentials changed since (`generation`).
+/// A success schedules the first sync at `next_sync_at`.
+pub async fn record_verification(
+    store: &Store,
+    entity_id: &str,
+    t: Terminal,
+    generation: i64,
+    outcome: &Outcome,
+    next_sync_at: i64,
+) -> Result<bool, StoreError> {
+    let (state, ec, em, wc, wm) = outcome_binds(outcome);
+    let now = now_millis();
+    let r = sqlx::query(
+        "UPDATE ds_connections SET state = $1, error_code = $2, error_message = $3, warning_code = $4, \
+         warning_message = $5, verified_at = $6, next_sync_at = CASE WHEN $1 = 'connected' THEN $7 ELSE next_sync_at END \
+         WHERE entity_id = $8 AND terminal = $9 AND generation = $10",
+    )
+    .bind(state)
+    .bind(ec)
+    .bind(em)
+    .bind(wc)
+    .bind(wm)
+    .bind(now)
+    .bind(next_sync_at)
+    .bind(entity_id.to_owned())
+    .bind(t.as_str())
+    .bind(generation)
+    .execute(store.pool())
+    .await?;
+    Ok(r.rows_affected() > 0)
+}
+
+/// Connections whose next sync is due and that nobody is syncing.
+pub async fn due_connections(
+    store: &Store,
+    now: i64,
+    limit: i64,
+) -> Result<Vec<(String, Terminal)>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT entity_id, terminal FROM ds_connections WHERE next_sync_at <= $1 \
+         AND (lease_until IS NULL OR lease_until < $1) ORDER BY next_sync_at LIMIT $2",
+    )
+    .bind(now)
+    .bind(limit)
+    .fetch_all(store.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let t: String = r.try_get("terminal")?;
+            Ok((
+                r.try_get("entity_id")?,
+                Terminal::parse(&t)
+                    .ok_or_else(|| StoreError::Corrupt(format!("unknown terminal {t}")))?,
+            ))
+        })
+        .collect()
+}
+
+/// Take the sync lease of a connection. `false`: a sync is running (or the connection is gone).
+pub async fn acquire_lease(
+    store: &Store,
+    entity_id: &str,
+    t: Terminal,
+    owner: &str,
+    until: i64,
+) -> Result<bool, StoreError> {
+    let r = sqlx::query(
+        "UPDATE ds_connections SET lease_owner = $1, lease_until = $2 WHERE entity_id = $3 AND terminal = $4 \
+         AND (lease_until IS NULL OR lease_until < $5)",
+    )
+    .bind(owner.to_owned())
+    .bind(until)
+    .bind(entity_id.to_owned())
+    .bind(t.as_str())
+    .bind(now_millis())
+    .execute(store.pool())
+    .await?;
+    Ok(r.rows_affected() > 0)
+}
+
+/// Finish a sync: state from `outcome`, next sync time, failure count, lease released.
+pub async fn finish_sync_state(
+    store: &Store,
+    entity_id: &str,
+    t: Terminal,
+    owner: &str,
+    outcome: &Outcome,
+    next_sync_at: i64,
+    failures: i64,
+) -> Result<(), StoreError> {
+    let (state, ec, em, wc, wm) = outcome_binds(outcome);
+    sqlx::query(
+        "UPDATE ds_connections SET state = $1, error_code = $2, error_message = $3, warning_code = $4, \
+         warning_message = $5, next_sync_at = $6, failures = $7, last_sync_at = $8, lease_owner = NULL, lease_until = NULL \
+         WHERE entity_id = $9 AND terminal = $10 AND lease_owner = $11",
+    )
+    .bind(state)
+    .bind(ec)
+    .bind(em)
+    .bind(wc)
+    .bind(wm)
+    .bind(next_sync_at)
+    .bind(failures)
+    .bind(now_millis())
+    .bind(entity_id.to_owned())
+    .bind(t.as_str())
+    .bind(owner.to_owned())
+    .execute(store.pool())
+    .await?;
+    Ok(())
+}
+
+/// Rows per INSERT statement (11 parameters each: well under SQLite's and PostgreSQL's limits).
+const CHUNK: usize = 400;
+
+/// Store one page atomically: events (deduplicated), the new cursor and the run's counters, in one
+/// transaction that starts with the write. Returns `None` when the lease was lost or the connection
+/// deleted (then nothing is stored), else the number of new events.
+#[allow(clippy::too_many_arguments)]
+pub async fn store_page(
+    store: &Store,
+    entity_id: &str,
+    t: Terminal,
+    owner: &str,
+    lease_until: i64,
+    sync_id: &str,
+    events: &[NormalizedEvent],
+    fetched: usize,
+    skipped: usize,
+    next_cursor: Option<&str>,
+) -> Result<Option<u64>, StoreError> {
+    let mut tx = store.pool().begin().await?;
+    let now = now_millis();
+    let r = sqlx::query(
+        "UPDATE ds_connections SET cursor = COALESCE($1, cursor), lease_until = $2 \
+         WHERE entity_id = $3 AND terminal = $4 AND lease_owner = $5",
+    )
+    .bind(next_cursor.map(str::to_string))
+    .bind(lease_until)
+    .bind(entity_id.to_owned())
+    .bind(t.as_str())
+    .bind(owner.to_owned())
+    .execute(&mut *tx)
+    .await?;
+    if r.rows_affected() == 0 {
+        tx.rollback().await?;
+        return Ok(None);
+    }
+    let mut stored = 0u64;
+    for chunk in events.chunks(CHUNK) {
+        let mut sql = String::from(
+            "INSERT INTO ds_events (entity_id, terminal, dedup_key, equipment_number, kind, occurred_at, \
+             source_event_id, location, vessel, status, stored_at) VALUES ",
+        );
+        for i in 0..chunk.len() {
+            let b = i * 11;
+            if i > 0 {
+                sql.push(',');
+            }
+            sql.push_str(&format!(
+                "(${},${},${},${},${},${},${},${},${},${},${})",
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5,
+                b + 6,
+                b + 7,
+                b + 8,
+                b + 9,
+                b + 10,
+                b + 11
+            ));
+        }
+        sql.push_str(" ON CONFLICT (entity_id, dedup_key) DO NOTHING");
+        let mut q = sqlx::query(&sql);
+        for e in chunk {
+            q = q
+                .bind(entity_id.to_owned())
+                .bind(t.as_str())
+                .bind(e.dedup_key())
+                .bind(e.equipment_number.clone())
+                .bind(e.kind.as_str())
+                .bind(e.occurred_at.timestamp_millis())
+                .bind(e.source_event_id.clone())
+                .bind(e.location.clone())
+                .bind(e.vessel.clone())
+                .bind(e.status.clone())
+                .bind(now);
+        }
+        stored += q.execute(&mut *tx).await?.rows_affected();
+    }
+    sqlx::query("UPDATE ds_syncs SET pages = pages + 1, fetched = fetched + $1, stored = stored + $2, skipped = skipped + $3 WHERE id = $4")
+        .bind(fetched as i64)
+        .bind(stored as i64)
+        .bind(skipped as i64)
+        .bind(sync_id.to_owned())
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(Some(stored))
+}
+
+/// One row of `ds_syncs`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncRun {
+    pub id: String,
+    /// `schedule` or `manual`.
+    pub trigger: String,
+    /// `running`, `succeeded`, `failed` or `cancelled`.
+    pub status: String,
+    pub started_at: chrono::DateTime<chrono::Utc>,
+    pub finished_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub pages: i64,
+    /// Events received from the terminal.
+    pub fetched: i64,
+    /// New events stored (the rest were already known).
+    pub stored: i64,
+    /// Terminal events that map to nothing in the model.
+    pub skipped: i64,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+}
+
+pub async fn start_sync_run(
+    store: &Store,
+    id: &str,
+    entity_id: &str,
+    t: Terminal,
+    trigger: &str,
+) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO ds_syncs (id, entity_id, terminal, trigger_kind, status, started_at) VALUES ($1, $2, $3, $4, 'running', $5)")
+        .bind(id.to_owned())
+        .bind(entity_id.to_owned())
+        .bind(t.as_str())
+        .bind(trigger.to_owned())
+        .bind(now_millis())
+        .execute(store.pool())
+        .await?;
+    Ok(())
+}
+
+pub async fn finish_sync_run(
+    store: &Store,
+    id: &str,
+    status: &str,
+    error: Option<(&str, &str)>,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE ds_syncs SET status = $1, finished_at = $2, error_code = $3, error_message = $4 WHERE id = $5")
+        .bind(status.to_owned())
+        .bind(now_millis())
+        .bind(error.map(|e| e.0.to_string()))
+        .bind(error.map(|e| e.1.to_string()))
+        .bind(id.to_owned())
+        .execute(store.pool())
+        .await?;
+    Ok(())
+}
+
+pub async fn sync_runs(
+    store: &Store,
+    entity_id: &str,
+    t: Terminal,
+    limit: i64,
+) -> Result<Vec<SyncRun>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT id, trigger_kind, status, started_at, finished_at, pages, fetched, stored, skipped, error_code, error_message \
+         FROM ds_syncs WHERE entity_id = $1 AND terminal = $2 ORDER BY started_at DESC, id LIMIT $3",
+    )
+    .bind(entity_id.to_owned())
+    .bind(t.as_str())
+    .bind(limit)
+    .fetch_all(store.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(SyncRun {
+                id: r.try_get("id")?,
+                trigger: r.try_get("trigger_kind")?,
+                status: r.try_get("status")?,
+                started_at: millis_to_utc(r.try_get("started_at")?),
+                finished_at: r
+                    .try_get::<Option<i64>, _>("finished_at")?
+                    .map(millis_to_utc),
+                pages: r.try_get("pages")?,
+                fetched: r.try_get("fetched")?,
+                stored: r.try_get("stored")?,
+                skipped: r.try_get("skipped")?,
+                error_code: r.try_get("error_code")?,
+                error_message: r.try_get("error_message")?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(StoreError::from)
+}
+
+/// One event of a container timeline.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TimelineEvent {
+    pub source: Terminal,
+    pub kind: EventKind,
+    pub occurred_at: chrono::DateTime<chrono::Utc>,
+    pub location: Option<String>,
+    pub vessel: Option<String>,
+    pub status: Option<String>,
+    pub source_event_id: String,
+}
+
+/// The merged timeline of a container across sources, oldest first.
+pub async fn container_events(
+    store: &Store,
+    entity_id: &str,
+    equipment: &str,
+    limit: i64,
+) -> Result<Vec<TimelineEvent>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT terminal, kind, occurred_at, location, vessel, status, source_event_id FROM ds_events \
+         WHERE entity_id = $1 AND equipment_number = $2 ORDER BY occurred_at, seq LIMIT $3",
+    )
+    .bind(entity_id.to_owned())
+    .bind(equipment.to_owned())
+    .bind(limit)
+    .fetch_all(store.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let t: String = r.try_get("terminal")?;
+            let k: String = r.try_get("kind")?;
+            Ok(TimelineEvent {
+                source: Terminal::parse(&t)
+                    .ok_or_else(|| StoreError::Corrupt(format!("unknown terminal {t}")))?,
+                kind: EventKind::parse(&k)
+                    .ok_or_else(|| StoreError::Corrupt(format!("unknown event kind {k}")))?,
+                occurred_at: millis_to_utc(r.try_get("occurred_at")?),
+                location: r.try_get("location")?,
+                vessel: r.try_get("vessel")?,
+                status: r.try_get("status")?,
+                source_event_id: r.try_get("source_event_id")?,
+            })
+        })
+        .collect()
+}
+
+/// Count of stored events of one source for an entity (tests, benchmarks).
+pub async fn count_events(store: &Store, entity_id: &str, t: Terminal) -> Result<i64, StoreError> {
+    Ok(
+        sqlx::query_scalar("SELECT COUNT(*) FROM ds_events WHERE entity_id = $1 AND terminal = $2")
+            .bind(entity_id.to_owned())
+            .bind(t.as_str())
+            .fetch_one(store.pool())
+            .await?,
+    )
+}

@@ -1,0 +1,5 @@
+//! The one integration-test binary: real servers on port 0, real HTTP (see STYLE.md 10).
+
+mod sources;
+mod sources_bench;
+mod nxtport_client;
