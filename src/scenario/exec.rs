@@ -281,6 +281,10 @@ impl<'a> Run<'a> {
         self.vars.set("now", Value::String(verbs::now_iso()));
         self.vars
             .set("uuid", Value::String(uuid::Uuid::new_v4().to_string()));
+        // Set every variable first, then render: a variable may use another one.
+        for (name, value) in &scenario.vars {
+            self.vars.set(name.clone(), value.clone());
+        }
         for (name, value) in &scenario.vars {
             let rendered = self.vars.render_value(value).map_err(|e| e.to_string())?;
             self.vars.set(name.clone(), rendered);
@@ -409,6 +413,12 @@ impl<'a> Run<'a> {
             if i + 1 == step.repeat {
                 self.capture(step, &response)?;
             }
+            if let Action::Control(c) = &step.action {
+                if c.advance_clock.is_some() || c.reset.is_some() {
+                    // Tokens live on the virtual clock: fetch fresh ones after it moved.
+                    self.tokens.clear();
+                }
+            }
         }
         Ok(())
     }
@@ -457,7 +467,11 @@ impl<'a> Run<'a> {
                 }
                 let (bearer, key_header, key_query) = self.credentials(&call, step).await?;
                 let response = self.send(&call, bearer, key_header, key_query).await?;
-                check_response(step.expect.as_ref(), &response)?;
+                let expect = match &step.expect {
+                    Some(e) => Some(self.render_expect(e)?),
+                    None => None,
+                };
+                check_response(expect.as_ref(), &response)?;
                 Ok(response)
             }
         }
@@ -477,8 +491,28 @@ impl<'a> Run<'a> {
                 .and_then(Value::as_str)
                 .map(str::to_owned)
                 .ok_or_else(|| StepError::msg(format!("`{written}` is not a party"))),
-            other => Err(StepError::msg(format!("`{written}` is {other}, not a party key"))),
+            other => Err(StepError::msg(format!(
+                "`{written}` is {other}, not a party key"
+            ))),
         }
+    }
+
+    /// `expect` with its templates rendered.
+    fn render_expect(&self, e: &Expect) -> Result<Expect, StepError> {
+        let r = |v: &Value| {
+            self.vars
+                .render_value(v)
+                .map_err(|e| StepError::msg(e.to_string()))
+        };
+        let mut headers = BTreeMap::new();
+        for (k, v) in &e.headers {
+            headers.insert(k.clone(), r(v)?);
+        }
+        Ok(Expect {
+            status: e.status.as_ref().map(r).transpose()?,
+            headers,
+            body: e.body.as_ref().map(r).transpose()?,
+        })
     }
 
     fn unknown_party(&self, key: &str) -> StepError {

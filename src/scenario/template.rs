@@ -57,6 +57,9 @@ impl Vars {
     /// Evaluate `name` or `name.path`.
     pub fn eval(&self, expr: &str, template: &str) -> Result<Value, TemplateError> {
         let expr = expr.trim();
+        if let Some(repeated) = repeat_literal(expr) {
+            return Ok(Value::String(repeated));
+        }
         let split = expr.find(['.', '[']).unwrap_or(expr.len());
         let (name, rest) = expr.split_at(split);
         let Some(root) = self.map.get(name) else {
@@ -150,6 +153,17 @@ impl Vars {
     }
 }
 
+/// Longest string `{{ "x" * N }}` may build (for oversize-body tests).
+const MAX_REPEAT_BYTES: usize = 10 * 1024 * 1024;
+
+/// `"text" * N`: the text repeated N times (e.g. `{{ "x" * 70000 }}` for an oversize body).
+fn repeat_literal(expr: &str) -> Option<String> {
+    let (text, count) = expr.rsplit_once('*')?;
+    let text = text.trim().strip_prefix('"')?.strip_suffix('"')?;
+    let count: usize = count.trim().parse().ok()?;
+    (text.len().saturating_mul(count) <= MAX_REPEAT_BYTES).then(|| text.repeat(count))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,6 +201,13 @@ mod tests {
                 .unwrap(),
             json!({"a": [["A1", "A2"], "x3"]})
         );
+    }
+
+    #[test]
+    fn repeated_literals() {
+        let v = vars();
+        assert_eq!(v.render_str("{{ \"ab\" * 3 }}").unwrap(), "ababab");
+        assert!(v.render_str("{{ \"ab\" * 99999999 }}").is_err());
     }
 
     #[test]
