@@ -81,7 +81,8 @@ impl fmt::Display for Failure {
         match (&self.step, &self.description) {
             (Some(step), Some(desc)) => write!(f, "step {step} `{desc}`")?,
             (Some(step), None) => write!(f, "step {step}")?,
-            _ => f.write_str("setup")?,
+            (None, Some(desc)) => f.write_str(desc)?,
+            (None, None) => f.write_str("setup")?,
         }
         if let Some(location) = &self.location {
             write!(f, " ({location})")?;
