@@ -23,7 +23,7 @@ pub struct NewNotification {
 }
 
 /// A stored notification.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StoredNotification {
     /// Gateway id.

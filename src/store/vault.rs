@@ -399,6 +399,24 @@ impl Vault {
         Ok(Some(self.describe(entity_id, kind, &row, names)))
     }
 
+    /// Only the non-secret fields (no decryption: cheap enough for every request).
+    pub async fn public_fields(
+        &self,
+        entity_id: &str,
+        kind: &str,
+    ) -> Result<Option<serde_json::Value>, VaultError> {
+        let text: Option<String> = sqlx::query_scalar(
+            "SELECT public_fields FROM credentials WHERE entity_id = $1 AND kind = $2",
+        )
+        .bind(entity_id.to_owned())
+        .bind(kind.to_owned())
+        .fetch_optional(self.store.pool())
+        .await?;
+        text.map(|t| serde_json::from_str(&t))
+            .transpose()
+            .map_err(|e| VaultError::Store(StoreError::Corrupt(format!("public fields: {e}"))))
+    }
+
     /// Every stored credential of an entity (non-secret view), by kind.
     pub async fn list(&self, entity_id: &str) -> Result<Vec<StoredCredential>, VaultError> {
         let kinds: Vec<String> =

@@ -1,0 +1,236 @@
+//! The gateway's single error envelope: `{"error": {"code", "message", "field"?}}`.
+//!
+//! `code` is a stable machine code (clients branch on it); `message` is for humans and names the
+//! field; `field` is the JSON path of the offending input when there is one. 5xx bodies are
+//! opaque: the cause goes to the log, never to the caller.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// Error body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, ToSchema)]
+pub struct ErrorEnvelope {
+    /// The error.
+    pub error: ErrorBody,
+}
+
+/// Inside the envelope.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, ToSchema)]
+pub struct ErrorBody {
+    /// Stable machine code, e.g. `invalid_field`, `unauthorized`, `forbidden`.
+    pub code: String,
+    /// Human message.
+    pub message: String,
+    /// JSON path or parameter name of the offending input.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+/// Everything a gateway handler can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// No or unknown bearer token.
+    #[error("missing or invalid bearer token")]
+    Unauthorized,
+    /// The token's role does not allow this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// A field failed validation.
+    #[error("{message}")]
+    InvalidField {
+        /// JSON path / parameter.
+        field: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// Body is not JSON or not the expected shape (no single field to blame).
+    #[error("{0}")]
+    MalformedJson(String),
+    /// Body larger than the limit.
+    #[error("request body larger than {0} bytes")]
+    PayloadTooLarge(usize),
+    /// Not `application/json`.
+    #[error("content type must be application/json")]
+    UnsupportedMediaType,
+    /// Resource does not exist (or belongs to another entity).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The entity has no CPu connection yet.
+    #[error("no NxtPort connection configured for this entity; PUT /v1/connections/nxtport first")]
+    ConnectionMissing,
+    /// Caller over its quota.
+    #[error("too many requests; retry after {retry_after_secs} s")]
+    RateLimited {
+        /// Seconds to wait.
+        retry_after_secs: u64,
+    },
+    /// NxtPort rejected the request (4xx other than 401/429), with its explanation.
+    #[error("NxtPort rejected the request ({status}): {detail}")]
+    UpstreamRejected {
+        /// Upstream status.
+        status: u16,
+        /// Upstream detail (ProblemDetails title/detail; never contains our secrets).
+        detail: String,
+    },
+    /// NxtPort refused the entity's credentials.
+    #[error("NxtPort refused the entity's credentials; check the connection")]
+    UpstreamAuth,
+    /// NxtPort unreachable or failing after retries.
+    #[error("NxtPort is unavailable; retry later")]
+    UpstreamUnavailable,
+    /// Database not reachable (readiness).
+    #[error("not ready")]
+    NotReady,
+    /// Anything else: opaque to the caller, logged.
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl ApiError {
+    /// Shorthand for a field error.
+    pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::InvalidField {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    /// The stable machine code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Unauthorized => "unauthorized",
+            Self::Forbidden(_) => "forbidden",
+            Self::InvalidField { .. } => "invalid_field",
+            Self::MalformedJson(_) => "malformed_json",
+            Self::PayloadTooLarge(_) => "payload_too_large",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::NotFound(_) => "not_found",
+            Self::ConnectionMissing => "connection_missing",
+            Self::RateLimited { .. } => "rate_limited",
+            Self::UpstreamRejected { .. } => "upstream_rejected",
+            Self::UpstreamAuth => "upstream_auth_failed",
+            Self::UpstreamUnavailable => "upstream_unavailable",
+            Self::NotReady => "not_ready",
+            Self::Internal(_) => "internal",
+        }
+    }
+
+    /// The envelope for this error.
+    pub fn envelope(&self) -> ErrorEnvelope {
+        ErrorEnvelope {
+            error: ErrorBody {
+                code: self.code().to_owned(),
+                message: self.to_string(),
+                field: match self {
+                    Self::InvalidField { field, .. } => Some(field.clone()),
+                    _ => None,
+                },
+            },
+        }
+    }
+}
+
+impl From<crate::store::StoreError> for ApiError {
+    fn from(e: crate::store::StoreError) -> Self {
+        Self::Internal(e.into())
+    }
+}
+
+impl From<crate::store::VaultError> for ApiError {
+    fn from(e: crate::store::VaultError) -> Self {
+        Self::Internal(e.into())
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::InvalidField { .. } => StatusCode::BAD_REQUEST,
+            Self::MalformedJson(_) => StatusCode::BAD_REQUEST,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::ConnectionMissing => StatusCode::CONFLICT,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::UpstreamRejected { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::UpstreamAuth => StatusCode::BAD_GATEWAY,
+            Self::UpstreamUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::NotReady => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let Self::Internal(e) = self {
+            tracing::error!(error = ?e, "internal error");
+        }
+        let mut resp = HttpResponse::build(self.status_code());
+        if let Self::RateLimited { retry_after_secs } = self {
+            resp.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+        }
+        if matches!(self, Self::Unauthorized) {
+            resp.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        resp.json(self.envelope())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::body::MessageBody;
+
+    fn body(e: &ApiError) -> serde_json::Value {
+        let resp = e.error_response();
+        let bytes = resp.into_body().try_into_bytes().expect("bytes");
+        serde_json::from_slice(&bytes).expect("json")
+    }
+
+    #[test]
+    fn envelope_json_is_pinned() {
+        let e = ApiError::field(
+            "equipmentNumber",
+            "equipment number: 'X' must be 11 characters",
+        );
+        assert_eq!(e.status_code(), 400);
+        assert_eq!(
+            body(&e),
+            serde_json::json!({"error": {
+                "code": "invalid_field",
+                "message": "equipment number: 'X' must be 11 characters",
+                "field": "equipmentNumber"
+            }})
+        );
+        assert_eq!(
+            body(&ApiError::Unauthorized),
+            serde_json::json!({"error": {"code": "unauthorized", "message": "missing or invalid bearer token"}})
+        );
+    }
+
+    #[test]
+    fn internal_errors_are_opaque() {
+        let e = ApiError::Internal(anyhow::anyhow!("password=hunter2 db exploded"));
+        assert_eq!(e.status_code(), 500);
+        let b = body(&e).to_string();
+        assert!(!b.contains("hunter2") && !b.contains("exploded"), "{b}");
+    }
+
+    #[test]
+    fn rate_limited_sets_retry_after() {
+        let resp = ApiError::RateLimited {
+            retry_after_secs: 3,
+        }
+        .error_response();
+        assert_eq!(resp.status(), 429);
+        assert_eq!(
+            resp.headers()
+                .get(header::RETRY_AFTER)
+                .map(|v| v.as_bytes()),
+            Some(&b"3"[..])
+        );
+    }
+}

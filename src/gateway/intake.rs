@@ -1,0 +1,177 @@
+//! Notification intake besides the webhook: a polling fallback and retention pruning.
+//!
+//! The webhook is the fast path. Polling fills gaps (a webhook lost, the gateway down while
+//! NxtPort delivered): every `notifications.poll_interval_secs`, for each entity with a
+//! connection, it asks `GET /certified-pickup/v1/notifications` for the days covered by
+//! `poll_lookback_secs`, and for each operation `sent` for a while without its notification it
+//! asks by `publicReferenceId`. Everything is stored through the same idempotent insert, so a
+//! notification seen by both paths is stored once. Polls are background-priority calls and
+//! count against the NxtPort budget like any other.
+
+use super::state::GatewayState;
+use crate::nxtport::{CallOptions, NotificationDetail, NotificationsQuery};
+use crate::store::notifications::NewNotification;
+use crate::store::now_millis;
+use chrono::{Duration as ChronoDuration, Utc};
+use sqlx::Row;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long an operation may stay `sent` before its notification is polled for.
+const GAP_AFTER_MS: i64 = 15_000;
+/// Most gap polls per round (each is one NxtPort call).
+const GAP_POLLS_PER_ROUND: i64 = 20;
+
+/// The envelope of a polled notification (its `message`), or one rebuilt from the detail.
+pub fn envelope_of(detail: &NotificationDetail) -> serde_json::Value {
+    match serde_json::from_str::<serde_json::Value>(&detail.message) {
+        Ok(v) if v.is_object() => v,
+        _ => serde_json::json!({
+            "id": detail.equipment_number,
+            "publicReferenceId": detail.public_reference_id,
+            "externalReferenceId": detail.external_reference_id,
+            "receiverId": detail.nxt_entity_id,
+            "timestamp": crate::nxtport::lenient_utc::format(&detail.stored_on),
+            "type": detail.type_.as_str(),
+            "event": detail.event.as_str(),
+            "body": { "releaseId": detail.release_id, "message": detail.message },
+        }),
+    }
+}
+
+async fn store_polled(state: &GatewayState, entity_id: &str, details: Vec<NotificationDetail>) {
+    let (mut new, mut dup) = (0u64, 0u64);
+    for d in &details {
+        let n = NewNotification {
+            entity_id: entity_id.to_owned(),
+            source: "poll",
+            envelope: envelope_of(d),
+        };
+        match state.store.insert_notification(&n).await {
+            Ok(Some(_)) => new += 1,
+            Ok(None) => dup += 1,
+            Err(e) => tracing::error!(error = %e, "storing a polled notification failed"),
+        }
+    }
+    let m = &state.metrics.notifications;
+    m.with_label_values(&["poll", "new"]).inc_by(new);
+    m.with_label_values(&["poll", "duplicate"]).inc_by(dup);
+    if new > 0 {
+        tracing::info!(entity = %entity_id, new, "polling filled notification gaps");
+    }
+}
+
+async fn entities_with_connection(state: &GatewayState) -> Vec<String> {
+    sqlx::query_scalar("SELECT entity_id FROM credentials WHERE kind = $1 ORDER BY entity_id")
+        .bind(super::routes::connections::NXTPORT_KIND)
+        .fetch_all(state.store.pool())
+        .await
+        .unwrap_or_else(|e| {
+            tracing::error!(error = %e, "listing connections failed");
+            Vec::new()
+        })
+}
+
+/// One polling round: day polls per entity, then gap polls for stale `sent` operations.
+pub async fn poll_once(state: &GatewayState) {
+    let now = Utc::now();
+    let lookback = ChronoDuration::seconds(state.settings.notifications.poll_lookback_secs as i64);
+    let mut days = vec![(now - lookback).date_naive()];
+    if days[0] != now.date_naive() {
+        days.push(now.date_naive());
+    }
+    for entity_id in entities_with_connection(state).await {
+        let link = match state.upstreams.link(&entity_id).await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::debug!(entity = %entity_id, error = %e, "no client for polling");
+                continue;
+            }
+        };
+        for day in &days {
+            let query = NotificationsQuery {
+                stored_on: Some(day.format("%Y-%m-%d").to_string()),
+                ..Default::default()
+            };
+            match link
+                .client
+                .notifications(&query, &CallOptions::default())
+                .await
+            {
+                Ok(details) => store_polled(state, &entity_id, details).await,
+                Err(e) => {
+                    tracing::warn!(entity = %entity_id, error = %e, "notification poll failed")
+                }
+            }
+        }
+    }
+    // Gap polls: operations sent a while ago and still waiting for their notification.
+    let stale = sqlx::query(
+        "SELECT entity_id, public_reference_id FROM operations WHERE status = 'sent' \
+         AND sent_at < $1 AND public_reference_id IS NOT NULL ORDER BY sent_at LIMIT $2",
+    )
+    .bind(now_millis() - GAP_AFTER_MS)
+    .bind(GAP_POLLS_PER_ROUND)
+    .fetch_all(state.store.pool())
+    .await
+    .unwrap_or_default();
+    for row in stale {
+        let (Ok(entity_id), Ok(reference)) = (
+            row.try_get::<String, _>("entity_id"),
+            row.try_get::<String, _>("public_reference_id"),
+        ) else {
+            continue;
+        };
+        let Ok(link) = state.upstreams.link(&entity_id).await else {
+            continue;
+        };
+        let query = NotificationsQuery {
+            public_reference_id: Some(reference),
+            ..Default::default()
+        };
+        match link
+            .client
+            .notifications(&query, &CallOptions::default())
+            .await
+        {
+            Ok(details) => store_polled(state, &entity_id, details).await,
+            Err(e) => tracing::warn!(entity = %entity_id, error = %e, "gap poll failed"),
+        }
+    }
+}
+
+/// Poll forever (no-op when polling is disabled).
+pub async fn run_poller(state: Arc<GatewayState>) {
+    let secs = state.settings.notifications.poll_interval_secs;
+    if secs == 0 {
+        return;
+    }
+    let mut tick = tokio::time::interval(Duration::from_secs(secs));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        poll_once(&state).await;
+    }
+}
+
+/// Prune notifications older than the retention, forever.
+pub async fn run_pruner(state: Arc<GatewayState>) {
+    let retention_ms = (state.settings.notifications.retention_hours as i64) * 3_600_000;
+    let every = Duration::from_secs(state.settings.notifications.prune_interval_secs.max(1));
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        match state
+            .store
+            .prune_notifications(now_millis() - retention_ms)
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(pruned = n, "pruned notifications past retention"),
+            Err(e) => tracing::error!(error = %e, "pruning notifications failed"),
+        }
+        if let Ok(depth) = state.store.outbox_depth().await {
+            state.metrics.outbox_depth.set(depth);
+        }
+    }
+}

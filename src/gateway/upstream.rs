@@ -1,0 +1,253 @@
+//! NxtPort clients per entity, built from the entity's CPu connection in the vault.
+//!
+//! One [`BudgetRegistry`] per process: every client of one subscription key draws from the
+//! same budget, whichever entity it serves. Clients are cached for [`LINK_TTL`] (so a
+//! connection changed through another replica is picked up) and dropped at once when the
+//! connection is changed through this one.
+
+use super::config::Settings;
+use super::error::ApiError;
+use super::metrics::Metrics;
+use super::routes::connections::{ConnectionPublic, NXTPORT_KIND};
+use crate::nxtport::{
+    BudgetConfig, BudgetRegistry, NxtPortClient, NxtPortConfig, NxtPortCredentials, NxtPortError,
+    Priority, RetryPolicy, Timeouts,
+};
+use crate::store::Vault;
+use dashmap::DashMap;
+use parking_lot::RwLock;
+use secrecy::SecretString;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How long a built client is reused before the connection is read again.
+pub const LINK_TTL: Duration = Duration::from_secs(30);
+
+/// An entity's connection and its client.
+#[derive(Debug)]
+pub struct EntityLink {
+    /// Non-secret connection fields (terminal code, LoCode, ingestion id).
+    pub conn: ConnectionPublic,
+    /// The client (token cache, budget, retries).
+    pub client: NxtPortClient,
+    built: Instant,
+}
+
+/// Why no client could be built.
+#[derive(Debug, thiserror::Error)]
+pub enum LinkError {
+    /// The entity has no CPu connection.
+    #[error("no NxtPort connection configured")]
+    Missing,
+    /// The upstream base URL is not known yet (sim mode still starting).
+    #[error("NxtPort base URL not configured")]
+    NoBaseUrl,
+    /// The stored connection is unusable.
+    #[error("stored connection unusable: {0}")]
+    Broken(String),
+}
+
+impl From<LinkError> for ApiError {
+    fn from(e: LinkError) -> Self {
+        match e {
+            LinkError::Missing => ApiError::ConnectionMissing,
+            LinkError::NoBaseUrl => ApiError::UpstreamUnavailable,
+            LinkError::Broken(m) => ApiError::Internal(anyhow::anyhow!(m)),
+        }
+    }
+}
+
+/// NxtPort clients per entity.
+pub struct Upstreams {
+    vault: Vault,
+    budgets: BudgetRegistry,
+    api_base_url: RwLock<Option<String>>,
+    token_url: RwLock<Option<String>>,
+    scope: Option<String>,
+    timeouts: Timeouts,
+    retry: RetryPolicy,
+    links: DashMap<String, Arc<EntityLink>>,
+}
+
+impl std::fmt::Debug for Upstreams {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Upstreams")
+            .field("api_base_url", &*self.api_base_url.read())
+            .field("token_url", &*self.token_url.read())
+            .field("links", &self.links.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Upstreams {
+    /// Build from settings; limiter waits are observed into `metrics`.
+    pub fn new(settings: &Settings, vault: Vault, metrics: &Metrics) -> anyhow::Result<Self> {
+        let budget = BudgetConfig::new(
+            settings.budget.per_minute,
+            Duration::from_secs(settings.budget.period_secs),
+        );
+        let wait = metrics.limiter_wait.clone();
+        let budgets = BudgetRegistry::new(budget)
+            .map_err(|e| anyhow::anyhow!("budget: {e}"))?
+            .with_observer(Arc::new(move |ev| {
+                let label = match ev.priority {
+                    Priority::Interactive => "interactive",
+                    Priority::Background => "background",
+                };
+                wait.with_label_values(&[label])
+                    .observe(ev.waited.as_secs_f64());
+            }));
+        let retry = RetryPolicy {
+            max_attempts: settings.retry.max_retries + 1,
+            base_delay: Duration::from_millis(settings.retry.base_delay_ms),
+            max_delay: Duration::from_millis(settings.retry.max_delay_ms),
+            ..RetryPolicy::default()
+        };
+        Ok(Self {
+            vault,
+            budgets,
+            api_base_url: RwLock::new(settings.api_base_url()),
+            token_url: RwLock::new(settings.token_url()),
+            scope: settings.nxtport.scope.clone(),
+            timeouts: Timeouts {
+                request: Duration::from_millis(settings.nxtport.timeout_ms),
+                ..Timeouts::default()
+            },
+            retry,
+            links: DashMap::new(),
+        })
+    }
+
+    /// Point at an upstream (sim mode: the embedded simulator, once it listens).
+    pub fn set_base_urls(&self, api_base_url: String, token_url: String) {
+        *self.api_base_url.write() = Some(api_base_url);
+        *self.token_url.write() = Some(token_url);
+        self.links.clear();
+    }
+
+    /// The API base URL in force.
+    pub fn api_base_url(&self) -> Option<String> {
+        self.api_base_url.read().clone()
+    }
+
+    /// The budget registry (metrics, tests).
+    pub fn budgets(&self) -> &BudgetRegistry {
+        &self.budgets
+    }
+
+    /// Drop the cached client of an entity (its connection changed).
+    pub fn forget(&self, entity_id: &str) {
+        self.links.remove(entity_id);
+    }
+
+    /// The entity's client, built from its connection if needed.
+    pub async fn link(&self, entity_id: &str) -> Result<Arc<EntityLink>, LinkError> {
+        if let Some(link) = self.links.get(entity_id) {
+            if link.built.elapsed() < LINK_TTL {
+                return Ok(Arc::clone(&link));
+            }
+        }
+        let (stored, mut secrets) = self
+            .vault
+            .decrypt(entity_id, NXTPORT_KIND)
+            .await
+            .map_err(|e| LinkError::Broken(e.to_string()))?
+            .ok_or(LinkError::Missing)?;
+        let conn: ConnectionPublic = serde_json::from_value(stored.public_fields)
+            .map_err(|e| LinkError::Broken(format!("connection fields: {e}")))?;
+        let mut secret = |name: &str| {
+            secrets
+                .remove(name)
+                .ok_or_else(|| LinkError::Broken(format!("secret {name} missing")))
+        };
+        let credentials = NxtPortCredentials {
+            client_id: conn.client_id.clone(),
+            client_secret: secret("clientSecret")?,
+            username: conn.username.clone(),
+            password: secret("password")?,
+            subscription_key: secret("apiKey")?,
+        };
+        let api = self
+            .api_base_url
+            .read()
+            .clone()
+            .ok_or(LinkError::NoBaseUrl)?;
+        let token = self.token_url.read().clone().ok_or(LinkError::NoBaseUrl)?;
+        let mut config = NxtPortConfig::new(api, token, credentials);
+        config.scope = self.scope.clone();
+        config.timeouts = self.timeouts;
+        config.retry = self.retry.clone();
+        let client = NxtPortClient::new(config, &self.budgets)
+            .map_err(|e| LinkError::Broken(e.to_string()))?;
+        let link = Arc::new(EntityLink {
+            conn,
+            client,
+            built: Instant::now(),
+        });
+        self.links.insert(entity_id.to_owned(), Arc::clone(&link));
+        Ok(link)
+    }
+}
+
+/// Secret helper for tests and the demo setup.
+pub fn secret(s: &str) -> SecretString {
+    SecretString::from(s.to_owned())
+}
+
+/// Map a client error of a synchronous passthrough to the gateway's envelope.
+pub fn api_error(e: NxtPortError) -> ApiError {
+    match &e {
+        NxtPortError::Token { .. } => ApiError::UpstreamAuth,
+        NxtPortError::Status { status: 401, .. } => ApiError::UpstreamAuth,
+        NxtPortError::Status { status, .. }
+            if *status < 500 && *status != 429 && *status != 408 =>
+        {
+            ApiError::UpstreamRejected {
+                status: *status,
+                detail: rejection_detail(&e),
+            }
+        }
+        NxtPortError::RetriesExhausted { last, .. } if !last.is_transient() => {
+            match last.as_ref() {
+                NxtPortError::Token { .. } | NxtPortError::Status { status: 401, .. } => {
+                    ApiError::UpstreamAuth
+                }
+                _ => {
+                    tracing::warn!(error = %e, "NxtPort call failed");
+                    ApiError::UpstreamUnavailable
+                }
+            }
+        }
+        NxtPortError::InvalidRequest(_) | NxtPortError::Config(_) => {
+            ApiError::Internal(anyhow::anyhow!(e.to_string()))
+        }
+        _ => {
+            tracing::warn!(error = %e, "NxtPort call failed");
+            ApiError::UpstreamUnavailable
+        }
+    }
+}
+
+/// NxtPort's explanation of a rejection (ProblemDetails title/detail/errors, or the body).
+pub fn rejection_detail(e: &NxtPortError) -> String {
+    match e.problem() {
+        Some(p) => {
+            let mut out = match (p.title.is_empty(), p.detail.is_empty()) {
+                (false, false) => format!("{}: {}", p.title, p.detail),
+                (false, true) => p.title.clone(),
+                (true, false) => p.detail.clone(),
+                (true, true) => String::new(),
+            };
+            if let Some(errors) = &p.errors {
+                for (field, msgs) in errors {
+                    out.push_str(&format!("; {field}: {}", msgs.join(", ")));
+                }
+            }
+            out
+        }
+        None => match e {
+            NxtPortError::Status { body, .. } if !body.is_empty() => body.clone(),
+            other => other.to_string(),
+        },
+    }
+}
