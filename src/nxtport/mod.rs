@@ -4,11 +4,24 @@
 //!   and the gateway's client so they cannot drift.
 //! - [`enums`]: NxtPort enums that accept their int value or their name ([`wire_enum`]).
 //! - [`paths`]: route patterns, path builders and header names.
+//! - [`client`]: [`NxtPortClient`], the gateway's client (token, budget, retries) for sim,
+//!   UAT and PRD alike; [`limiter`] (the per-key budget with priority), [`retry`], `token`.
 
+pub mod client;
 pub mod enums;
+pub mod limiter;
 pub mod paths;
+pub mod retry;
+mod token;
 pub mod types;
 pub mod wire_enum;
+
+pub use client::{
+    CallOptions, Environment, NxtPortClient, NxtPortConfig, NxtPortCredentials, NxtPortError,
+    Timeouts,
+};
+pub use limiter::{Budget, BudgetAlgorithm, BudgetConfig, BudgetMetrics, BudgetRegistry, Priority};
+pub use retry::RetryPolicy;
 
 pub use paths::{EXTERNAL_REFERENCE_ID, SUBSCRIPTION_KEY_HEADER, SUBSCRIPTION_KEY_QUERY};
 pub use types::*;
