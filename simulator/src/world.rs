@@ -161,6 +161,9 @@ pub struct World {
     /// Terminal events released from the waiting room by a commercial release, applied after the
     /// release's own notifications.
     attach_queue: Vec<(StayKey, TerminalEvent)>,
+    /// Notifications of timers that fired at the start of a refused command (real clock): they
+    /// lead the next outcome, so a caller delivering outcomes loses none.
+    carried: Vec<Notification>,
 }
 
 /// What a change emits before it is committed: (receivers, type, event, body, release id, errors).
@@ -189,6 +192,7 @@ impl World {
             timer_seq: 0,
             notifications: NotificationLog::default(),
             attach_queue: Vec::new(),
+            carried: Vec::new(),
         };
         for (i, p) in fixture.parties.into_iter().enumerate() {
             w.by_entity.insert(p.nxt_entity_id.clone(), i);
@@ -265,7 +269,9 @@ impl World {
         &self.notifications
     }
 
-    /// The single entry point for every change. On error nothing has changed.
+    /// The single entry point for every change. On error the command has changed nothing; only
+    /// timers that fell due on the real clock before it have fired (time passed regardless), and
+    /// their notifications lead the next successful outcome.
     pub fn apply(&mut self, command: Command) -> Result<Outcome, SimError> {
         match command {
             Command::AdvanceClock { seconds } => {
@@ -275,12 +281,12 @@ impl World {
                 self.clock.advance(Duration::seconds(seconds));
                 Ok(Outcome {
                     public_reference_id: None,
-                    notifications: self.fire_timers(),
+                    notifications: self.fire_due(),
                 })
             }
             Command::Tick => Ok(Outcome {
                 public_reference_id: None,
-                notifications: self.fire_timers(),
+                notifications: self.fire_due(),
             }),
             Command::Act {
                 caller,
@@ -289,15 +295,21 @@ impl World {
                 external_reference_id,
                 action,
             } => {
-                let mut notifications = self.fire_timers();
+                let mut notifications = self.fire_due();
                 let reference = PublicReferenceId::new();
-                let pending = self.act(
+                let pending = match self.act(
                     &caller,
                     (locode, equipment),
                     reference,
                     external_reference_id.clone(),
                     &action,
-                )?;
+                ) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        self.carried = notifications;
+                        return Err(e);
+                    }
+                };
                 let now = self.now();
                 notifications.extend(self.emit(
                     pending,
@@ -725,6 +737,16 @@ impl World {
                     return Err(SimError::InvalidField {
                         field: "expirationDateTimeUtc",
                         message: "must be after releaseDateTimeUtc".into(),
+                    });
+                }
+                // A right born expired would show an OK light until the next command fires its
+                // timer (and Update already refuses a past expiry).
+                if expires_at <= now {
+                    return Err(SimError::InvalidField {
+                        field: "expirationDateTimeUtc",
+                        message: format!(
+                            "the release would expire at {expires_at}, which is not in the future"
+                        ),
                     });
                 }
                 let id = ReleaseId(uuid::Uuid::new_v4());
@@ -1372,6 +1394,13 @@ impl World {
         self.timers.insert((at, self.timer_seq), timer);
     }
 
+    /// Notifications carried from a refused command, then the timers due now.
+    fn fire_due(&mut self) -> Vec<Notification> {
+        let mut out = std::mem::take(&mut self.carried);
+        out.extend(self.fire_timers());
+        out
+    }
+
     fn fire_timers(&mut self) -> Vec<Notification> {
         let now = self.now();
         let mut out = Vec::new();
@@ -1445,6 +1474,15 @@ impl World {
     }
 
     fn archive(&mut self, key: StayKey, at: DateTime<Utc>) -> Vec<Notification> {
+        // The timer names a container, not a stay: after a repeated gate out an older timer may
+        // find a later gate out (not yet due) or the container's next stay (never gated out).
+        let due = self.stays.get(&key).is_some_and(|s| {
+            s.gated_out_at
+                .is_some_and(|g| g + self.config.archive_after <= at)
+        });
+        if !due {
+            return Vec::new();
+        }
         let Some(mut stay) = self.stays.remove(&key) else {
             return Vec::new();
         };
