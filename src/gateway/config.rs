@@ -181,6 +181,9 @@ pub struct NotificationSettings {
     pub poll_lookback_secs: u64,
     /// How often old notifications are pruned.
     pub prune_interval_secs: u64,
+    /// An operation `sent` this long without its notification is polled for by
+    /// publicReferenceId.
+    pub gap_poll_after_secs: u64,
 }
 
 /// Limits at the edge.
@@ -272,6 +275,7 @@ impl Default for NotificationSettings {
             poll_interval_secs: 60,
             poll_lookback_secs: 3_600,
             prune_interval_secs: 3_600,
+            gap_poll_after_secs: 15,
         }
     }
 }

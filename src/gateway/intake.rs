@@ -17,8 +17,6 @@ use sqlx::Row;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// How long an operation may stay `sent` before its notification is polled for.
-const GAP_AFTER_MS: i64 = 15_000;
 /// Most gap polls per round (each is one NxtPort call).
 const GAP_POLLS_PER_ROUND: i64 = 20;
 
@@ -110,7 +108,7 @@ pub async fn poll_once(state: &GatewayState) {
         "SELECT entity_id, public_reference_id FROM operations WHERE status = 'sent' \
          AND sent_at < $1 AND public_reference_id IS NOT NULL ORDER BY sent_at LIMIT $2",
     )
-    .bind(now_millis() - GAP_AFTER_MS)
+    .bind(now_millis() - (state.settings.notifications.gap_poll_after_secs as i64) * 1000)
     .bind(GAP_POLLS_PER_ROUND)
     .fetch_all(state.store.pool())
     .await

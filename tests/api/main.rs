@@ -3,3 +3,8 @@
 mod sources;
 mod sources_bench;
 mod nxtport_client;
+mod sim_helpers;
+mod simulator;
+mod openapi;
+mod scenario;
+mod gateway;
