@@ -8,3 +8,4 @@ mod simulator;
 mod openapi;
 mod scenario;
 mod gateway;
+mod gateway_faults;
