@@ -910,7 +910,7 @@ impl<'a> Run<'a> {
                 )))
             }
         };
-        let what = format!("notifications of {party}");
+        let what = format!("notification(s) of {party}");
         self.filter_and_count(
             &what,
             items,

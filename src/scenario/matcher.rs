@@ -519,8 +519,8 @@ pub fn diff(actual: &Value, mismatches: &[Mismatch]) -> Option<String> {
     if !changed {
         return None;
     }
-    let expected_text = serde_json::to_string_pretty(&expected).ok()?;
-    let actual_text = serde_json::to_string_pretty(actual).ok()?;
+    let expected_text = serde_json::to_string_pretty(&expected).ok()? + "\n";
+    let actual_text = serde_json::to_string_pretty(actual).ok()? + "\n";
     if expected_text == actual_text {
         return None;
     }

@@ -95,7 +95,7 @@ pub struct ScenarioResult {
     pub file: String,
     pub tags: Vec<String>,
     pub status: Status,
-    #[serde(serialize_with = "millis")]
+    #[serde(rename = "durationMs", serialize_with = "millis")]
     pub duration: Duration,
     pub steps_run: usize,
     /// The failure (also kept for scenarios that failed as expected).
