@@ -231,12 +231,15 @@ impl World {
         v
     }
 
-    /// Whether an Alfapass is known (validate identification).
+    /// Whether an Alfapass is known (validate identification); case-insensitive, like the pickup
+    /// and ownership validations that match an assigned Alfapass.
     pub fn alfapass_is_valid(&self, code: &str) -> bool {
         AlfapassNumber::parse(code).ok().is_some_and(|a| {
-            self.parties()
-                .iter()
-                .any(|p| p.alfapass_numbers.contains(&a))
+            self.parties().iter().any(|p| {
+                p.alfapass_numbers
+                    .iter()
+                    .any(|known| known.as_str().eq_ignore_ascii_case(a.as_str()))
+            })
         })
     }
 
