@@ -16,6 +16,7 @@ pub mod extract;
 pub mod intake;
 pub mod metrics;
 pub mod openapi;
+pub mod outbox;
 pub mod routes;
 pub mod sim;
 pub mod state;

@@ -25,6 +25,8 @@ pub struct GatewayState {
     pub metrics: Metrics,
     /// NxtPort clients per entity.
     pub upstreams: Upstreams,
+    /// Group-commit writer of the outbox.
+    pub outbox: super::outbox::OutboxWriter,
     /// Wakes the delivery worker when an operation is enqueued.
     pub wake_worker: Arc<Notify>,
     /// Base URL under which upstreams reach this gateway (webhooks).
@@ -42,7 +44,7 @@ impl std::fmt::Debug for GatewayState {
 }
 
 impl GatewayState {
-    /// Assemble the state.
+    /// Assemble the state (starts the outbox writer: call inside a tokio runtime).
     pub fn new(
         settings: Settings,
         store: Store,
@@ -56,6 +58,7 @@ impl GatewayState {
             DefaultKeyedRateLimiter::keyed(Quota::per_minute(per_minute).allow_burst(burst))
         });
         Self {
+            outbox: super::outbox::OutboxWriter::spawn(store.clone()),
             settings,
             store,
             vault,

@@ -873,3 +873,44 @@ async fn gateway_health_ready_metrics_openapi() {
         "{metrics}"
     );
 }
+
+/// Outbox intake figure (`cargo test --test api gateway_intake_throughput -- --ignored --nocapture`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "measurement, not a check"]
+async fn gateway_intake_throughput() {
+    let sim = Sim::start().await;
+    let gw = Gw::start(&sim, Db::Sqlite, |s| {
+        s.quota.per_minute = 0;
+        s.budget.per_minute = 1;
+    })
+    .await
+    .expect("sqlite");
+    let (_, token) = connected(&gw, &sim, "alpha", "psa").await;
+    let n = 4000usize;
+    let workers = 32usize;
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for w in 0..workers {
+        let (http, base, token) = (gw.http.clone(), gw.base.clone(), token.clone());
+        tasks.push(tokio::spawn(async move {
+            for i in (w..n).step_by(workers) {
+                let r = http
+                    .post(format!("{base}/v1/discharges"))
+                    .bearer_auth(&token)
+                    .json(&discharge(&container(i as u32)))
+                    .send()
+                    .await
+                    .expect("post");
+                assert_eq!(r.status(), 202);
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("task");
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "intake: {n} durable writes in {secs:.2}s = {:.0}/s",
+        n as f64 / secs
+    );
+}

@@ -175,15 +175,16 @@ async fn accept(
 ) -> Result<HttpResponse, ApiError> {
     let id = uuid::Uuid::new_v4();
     state
-        .store
-        .enqueue(&NewOperation {
+        .outbox
+        .enqueue(NewOperation {
             id,
             entity_id: caller.entity_id.clone(),
             kind,
             container_key: equipment.as_str().to_owned(),
             payload,
         })
-        .await?;
+        .await
+        .map_err(ApiError::Internal)?;
     state.metrics.outbox_depth.inc();
     state.wake_worker.notify_one();
     tracing::info!(operation = %id, kind = kind.as_str(), equipment = %equipment, "operation queued");
