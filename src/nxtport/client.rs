@@ -165,6 +165,25 @@ impl fmt::Display for NxtPortConfig {
     }
 }
 
+/// One attempt of an API call, as seen by a [`CallObserver`] (metrics of upstream status codes,
+/// retried attempts included).
+#[derive(Debug, Clone, Copy)]
+pub struct CallEvent<'a> {
+    /// Method.
+    pub method: &'a Method,
+    /// Path (no query).
+    pub path: &'a str,
+    /// HTTP status, or `None` when no answer came (connection error, timeout).
+    pub status: Option<u16>,
+    /// 1 for the first attempt.
+    pub attempt: u32,
+    /// Time from sending to the end of the answer's body.
+    pub elapsed: Duration,
+}
+
+/// Called after every attempt of every API call.
+pub type CallObserver = Arc<dyn Fn(&CallEvent<'_>) + Send + Sync>;
+
 /// Per-call options.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CallOptions {
@@ -390,6 +409,7 @@ struct ClientInner {
     tokens: TokenCache,
     budget: Budget,
     config_display: String,
+    observer: Option<CallObserver>,
 }
 
 impl fmt::Debug for NxtPortClient {
@@ -405,6 +425,16 @@ impl NxtPortClient {
     /// A client for `config`, taking its budget from `budgets` (one registry per process, so
     /// every client of a subscription key shares one budget).
     pub fn new(config: NxtPortConfig, budgets: &BudgetRegistry) -> Result<Self, NxtPortError> {
+        Self::with_observer(config, budgets, None)
+    }
+
+    /// Like [`Self::new`], calling `observer` after every attempt of every API call (to count
+    /// upstream status codes, retried ones included).
+    pub fn with_observer(
+        config: NxtPortConfig,
+        budgets: &BudgetRegistry,
+        observer: Option<CallObserver>,
+    ) -> Result<Self, NxtPortError> {
         for (name, url) in [
             ("api base URL", &config.api_base_url),
             ("token URL", &config.token_url),
@@ -443,6 +473,7 @@ impl NxtPortClient {
                 retry: config.retry,
                 tokens,
                 budget,
+                observer,
             }),
         })
     }
@@ -758,6 +789,18 @@ impl NxtPortClient {
                     .header(CONTENT_TYPE, "application/json")
                     .body(body.clone());
             }
+            let sent_at = tokio::time::Instant::now();
+            let observe = |status: Option<u16>| {
+                if let Some(observer) = &inner.observer {
+                    observer(&CallEvent {
+                        method: &call.method,
+                        path: &call.path,
+                        status,
+                        attempt: attempts,
+                        elapsed: sent_at.elapsed(),
+                    });
+                }
+            };
             let error = match request.send().await {
                 Ok(response) => {
                     let status = response.status();
@@ -767,6 +810,7 @@ impl NxtPortClient {
                         .and_then(|v| v.to_str().ok())
                         .and_then(|v| parse_retry_after(v, SystemTime::now()));
                     let bytes = read_body(response, &call.method, &call.path).await;
+                    observe(bytes.as_ref().ok().map(|_| status.as_u16()));
                     match bytes {
                         Ok(bytes) if status.is_success() => return Ok((status.as_u16(), bytes)),
                         Ok(bytes) => {
@@ -799,7 +843,10 @@ impl NxtPortClient {
                         Err(error) => error,
                     }
                 }
-                Err(error) => transport_error(call.method.clone(), &call.path, error),
+                Err(error) => {
+                    observe(None);
+                    transport_error(call.method.clone(), &call.path, error)
+                }
             };
             if !error.is_transient() {
                 return Err(error);

@@ -17,8 +17,8 @@ pub mod types;
 pub mod wire_enum;
 
 pub use client::{
-    CallOptions, Environment, NxtPortClient, NxtPortConfig, NxtPortCredentials, NxtPortError,
-    Timeouts,
+    CallEvent, CallObserver, CallOptions, Environment, NxtPortClient, NxtPortConfig,
+    NxtPortCredentials, NxtPortError, Timeouts,
 };
 pub use limiter::{Budget, BudgetAlgorithm, BudgetConfig, BudgetMetrics, BudgetRegistry, Priority};
 pub use retry::RetryPolicy;
