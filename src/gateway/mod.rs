@@ -23,6 +23,8 @@ pub mod state;
 pub mod upstream;
 pub mod worker;
 
+pub use openapi::GatewayApiDoc;
+
 use crate::store::{Store, Vault, VaultKey};
 use actix_web::dev::{Server, Service};
 use actix_web::{web, App, HttpServer};
