@@ -189,7 +189,9 @@ macro_rules! text_id {
     ($(#[$doc:meta])* $name:ident, $what:literal, $max:expr, $valid:expr) => {
         $(#[$doc])*
         #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
-        pub struct $name(Box<str>);
+        // `Arc`, not `Box`: a stay repeats the same few ids (agent, holder, terminal) in its
+        // rights, so clones must not allocate when a world holds a million stays.
+        pub struct $name(std::sync::Arc<str>);
         impl $name {
             /// Parse (trimmed); rejects empty, over-long or ill-formed values.
             pub fn parse(input: &str) -> Result<Self, ParseError> {

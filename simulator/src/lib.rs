@@ -29,4 +29,6 @@ pub use notification::{
 };
 pub use party::{Fixture, FixtureError, IdentificationType, Party, Role, TransportMode};
 pub use stay::{FullEmpty, ModeOfTransport, Stay, TerminalAction};
-pub use world::{Clock, OwnershipValidation, PickupValidation, RegistryFilter, World, WorldConfig};
+pub use world::{
+    Clock, OwnershipValidation, PickupValidation, PreloadStay, RegistryFilter, World, WorldConfig,
+};

@@ -23,6 +23,9 @@ use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+mod preload;
+pub use preload::PreloadStay;
+
 /// Numbers the sources leave open; all configurable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WorldConfig {
