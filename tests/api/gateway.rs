@@ -27,11 +27,30 @@ pub async fn pg_url() -> Option<String> {
     }
     let base = std::env::var("CPU_GATEWAY_TEST_PG_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
-    let schema = format!("gw_it_{}", uuid::Uuid::new_v4().simple());
+    let now = chrono::Utc::now().timestamp();
+    let schema = format!("gw_it_{now}_{}", uuid::Uuid::new_v4().simple());
     sqlx::any::install_default_drivers();
     let admin = sqlx::AnyPool::connect(&base)
         .await
         .expect("PostgreSQL at 127.0.0.1:5432 (set CPU_GATEWAY_SKIP_PG=1 to skip)");
+    // Schemas of earlier runs (named gw_it_<unix seconds>_...) older than an hour are dropped.
+    let old: Vec<String> =
+        sqlx::query_scalar("SELECT nspname::text FROM pg_namespace WHERE nspname LIKE 'gw_it_%'")
+            .fetch_all(&admin)
+            .await
+            .unwrap_or_default();
+    for name in old {
+        let created = name
+            .split('_')
+            .nth(2)
+            .and_then(|t| t.parse::<i64>().ok())
+            .unwrap_or(0);
+        if now - created > 3600 {
+            let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS {name} CASCADE"))
+                .execute(&admin)
+                .await;
+        }
+    }
     sqlx::query(&format!("CREATE SCHEMA {schema}"))
         .execute(&admin)
         .await
