@@ -116,7 +116,7 @@ pub struct Stakeholder {
 
 /// Who may pick up the container.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase", tag = "partyType")]
+#[serde(rename_all_fields = "camelCase", tag = "partyType")]
 pub enum PickupParty {
     /// A truck driver, by Alfapass.
     Truck {

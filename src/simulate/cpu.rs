@@ -843,7 +843,7 @@ pub async fn token(state: web::Data<SimState>, body: web::Bytes) -> Result<HttpR
                     "unknown, used or expired refresh token",
                 )
             })?;
-            if info.world != client_principal.world {
+            if info.world.id != client_principal.world {
                 return Err(oauth(
                     StatusCode::BAD_REQUEST,
                     "invalid_grant",
@@ -851,8 +851,8 @@ pub async fn token(state: web::Data<SimState>, body: web::Bytes) -> Result<HttpR
                 ));
             }
             Principal {
-                world: info.world,
-                party: info.party,
+                world: info.world.id.clone(),
+                party: info.party.nxt_entity_id.clone(),
             }
         }
         "" => {
@@ -870,8 +870,7 @@ pub async fn token(state: web::Data<SimState>, body: web::Bytes) -> Result<HttpR
             ))
         }
     };
-    let now = state.world(&principal.world)?.world.lock().now();
-    let (access, refresh, ttl) = state.issue_token(&principal, now);
+    let (access, refresh, ttl) = state.issue_token(&principal)?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(TokenResponse {

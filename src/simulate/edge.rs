@@ -15,7 +15,7 @@ pub struct CpuCall {
     /// The caller's world.
     pub world: Arc<WorldHandle>,
     /// The calling party.
-    pub party: Party,
+    pub party: Arc<Party>,
     /// `External-Reference-Id`, echoed.
     pub external_reference_id: Option<String>,
 }
@@ -25,8 +25,8 @@ pub struct CpuCall {
 pub struct JournalTag {
     /// World.
     pub world: Arc<WorldHandle>,
-    /// Party key.
-    pub party: String,
+    /// The calling party.
+    pub party: Arc<Party>,
 }
 
 fn bearer(req: &HttpRequest) -> Option<&str> {
@@ -72,7 +72,7 @@ pub async fn authenticate(
         .get(token)
         .map(|t| t.clone())
         .ok_or_else(|| ApiError::Unauthorized("Invalid or unknown bearer token".into()))?;
-    let world = state.world(&info.world)?;
+    let world = info.world;
     if info.expires_at <= world.world.lock().now() {
         return Err(ApiError::Unauthorized(
             "The bearer token has expired".into(),
@@ -80,12 +80,16 @@ pub async fn authenticate(
     }
     let rate_key = match &key {
         Some(k) => {
-            let principal = state.keys.get(k).map(|p| p.clone()).ok_or_else(|| {
-                ApiError::Unauthorized(
-                    "Access denied due to invalid subscription key. Make sure to provide a valid key for an active subscription.".into(),
-                )
-            })?;
-            if principal.world != info.world || principal.party != info.party {
+            let same_company = state
+                .keys
+                .get(k)
+                .map(|p| p.world == world.id && p.party == info.party.nxt_entity_id)
+                .ok_or_else(|| {
+                    ApiError::Unauthorized(
+                        "Access denied due to invalid subscription key. Make sure to provide a valid key for an active subscription.".into(),
+                    )
+                })?;
+            if !same_company {
                 return Err(ApiError::Unauthorized(
                     "The subscription key does not belong to the company of the bearer token"
                         .into(),
@@ -93,14 +97,12 @@ pub async fn authenticate(
             }
             k.clone()
         }
-        None => format!("token-party:{}:{}", info.world, info.party),
+        None => info.party.credentials.subscription_key.clone(),
     };
-    let party = world
-        .party(&info.party)
-        .ok_or_else(|| ApiError::Unauthorized("unknown party".into()))?;
+    let party = info.party;
     req.extensions_mut().insert(JournalTag {
         world: Arc::clone(&world),
-        party: party.key.clone(),
+        party: Arc::clone(&party),
     });
     state.check_rate(&rate_key)?;
     if let Some(effect) = world.take_fault(req.method().as_str(), req.path()) {
@@ -148,7 +150,7 @@ pub async fn read_json<T: DeserializeOwned>(
     parse_json(&body)
 }
 
-/// Parse JSON with a 400 that names the problem.
+/// Parse JSON with a 400 that names the problem and the field (its JSON path).
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::field(
@@ -156,13 +158,20 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
             "A non-empty request body is required.",
         ));
     }
-    serde_json::from_slice(body).map_err(|e| {
-        let msg = e.to_string();
-        let field = msg
-            .split('`')
-            .nth(1)
-            .filter(|_| msg.starts_with("missing field") || msg.starts_with("unknown field"))
-            .map_or_else(|| "$".to_owned(), str::to_owned);
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let msg = e.inner().to_string();
+        let path = e.path().to_string();
+        // A missing field is reported at its parent; name the field itself.
+        let missing = msg
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.split('`').next());
+        let field = match (path.as_str(), missing) {
+            ("." | "", Some(f)) => f.to_owned(),
+            (p, Some(f)) => format!("{p}.{f}"),
+            ("." | "", None) => "$".to_owned(),
+            (p, None) => p.to_owned(),
+        };
         ApiError::field(
             field,
             format!("The JSON value could not be converted: {msg}"),

@@ -266,7 +266,7 @@ impl Application {
                                     method,
                                     path,
                                     status: res.status().as_u16(),
-                                    party: Some(tag.party),
+                                    party: Some(tag.party.key.clone()),
                                     external_reference_id: external,
                                     at: chrono::Utc::now(),
                                 },

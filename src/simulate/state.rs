@@ -170,12 +170,14 @@ pub struct WorldHandle {
     pub calls: Mutex<VecDeque<CallRecord>>,
     /// Injected faults.
     pub faults: Mutex<Vec<Fault>>,
+    /// The parties (fixed for the life of the world), shared without locking the world.
+    pub parties: HashMap<NxtEntityId, Arc<Party>>,
 }
 
 impl WorldHandle {
-    /// The party with this id, cloned.
-    pub fn party(&self, id: &NxtEntityId) -> Option<Party> {
-        self.world.lock().party(id).cloned()
+    /// The party with this id.
+    pub fn party(&self, id: &NxtEntityId) -> Option<Arc<Party>> {
+        self.parties.get(id).cloned()
     }
 
     /// Append to a bounded journal.
@@ -217,9 +219,9 @@ impl WorldHandle {
 #[derive(Debug, Clone)]
 pub struct TokenInfo {
     /// World.
-    pub world: String,
+    pub world: Arc<WorldHandle>,
     /// Party.
-    pub party: NxtEntityId,
+    pub party: Arc<Party>,
     /// Expiry on the world's clock.
     pub expires_at: DateTime<Utc>,
 }
@@ -263,14 +265,12 @@ impl std::fmt::Debug for SimState {
     }
 }
 
+/// Receiving end of the webhook delivery queue.
+pub type DeliveryQueue = tokio::sync::mpsc::UnboundedReceiver<(Arc<WorldHandle>, Notification)>;
+
 impl SimState {
     /// Build the state with its default world; returns the receiver of the webhook queue.
-    pub fn new(
-        config: SimConfig,
-    ) -> anyhow::Result<(
-        Arc<SimState>,
-        tokio::sync::mpsc::UnboundedReceiver<(Arc<WorldHandle>, Notification)>,
-    )> {
+    pub fn new(config: SimConfig) -> anyhow::Result<(Arc<SimState>, DeliveryQueue)> {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         let limiter = config.rate_limit.map(|n| {
             let period = config.rate_limit_window / n.get();
@@ -323,7 +323,13 @@ impl SimState {
                 map.insert(key.clone(), principal.clone());
             }
         }
+        let parties = world
+            .parties()
+            .iter()
+            .map(|p| (p.nxt_entity_id.clone(), Arc::new(p.clone())))
+            .collect();
         let handle = Arc::new(WorldHandle {
+            parties,
             id: id.clone(),
             world: Mutex::new(world),
             webhooks: Mutex::new(HashMap::new()),
@@ -373,8 +379,8 @@ impl SimState {
             self.users.remove(&c.username);
             self.clients.remove(&c.client_id);
         }
-        self.tokens.retain(|_, t| t.world != id);
-        self.refresh_tokens.retain(|_, t| t.world != id);
+        self.tokens.retain(|_, t| t.world.id != id);
+        self.refresh_tokens.retain(|_, t| t.world.id != id);
         Ok(())
     }
 
@@ -425,26 +431,31 @@ impl SimState {
     }
 
     /// Issue an access token (and a refresh token) for a party.
-    pub fn issue_token(&self, principal: &Principal, now: DateTime<Utc>) -> (String, String, i64) {
+    pub fn issue_token(&self, principal: &Principal) -> Result<(String, String, i64), ApiError> {
+        let world = self.world(&principal.world)?;
+        let party = world
+            .party(&principal.party)
+            .ok_or(ApiError::Internal(500))?;
+        let now = world.world.lock().now();
         let access = format!("sim_at_{}", uuid::Uuid::new_v4().simple());
         let refresh = format!("sim_rt_{}", uuid::Uuid::new_v4().simple());
         let ttl = self.config.token_ttl;
         self.tokens.insert(
             access.clone(),
             TokenInfo {
-                world: principal.world.clone(),
-                party: principal.party.clone(),
+                world: Arc::clone(&world),
+                party: Arc::clone(&party),
                 expires_at: now + ttl,
             },
         );
         self.refresh_tokens.insert(
             refresh.clone(),
             TokenInfo {
-                world: principal.world.clone(),
-                party: principal.party.clone(),
+                world,
+                party,
                 expires_at: now + chrono::Duration::days(30),
             },
         );
-        (access, refresh, ttl.num_seconds())
+        Ok((access, refresh, ttl.num_seconds()))
     }
 }
