@@ -166,7 +166,12 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
         let missing = msg
             .strip_prefix("missing field `")
             .and_then(|rest| rest.split('`').next());
+        let whole_body = matches!(
+            e.inner().classify(),
+            serde_json::error::Category::Syntax | serde_json::error::Category::Eof
+        ) || path.starts_with('[');
         let field = match (path.as_str(), missing) {
+            _ if whole_body => "$".to_owned(),
             ("." | "", Some(f)) => f.to_owned(),
             (p, Some(f)) => format!("{p}.{f}"),
             ("." | "", None) => "$".to_owned(),

@@ -2250,7 +2250,7 @@ async fn barge_lifecycle_via_forwarder_with_barge_rail_pickup_right() {
         .reference();
     c.barge.barge_rail_pickup(&eq).await.reference();
     let s = sim.state(&eq).await;
-    assert_eq!(s["pickupRights"][0]["party"]["partyType"], json!("barge"));
+    assert_eq!(s["pickupRights"][0]["party"]["partyType"], json!("Barge"));
     c.psa.ingest(&eq, "Discharge", json!({})).await.reference();
     sim.customs(&eq, "RELEASED").await;
     c.psa.terminal_release(&eq, "Release").await.reference();
@@ -2323,7 +2323,7 @@ async fn rail_lifecycle_direct_from_the_agent_with_gate_in_as_import() {
     c.rail.barge_rail_pickup(&eq).await.reference();
     assert_eq!(
         sim.state(&eq).await["pickupRights"][0]["party"]["partyType"],
-        json!("rail")
+        json!("Rail")
     );
     c.psa
         .ingest(&eq, "GateIn", json!({"equipmentStatus": "IMPORT"}))
