@@ -12,7 +12,7 @@
 //! 1,000 preloaded containers in both worlds; a third figure validates random containers of the
 //! whole large world (cold caches).
 //!
-//! Measured (release, 2-core VM, 2026-11): 1,000,005 stays loaded in 1.9 s, VmRSS 848 MiB
+//! Measured (release build, 2-core VM): 1,000,005 stays loaded in 1.9 s, VmRSS 848 MiB
 //! (885 B/stay). ns/op 1,000 vs 1,000,000 stays: validation 210 vs 289 (1.38), notifications by
 //! equipmentNumber 168 vs 169 (1.01), by event 186 vs 192 (1.03); validation of a random
 //! container 429 vs 1221 (2.84: cache and TLB misses in an 850 MiB heap, not more work: every
