@@ -435,10 +435,12 @@ impl World {
         }
         if let Some(stay) = self.stays.get(&key) {
             ensure_open(stay)?;
-            if ev.action == TerminalAction::Block && stay.gated_out_at.is_some() {
-                return Err(SimError::InvalidState(
-                    "container already gated out: it can no longer be blocked".into(),
-                ));
+            if stay.gated_out_at.is_some() {
+                return Err(SimError::InvalidState(format!(
+                    "container already gated out: the stay is final (archived {} days after gate out); {} is refused",
+                    self.config.archive_after.num_days(),
+                    ev.action.as_str()
+                )));
             }
         }
         let event = TerminalEvent {

@@ -1000,7 +1000,7 @@ fn release_expiring_in_the_past_is_refused() {
 }
 
 /// A second gate out scheduled a second archive timer, which archived the container's next stay
-/// (never gated out) when it fired.
+/// (never gated out) when it fired. A second gate out is now refused; the archive guard stays.
 #[test]
 fn second_gate_out_does_not_archive_the_next_stay() {
     let mut w = new_world();
@@ -1009,7 +1009,12 @@ fn second_gate_out_does_not_archive_the_next_stay() {
     act_on(&mut w, 2, 0, release(None)).unwrap();
     act_on(&mut w, 0, 0, psa(TerminalAction::GateOut)).unwrap();
     w.apply(Command::AdvanceClock { seconds: 86_400 }).unwrap();
-    act_on(&mut w, 0, 0, psa(TerminalAction::GateOut)).unwrap();
+    let before = snapshot(&w);
+    assert!(matches!(
+        act_on(&mut w, 0, 0, psa(TerminalAction::GateOut)),
+        Err(SimError::InvalidState(_))
+    ));
+    assert_eq!(snapshot(&w), before);
     w.apply(Command::AdvanceClock {
         seconds: 13 * 86_400,
     })
