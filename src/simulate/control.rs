@@ -107,7 +107,7 @@ impl From<&Party> for PartyView {
 fn parties_of(world: &WorldHandle) -> Vec<PartyView> {
     world
         .world
-        .lock()
+        .read()
         .parties()
         .iter()
         .map(PartyView::from)
@@ -197,16 +197,16 @@ pub async fn customs(
 ) -> Result<HttpResponse> {
     let w = world_of(&req, &state)?;
     let (l, e) = (locode(&path.0)?, equipment(&path.1)?);
-    let body: CustomsBody = read_json(payload, state.config.max_body_bytes).await?;
+    let body: CustomsBody = read_json(&req, payload, state.config.max_body_bytes).await?;
     let customs = w
         .world
-        .lock()
+        .read()
         .parties()
         .iter()
         .find(|p| p.role == Role::Customs)
         .map(|p| p.nxt_entity_id.clone())
         .ok_or_else(|| ApiError::NotFound("this world has no customs party".into()))?;
-    let outcome = w.world.lock().apply(Command::Act {
+    let outcome = w.world.write().apply(Command::Act {
         caller: customs,
         locode: l,
         equipment: e,
@@ -245,12 +245,12 @@ pub async fn advance(
     payload: web::Payload,
 ) -> Result<HttpResponse> {
     let w = world_of(&req, &state)?;
-    let body: AdvanceBody = read_json(payload, state.config.max_body_bytes).await?;
+    let body: AdvanceBody = read_json(&req, payload, state.config.max_body_bytes).await?;
     if body.seconds < 0 || body.seconds > 10 * 365 * 86_400 {
         return Err(ApiError::field("seconds", "must be between 0 and 10 years"));
     }
     let (outcome, now) = {
-        let mut world = w.world.lock();
+        let mut world = w.world.write();
         let o = world.apply(Command::AdvanceClock {
             seconds: body.seconds,
         })?;
@@ -265,7 +265,7 @@ pub async fn advance(
     responses((status = 200, body = ClockView)))]
 pub async fn clock(req: HttpRequest, state: web::Data<SimState>) -> Result<HttpResponse> {
     let w = world_of(&req, &state)?;
-    let now = w.world.lock().now();
+    let now = w.world.read().now();
     Ok(HttpResponse::Ok().json(ClockView { now }))
 }
 
@@ -280,9 +280,9 @@ pub async fn container(
 ) -> Result<HttpResponse> {
     let w = world_of(&req, &state)?;
     let (l, e) = (locode(&path.0)?, equipment(&path.1)?);
-    let notifications = w.world.lock().apply(Command::Tick)?.notifications;
+    let notifications = w.world.write().apply(Command::Tick)?.notifications;
     super::webhooks::enqueue(&state, &w, notifications);
-    let world = w.world.lock();
+    let world = w.world.read();
     let (stay, archived) = match world.stay(l, e) {
         Some(s) => (s, false),
         None => match world.archived_stays(l, e).last() {
@@ -326,7 +326,7 @@ pub async fn container(
 }
 
 fn party_id(w: &WorldHandle, id: &str) -> Result<NxtEntityId> {
-    let world = w.world.lock();
+    let world = w.world.read();
     world
         .parties()
         .iter()
@@ -347,7 +347,7 @@ pub async fn put_webhook(
 ) -> Result<HttpResponse> {
     let w = world_of(&req, &state)?;
     let id = party_id(&w, &path)?;
-    let hook: Webhook = read_json(payload, state.config.max_body_bytes).await?;
+    let hook: Webhook = read_json(&req, payload, state.config.max_body_bytes).await?;
     let url = reqwest::Url::parse(&hook.url).map_err(|e| ApiError::field("url", e.to_string()))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(ApiError::field("url", "must be http or https"));
@@ -395,7 +395,7 @@ pub async fn party_notifications(
 ) -> Result<HttpResponse> {
     let w = world_of(&req, &state)?;
     let id = party_id(&w, &path)?;
-    let world = w.world.lock();
+    let world = w.world.read();
     let list: Vec<serde_json::Value> = world
         .notifications()
         .for_receiver(&id)
@@ -432,7 +432,7 @@ pub async fn add_fault(
     payload: web::Payload,
 ) -> Result<HttpResponse> {
     let w = world_of(&req, &state)?;
-    let f: Fault = read_json(payload, state.config.max_body_bytes).await?;
+    let f: Fault = read_json(&req, payload, state.config.max_body_bytes).await?;
     if !f.path.starts_with('/') {
         return Err(ApiError::field("path", "must start with /"));
     }

@@ -47,7 +47,7 @@ fn apply(
     equipment: sim::EquipmentNumber,
     action: Action,
 ) -> Result<sim::PublicReferenceId> {
-    let outcome = call.world.world.lock().apply(Command::Act {
+    let outcome = call.world.world.write().apply(Command::Act {
         caller: call.party.nxt_entity_id.clone(),
         locode,
         equipment,
@@ -109,7 +109,8 @@ pub async fn terminal_release(
 ) -> Result<HttpResponse> {
     let call = authenticate(&req, &state, true).await?;
     let (l, e) = (locode(&path.0)?, equipment(&path.1)?);
-    let body: TerminalReleaseRequest = read_json(payload, state.config.max_body_bytes).await?;
+    let body: TerminalReleaseRequest =
+        read_json(&req, payload, state.config.max_body_bytes).await?;
     same("equipmentNumber", Some(&body.equipment_number), e.as_str())?;
     same("portLoCode", Some(&body.port_lo_code), l.as_str())?;
     let action = match body.action_type {
@@ -154,7 +155,7 @@ pub async fn ingestion(
             "this ingestion id does not belong to your company".into(),
         ));
     }
-    let body: IngestionRequest = read_json(payload, state.config.max_body_bytes).await?;
+    let body: IngestionRequest = read_json(&req, payload, state.config.max_body_bytes).await?;
     let (l, e) = (
         locode(&body.port_lo_code)?,
         equipment(&body.equipment_number)?,
@@ -238,7 +239,7 @@ pub async fn truck_validation(
     let call = authenticate(&req, &state, true).await?;
     let l = locode(&path)?;
     let body: TruckPickupValidationRequest =
-        read_json(payload, state.config.max_body_bytes).await?;
+        read_json(&req, payload, state.config.max_body_bytes).await?;
     if body.alfapass_number.trim().is_empty() {
         return Err(ApiError::field("alfapassNumber", "is required"));
     }
@@ -263,7 +264,7 @@ pub async fn truck_validation(
             carrier,
         ));
     }
-    let world = call.world.world.lock();
+    let world = call.world.world.read();
     let results = items
         .iter()
         .map(|(e, bls, carrier)| {
@@ -299,7 +300,7 @@ pub async fn barge_rail_validation(
     let call = authenticate(&req, &state, true).await?;
     let l = locode(&path)?;
     let body: BargeRailPickupValidationRequest =
-        read_json(payload, state.config.max_body_bytes).await?;
+        read_json(&req, payload, state.config.max_body_bytes).await?;
     let e = equipment(&body.equipment_number)?;
     let operator = ident(&body.transport_operator)?;
     let m = match body.means_of_transport {
@@ -308,7 +309,7 @@ pub async fn barge_rail_validation(
         wire::ModeOfTransport::Truck => Some(sim::TransportMode::Truck),
         wire::ModeOfTransport::Unknown => None,
     };
-    let v = call.world.world.lock().validate_barge_rail_pickup(
+    let v = call.world.world.read().validate_barge_rail_pickup(
         l,
         e,
         &body.bill_of_lading_numbers,
@@ -338,7 +339,7 @@ pub async fn identification_validation(
     let call = authenticate(&req, &state, true).await?;
     locode(&path)?;
     let body: IdentificationValidationRequest =
-        read_json(payload, state.config.max_body_bytes).await?;
+        read_json(&req, payload, state.config.max_body_bytes).await?;
     if body.identification_type != wire::IdentificationType::Alfapass {
         return Err(ApiError::field(
             "identificationType",
@@ -348,7 +349,7 @@ pub async fn identification_validation(
     let valid = call
         .world
         .world
-        .lock()
+        .read()
         .alfapass_is_valid(&body.identification_code);
     Ok(ok_json(&call, &valid))
 }
@@ -366,7 +367,7 @@ pub async fn ownership_validation(
     let call = authenticate(&req, &state, true).await?;
     let l = locode(&path)?;
     let body: TruckOwnershipValidationRequest =
-        read_json(payload, state.config.max_body_bytes).await?;
+        read_json(&req, payload, state.config.max_body_bytes).await?;
     same("portLoCode", body.port_lo_code.as_deref(), l.as_str())?;
     if body.owner_nxt_entity_id.trim().is_empty() {
         return Err(ApiError::field("ownerNxtEntityId", "is required"));
@@ -377,7 +378,7 @@ pub async fn ownership_validation(
             "Something went wrong. Check your request body. Possible causes: equipmentNumber: {err}"
         ))
     })?;
-    let v = call.world.world.lock().validate_truck_ownership(
+    let v = call.world.world.read().validate_truck_ownership(
         &call.party,
         l,
         &body.owner_nxt_entity_id,
@@ -442,7 +443,7 @@ pub async fn entities(req: HttpRequest, state: web::Data<SimState>) -> Result<Ht
     if !(1..=1000).contains(&page_size) {
         return Err(ApiError::field("pageSize", "must be between 1 and 1000"));
     }
-    let world = call.world.world.lock();
+    let world = call.world.world.read();
     let (items, total) = world.registry_search(&filter, page as usize, page_size as usize);
     let items: Vec<PhoneBookItem> = items
         .into_iter()
@@ -574,7 +575,7 @@ pub async fn notifications(req: HttpRequest, state: web::Data<SimState>) -> Resu
             "at least one query parameter is required".into(),
         ));
     }
-    let world = call.world.world.lock();
+    let world = call.world.world.read();
     let found = world.query_notifications(&call.party.nxt_entity_id, &query)?;
     let details: Vec<serde_json::Value> = found.into_iter().map(detail).collect();
     drop(world);
@@ -609,7 +610,8 @@ pub async fn release_rights(
 ) -> Result<HttpResponse> {
     let call = authenticate(&req, &state, true).await?;
     let (l, e) = (locode(&path.0)?, equipment(&path.1)?);
-    let body: ReleaseRightActionRequest = read_json(payload, state.config.max_body_bytes).await?;
+    let body: ReleaseRightActionRequest =
+        read_json(&req, payload, state.config.max_body_bytes).await?;
     same(
         "equipmentNumber",
         body.equipment_number.as_deref(),
@@ -681,7 +683,8 @@ pub async fn pickup_rights(
 ) -> Result<HttpResponse> {
     let call = authenticate(&req, &state, true).await?;
     let (l, e) = (locode(&path.0)?, equipment(&path.1)?);
-    let body: SubmitPickupRightRequest = read_json(payload, state.config.max_body_bytes).await?;
+    let body: SubmitPickupRightRequest =
+        read_json(&req, payload, state.config.max_body_bytes).await?;
     same(
         "equipmentNumber",
         body.equipment_number.as_deref(),
@@ -727,7 +730,7 @@ pub async fn barge_rail_pickup_rights(
 ) -> Result<HttpResponse> {
     let call = authenticate(&req, &state, true).await?;
     let body: SubmitBargeRailPickupRightRequest =
-        read_json(payload, state.config.max_body_bytes).await?;
+        read_json(&req, payload, state.config.max_body_bytes).await?;
     let l = locode(body.port_lo_code.as_deref().unwrap_or("BEANR"))?;
     let e = equipment(&body.release_identifier.equipment_number)?;
     let operator = sim::Identification {

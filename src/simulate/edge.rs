@@ -73,7 +73,7 @@ pub async fn authenticate(
         .map(|t| t.clone())
         .ok_or_else(|| ApiError::Unauthorized("Invalid or unknown bearer token".into()))?;
     let world = info.world;
-    if info.expires_at <= world.world.lock().now() {
+    if info.expires_at <= world.world.read().now() {
         return Err(ApiError::Unauthorized(
             "The bearer token has expired".into(),
         ));
@@ -133,10 +133,20 @@ pub async fn authenticate(
 /// Read a JSON body of at most `limit` bytes; malformed JSON, wrong types and missing fields are a
 /// 400 naming the field.
 pub async fn read_json<T: DeserializeOwned>(
+    req: &HttpRequest,
     mut payload: web::Payload,
     limit: usize,
 ) -> Result<T, ApiError> {
-    let mut body = web::BytesMut::new();
+    let declared = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(0);
+    if declared > limit {
+        return Err(ApiError::PayloadTooLarge(limit));
+    }
+    let mut body = web::BytesMut::with_capacity(declared);
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| ApiError::BadRequest {
             field: None,
@@ -157,6 +167,10 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
             "$",
             "A non-empty request body is required.",
         ));
+    }
+    // Fast path; only a failure pays for tracking the JSON path of the bad field.
+    if let Ok(value) = serde_json::from_slice(body) {
+        return Ok(value);
     }
     let de = &mut serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(de).map_err(|e| {

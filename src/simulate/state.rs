@@ -12,7 +12,7 @@ use dashmap::DashMap;
 use governor::clock::DefaultClock;
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, VecDeque};
 use std::num::NonZeroU32;
@@ -161,7 +161,7 @@ pub struct WorldHandle {
     /// Id (`default` or a UUID).
     pub id: String,
     /// The CPu world.
-    pub world: Mutex<World>,
+    pub world: RwLock<World>,
     /// Webhooks per party.
     pub webhooks: Mutex<HashMap<NxtEntityId, Vec<Webhook>>>,
     /// Webhook delivery journal.
@@ -331,7 +331,7 @@ impl SimState {
         let handle = Arc::new(WorldHandle {
             parties,
             id: id.clone(),
-            world: Mutex::new(world),
+            world: RwLock::new(world),
             webhooks: Mutex::new(HashMap::new()),
             deliveries: Mutex::new(VecDeque::new()),
             calls: Mutex::new(VecDeque::new()),
@@ -372,7 +372,7 @@ impl SimState {
             .worlds
             .remove(id)
             .ok_or_else(|| ApiError::NotFound(format!("no world '{id}'")))?;
-        let world = handle.world.lock();
+        let world = handle.world.read();
         for p in world.parties() {
             let c = &p.credentials;
             self.keys.remove(&c.subscription_key);
@@ -386,7 +386,7 @@ impl SimState {
 
     /// Reset a world to its starting state, keeping its id and credentials.
     pub fn reset_world(&self, handle: &WorldHandle) -> Result<(), ApiError> {
-        let mut world = handle.world.lock();
+        let mut world = handle.world.write();
         let fixture = Fixture {
             parties: world.parties().to_vec(),
         };
@@ -436,7 +436,7 @@ impl SimState {
         let party = world
             .party(&principal.party)
             .ok_or(ApiError::Internal(500))?;
-        let now = world.world.lock().now();
+        let now = world.world.read().now();
         let access = format!("sim_at_{}", uuid::Uuid::new_v4().simple());
         let refresh = format!("sim_rt_{}", uuid::Uuid::new_v4().simple());
         let ttl = self.config.token_ttl;
