@@ -9,32 +9,13 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 use serde_json::Value;
 
-/// Every light and its values (seed, reference notes section 1).
-pub const LIGHTS: &[(&str, &[&str])] = &[
-    (
-        "CommercialRelease",
-        &["UNKNOWN", "OK", "NOK", "BLOCKED", "EXPIRED"],
-    ),
-    (
-        "Customs",
-        &[
-            "NOTRELEASED",
-            "RELEASED",
-            "SELECTEDFORSCAN",
-            "FAVV",
-            "TRANSHIPMENT",
-            "PORTEQUALISATION",
-            "DOCUMENTARYCONTROL",
-            "NOTAPPLICABLE",
-        ],
-    ),
-    ("TerminalOperation", &["UNKNOWN", "DISCHARGED", "GATEIN"]),
-    (
-        "TerminalRelease",
-        &["UNKNOWN", "RELEASED", "SCANNING", "BLOCKED"],
-    ),
-    ("GateOperation", &["UNKNOWN", "GATEOUTRECEIVED"]),
-];
+/// Every light and its values, from the simulator core (so the lists cannot drift).
+pub fn lights() -> Vec<(&'static str, &'static [&'static str])> {
+    cpu_simulator::LightName::ALL
+        .iter()
+        .map(|l| (l.as_str(), l.values()))
+        .collect()
+}
 
 /// Every overall container status (issue 2).
 pub const STATUSES: &[&str] = &[
@@ -230,11 +211,13 @@ impl Coverage {
 
     /// Exercised and missing entries per category.
     pub fn report(&self) -> CoverageReport {
-        let lights: BTreeSet<&str> = self.light_values.iter().map(|(n, _)| n.as_str()).collect();
+        let seen_lights: BTreeSet<&str> =
+            self.light_values.iter().map(|(n, _)| n.as_str()).collect();
         let mut values = Category::default();
         let mut light_names = Category::default();
-        for (light, all) in LIGHTS {
-            if lights.contains(light) {
+        let all_lights = lights();
+        for (light, all) in &all_lights {
+            if seen_lights.contains(light) {
                 light_names.exercised.push((*light).to_owned());
             } else {
                 light_names.missing.push((*light).to_owned());
@@ -252,7 +235,7 @@ impl Coverage {
             }
         }
         for (light, value) in &self.light_values {
-            let known = LIGHTS
+            let known = all_lights
                 .iter()
                 .any(|(l, vs)| l == light && vs.contains(&value.as_str()));
             if !known {
