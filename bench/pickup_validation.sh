@@ -2,7 +2,8 @@
 # Issue 2 figure: synchronous truck pickup validation throughput and p99 on loopback, rate limit
 # off, against a trivial actix-web handler measured in the same run (wrk, same connections and
 # duration). Prints requests/s of both, their ratio, and latency percentiles.
-# Usage: bench/pickup_validation.sh [duration, default 10s] [connections, default 32]
+# Usage: [THREADS=1] bench/pickup_validation.sh [duration, default 10s] [connections, default 32]
+# One wrk thread by default: on 2 cores a second wrk thread takes CPU from the server under test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${1:-10s}
@@ -42,7 +43,7 @@ wrk.headers["Ocp-Apim-Subscription-Key"] = "psa-subscription-key"
 LUA
 check=$(curl -fs -X POST $B/certified-pickup/v1/BEANR/sync-validation/pickup/containers -H "Authorization: Bearer $PSA_TOKEN" -H 'Ocp-Apim-Subscription-Key: psa-subscription-key' -H 'Content-Type: application/json' -d "{\"alfapassNumber\":\"AP1000001\",\"releaseIdentification\":[{\"equipmentNumber\":\"$EQ\"}]}")
 echo "$check" | grep -q '"isValid":true' || { echo "setup failed: $check"; exit 1; }
-run() { wrk -t2 -c"$CONNS" -d"$DURATION" --latency -s "$LUA" "$1"; }
+run() { wrk -t"${THREADS:-1}" -c"$CONNS" -d"$DURATION" --latency -s "$LUA" "$1"; }
 echo "== trivial actix-web handler"; base_out=$(run http://127.0.0.1:$BASE_PORT/); echo "$base_out" | grep -E "Requests/sec|50%|99%|Non-2xx"
 echo "== simulator sync pickup validation (truck)"; sim_out=$(run $B/certified-pickup/v1/BEANR/sync-validation/pickup/containers); echo "$sim_out" | grep -E "Requests/sec|50%|99%|Non-2xx"
 base_rps=$(echo "$base_out" | awk '/Requests\/sec/ {print $2}')
