@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Issue 3 figure "gateway overhead": synchronous truck pickup validation through the gateway
+# (POST /v1/pickup-validations/truck) vs the simulator's own POST
+# /certified-pickup/v1/BEANR/sync-validation/pickup/containers, measured in the same run with the
+# same wrk settings. The gateway runs `serve --mode sim` with its base URLs pointed at a
+# separate simulator process (`simulate --rate-limit 0`: the embedded one keeps NxtPort's
+# 500/min), budget raised, caller quota off. Prints the throughput ratio gateway/simulator
+# (target >= 0.5, at CONNS connections) and the p50 added latency (target < 1 ms, measured
+# with one connection so queueing does not hide it; also printed at CONNS connections).
+# Usage: bench/gateway_overhead.sh [duration, default 10s] [connections, default 32]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION=${1:-10s}
+CONNS=${2:-32}
+SIM_PORT=18381
+GW_PORT=18382
+command -v wrk >/dev/null || { echo "wrk missing (apt-get install wrk)"; exit 1; }
+cargo build --release --quiet --bin cpu-gateway
+BIN=./target/release/cpu-gateway
+DIR=$(mktemp -d)
+SIM=""; GW=""
+trap '[ -n "$SIM" ] && kill $SIM 2>/dev/null; [ -n "$GW" ] && kill $GW 2>/dev/null; rm -rf "$DIR"' EXIT
+$BIN simulate --listen 127.0.0.1:$SIM_PORT --rate-limit 0 --token-ttl 86400 >"$DIR/sim.log" 2>&1 &
+SIM=$!
+B=http://127.0.0.1:$SIM_PORT
+for _ in $(seq 1 100); do curl -fs -o /dev/null $B/health && break; sleep 0.1; done
+EQ=MSCU1234566
+token() { curl -fs -X POST $B/connect/token -d "grant_type=password&username=$1@sim.cpu.local&password=$1-demo-password&client_id=$1-client&client_secret=$1-client-secret" | sed -E 's/.*"access_token":"([^"]+)".*/\1/'; }
+call() { # who method path body
+  curl -fs -o /dev/null -X "$2" "$B$3" -H "Authorization: Bearer $(token "$1")" -H "Ocp-Apim-Subscription-Key: $1-subscription-key" -H 'Content-Type: application/json' -d "$4"; }
+# A released container with an assigned Alfapass, so the validation does the full check.
+call agent PUT /certified-pickup/v1/BEANR/containers/$EQ/import/release-rights '{"actionType":"Release","terminalCode":"869","releaseTo":{"identificationType":0,"identificationCode":"NXT40000000001"}}'
+call trucker PUT /certified-pickup/v1/BEANR/containers/$EQ/import/release-rights '{"actionType":"Accept"}'
+call trucker PUT /certified-pickup/v1/BEANR/containers/$EQ/import/pickup-rights '{"actionType":"Assign","pickupParty":{"partyType":"Truck","identificationType":"Alfapass","identificationCode":"AP1000001"}}'
+curl -fs -o /dev/null -X PUT $B/simulator/v1/BEANR/containers/$EQ/customs -H 'Content-Type: application/json' -d '{"status":"RELEASED"}'
+call psa PUT /certified-pickup/v1/BEANR/containers/$EQ/import/terminal-release "{\"equipmentNumber\":\"$EQ\",\"portLoCode\":\"BEANR\",\"terminalCode\":\"869\",\"actionType\":\"Release\",\"releaseDateTimeUtc\":\"2026-11-22T09:00:00Z\"}"
+curl -fs -X POST $B/ingestion/v1/ingestion/5eed0000-0000-0000-0000-000000000000 -H "Authorization: Bearer $(token psa)" -H 'Content-Type: application/json' -d "{\"portLoCode\":\"BEANR\",\"equipmentNumber\":\"$EQ\",\"timestamp\":\"2026-11-22T08:00:00Z\",\"terminalCode\":\"869\",\"operationType\":\"Discharge\"}" >/dev/null
+PSA_TOKEN=$(token psa)
+
+# The gateway: token first (CLI, same SQLite file), then serve, then the PSA connection.
+DB="sqlite://$DIR/gw.db"
+GW_TOKEN=$($BIN token create --entity bench --role editor --database-url "$DB" 2>/dev/null)
+CPU_GATEWAY_DATA_DIR="$DIR" CPU_GATEWAY_QUOTA__PER_MINUTE=0 CPU_GATEWAY_BUDGET__PER_MINUTE=1000000000 \
+  CPU_GATEWAY_NXTPORT__API_BASE_URL=$B CPU_GATEWAY_NXTPORT__TOKEN_URL=$B/connect/token \
+  $BIN serve --mode sim --listen 127.0.0.1:$GW_PORT --database-url "$DB" >"$DIR/gw.out" 2>"$DIR/gw.log" &
+GW=$!
+G=http://127.0.0.1:$GW_PORT
+for _ in $(seq 1 100); do curl -fs -o /dev/null $G/health && break; sleep 0.1; done
+conn=$(curl -fs $B/simulator/v1/parties | python3 -c '
+import json, sys
+p = next(p for p in json.load(sys.stdin) if p["key"] == "psa")
+print(json.dumps({"clientId": p["clientId"], "clientSecret": p["clientSecret"], "username": p["username"],
+  "password": p["password"], "apiKey": p["subscriptionKey"], "ingestionId": p["ingestionId"],
+  "terminalCode": p["terminalCode"], "portLoCode": "BEANR"}))')
+curl -fs -o /dev/null -X PUT $G/v1/connections/nxtport -H "Authorization: Bearer $GW_TOKEN" -H 'Content-Type: application/json' -d "$conn"
+
+BODY="{\"alfapassNumber\":\"AP1000001\",\"releaseIdentification\":[{\"equipmentNumber\":\"$EQ\"}]}"
+for target in sim gw; do
+  if [ $target = sim ]; then auth="$PSA_TOKEN"; else auth="$GW_TOKEN"; fi
+  cat >"$DIR/$target.lua" <<LUA
+wrk.method = "POST"
+wrk.body = '$BODY'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer $auth"
+wrk.headers["Ocp-Apim-Subscription-Key"] = "psa-subscription-key"
+LUA
+done
+SIM_URL=$B/certified-pickup/v1/BEANR/sync-validation/pickup/containers
+GW_URL=$G/v1/pickup-validations/truck
+check=$(curl -fs -X POST $SIM_URL -H "Authorization: Bearer $PSA_TOKEN" -H 'Ocp-Apim-Subscription-Key: psa-subscription-key' -H 'Content-Type: application/json' -d "$BODY")
+echo "$check" | grep -q '"isValid":true' || { echo "simulator setup failed: $check"; exit 1; }
+check=$(curl -fs -X POST $GW_URL -H "Authorization: Bearer $GW_TOKEN" -H 'Content-Type: application/json' -d "$BODY") \
+  || { echo "gateway call failed"; tail -5 "$DIR/gw.log"; exit 1; }
+echo "$check" | grep -q '"isValid":true' || { echo "gateway answer unexpected: $check"; exit 1; }
+
+run() { wrk -t2 -c"$1" -d"$2" --latency -s "$DIR/$3.lua" "$4"; }
+show() { echo "$1" | grep -E "Requests/sec|50%|99%|Non-2xx|Socket errors" || true; }
+echo "== throughput, wrk -t2 -c$CONNS -d$DURATION"
+echo "-- simulator $SIM_URL"; sim_out=$(run "$CONNS" "$DURATION" sim "$SIM_URL"); show "$sim_out"
+echo "-- gateway $GW_URL"; gw_out=$(run "$CONNS" "$DURATION" gw "$GW_URL"); show "$gw_out"
+echo "== latency, wrk -t1 -c1 -d5s"
+sim1=$(wrk -t1 -c1 -d5s --latency -s "$DIR/sim.lua" "$SIM_URL"); echo "-- simulator"; show "$sim1"
+gw1=$(wrk -t1 -c1 -d5s --latency -s "$DIR/gw.lua" "$GW_URL"); echo "-- gateway"; show "$gw1"
+python3 - "$sim_out" "$gw_out" "$sim1" "$gw1" <<'PY'
+import re, sys
+def rps(out): return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+def p50(out):
+    v, unit = re.search(r"50%\s+([\d.]+)(us|ms|s)", out).groups()
+    return float(v) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+def non2xx(out):
+    m = re.search(r"Non-2xx or 3xx responses: (\d+)", out); return int(m.group(1)) if m else 0
+sim, gw, sim1, gw1 = sys.argv[1:5]
+ratio = rps(gw) / rps(sim)
+added = p50(gw1) - p50(sim1)
+added_loaded = p50(gw) - p50(sim)
+print(f"throughput: gateway {rps(gw):.0f}/s vs simulator {rps(sim):.0f}/s = ratio {ratio:.2f} (target >= 0.50): {'OK' if ratio >= 0.5 else 'BELOW TARGET'}")
+print(f"p50 added latency, 1 connection: {p50(gw1):.3f} - {p50(sim1):.3f} = {added:.3f} ms (target < 1 ms): {'OK' if added < 1.0 else 'ABOVE TARGET'}")
+print(f"p50 added latency at load: {p50(gw):.3f} - {p50(sim):.3f} = {added_loaded:.3f} ms")
+bad = sum(non2xx(o) for o in (sim, gw, sim1, gw1))
+if bad: print(f"WARNING: {bad} non-2xx answers")
+PY
