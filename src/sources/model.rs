@@ -72,7 +72,9 @@ pub struct NormalizedEvent {
 }
 
 impl NormalizedEvent {
-    /// Stable key: the same terminal event always gives the same key.
+    /// Stable key: the same terminal event always gives the same key. It starts with the event
+    /// time (hex milliseconds) so that a feed read in time order inserts near the end of the
+    /// unique index instead of at random pages (bulk syncs stay linear); the rest is a hash.
     pub fn dedup_key(&self) -> String {
         let mut h = Sha256::new();
         for part in [
@@ -84,8 +86,9 @@ impl NormalizedEvent {
             h.update(part.as_bytes());
             h.update([0u8]);
         }
-        h.update(self.occurred_at.timestamp_millis().to_be_bytes());
-        hex::encode(&h.finalize()[..16])
+        let ms = self.occurred_at.timestamp_millis();
+        h.update(ms.to_be_bytes());
+        format!("{:012x}{}", ms.max(0), hex::encode(&h.finalize()[..10]))
     }
 }
 

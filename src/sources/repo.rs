@@ -326,13 +326,25 @@ pub async fn finish_sync_state(
     Ok(())
 }
 
-/// Rows per INSERT statement (11 parameters each: well under SQLite's and PostgreSQL's limits).
-const CHUNK: usize = 400;
+/// Counters of the pages stored together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PageCounts {
+    pub pages: u64,
+    pub fetched: usize,
+    pub skipped: usize,
+}
+
+/// Rows per INSERT statement (11 parameters each). Measured: 50-row statements are several times
+/// faster than 400-row ones through the Any driver.
+const CHUNK: usize = 50;
 
 /// Store one page atomically: events (deduplicated), the new cursor and the run's counters, in one
 /// transaction that starts with the write. Returns `None` when the lease was lost or the connection
 /// deleted (then nothing is stored), else the number of new events.
-#[allow(clippy::too_many_arguments)]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one atomic write with its guards"
+)]
 pub async fn store_page(
     store: &Store,
     entity_id: &str,
@@ -341,8 +353,7 @@ pub async fn store_page(
     lease_until: i64,
     sync_id: &str,
     events: &[NormalizedEvent],
-    fetched: usize,
-    skipped: usize,
+    counts: PageCounts,
     next_cursor: Option<&str>,
 ) -> Result<Option<u64>, StoreError> {
     let mut tx = store.pool().begin().await?;
@@ -406,10 +417,11 @@ pub async fn store_page(
         }
         stored += q.execute(&mut *tx).await?.rows_affected();
     }
-    sqlx::query("UPDATE ds_syncs SET pages = pages + 1, fetched = fetched + $1, stored = stored + $2, skipped = skipped + $3 WHERE id = $4")
-        .bind(fetched as i64)
-        .bind(stored as i64)
-        .bind(skipped as i64)
+    sqlx::query("UPDATE ds_syncs SET pages = pages + $1, fetched = fetched + $2, stored = stored + $3, skipped = skipped + $4 WHERE id = $5")
+        .bind(i64::try_from(counts.pages).unwrap_or(i64::MAX))
+        .bind(i64::try_from(counts.fetched).unwrap_or(i64::MAX))
+        .bind(i64::try_from(stored).unwrap_or(i64::MAX))
+        .bind(i64::try_from(counts.skipped).unwrap_or(i64::MAX))
         .bind(sync_id.to_owned())
         .execute(&mut *tx)
         .await?;

@@ -14,6 +14,7 @@ use secrecy::SecretString;
 
 use super::adapters::{Credentials, SourceError};
 use super::catalogue::Terminal;
+use super::model::NormalizedEvent;
 use super::repo::{self, Outcome};
 use super::Sources;
 use crate::store::now_millis;
@@ -235,34 +236,56 @@ async fn sync_pages(
         .map(|l| (l.code.clone(), l.message.clone()));
     let mut cursor = conn.cursor;
     let mut summary = SyncSummary::default();
-    for _ in 0..s.settings.max_pages_per_sync {
+    // Pages are committed in batches of about BATCH events: fewer fsyncs and index page writes;
+    // the cursor still moves only together with the events read before it.
+    const BATCH: usize = 5_000;
+    let mut batch: Vec<NormalizedEvent> = Vec::new();
+    let (mut batch_pages, mut batch_fetched, mut batch_skipped) = (0u64, 0usize, 0usize);
+    let mut batch_cursor: Option<String> = None;
+    let mut pages_left = s.settings.max_pages_per_sync;
+    loop {
         let page = adapter.fetch(&session, cursor.as_deref()).await?;
-        let fetched = page.events.len() + page.skipped;
-        let stored = repo::store_page(
-            &s.store,
-            entity_id,
-            t,
-            owner,
-            now_millis() + ms(s.settings.lease),
-            sync_id,
-            &page.events,
-            fetched,
-            page.skipped,
-            page.next_cursor.as_deref(),
-        )
-        .await?
-        .ok_or(SyncError::Cancelled)?;
-        summary.pages += 1;
-        summary.fetched += fetched as u64;
-        summary.stored += stored;
+        pages_left = pages_left.saturating_sub(1);
+        batch_pages += 1;
+        batch_fetched += page.events.len() + page.skipped;
+        batch_skipped += page.skipped;
+        batch.extend(page.events);
         let advanced = page.next_cursor.is_some() && page.next_cursor != cursor;
         if page.next_cursor.is_some() {
             cursor = page.next_cursor;
+            batch_cursor = cursor.clone();
         }
-        if !page.has_more || !advanced {
+        let last = !page.has_more || !advanced || pages_left == 0;
+        if last || batch.len() >= BATCH {
+            let stored = repo::store_page(
+                &s.store,
+                entity_id,
+                t,
+                owner,
+                now_millis() + ms(s.settings.lease),
+                sync_id,
+                &batch,
+                repo::PageCounts {
+                    pages: batch_pages,
+                    fetched: batch_fetched,
+                    skipped: batch_skipped,
+                },
+                batch_cursor.as_deref(),
+            )
+            .await?
+            .ok_or(SyncError::Cancelled)?;
+            summary.pages += batch_pages;
+            summary.fetched += batch_fetched as u64;
+            summary.stored += stored;
+            batch.clear();
+            (batch_pages, batch_fetched, batch_skipped) = (0, 0, 0);
+            batch_cursor = None;
+        }
+        if last {
             break;
         }
     }
+
     Ok((summary, warning))
 }
 

@@ -856,3 +856,50 @@ async fn no_secret_in_clear_text_in_the_database_file() {
         "the scan did not find the (public) identifier: it reads nothing"
     );
 }
+
+#[tokio::test]
+async fn nxtport_cpu_source_authenticates_against_the_simulator_and_syncs_notifications() {
+    let sim = cpu_gateway::simulate::Application::build(
+        cpu_gateway::simulate::SimConfig::default(),
+        "127.0.0.1:0",
+    )
+    .await
+    .expect("sim");
+    let sim_base = format!("http://127.0.0.1:{}", sim.port());
+    tokio::spawn(sim.run_until_stopped());
+    let nx = sim_base.clone();
+    let env = spawn_with(move |s| {
+        s.base_urls
+            .insert(cpu_gateway::sources::Terminal::Nxtport, nx);
+    })
+    .await;
+    let parties: Value = env
+        .http
+        .get(format!("{sim_base}/simulator/v1/parties"))
+        .send()
+        .await
+        .expect("parties")
+        .json()
+        .await
+        .expect("json");
+    let psa = parties
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|p| p["key"] == "psa")
+        .expect("psa party")
+        .clone();
+    let body = |password: &Value| json!({"clientId": psa["clientId"], "clientSecret": psa["clientSecret"], "username": psa["username"], "password": password, "apiKey": psa["subscriptionKey"]});
+    env.put("nxtport", body(&json!("not-the-password"))).await;
+    assert_eq!(env.settled("nxtport").await["code"], "invalid_credentials");
+    env.put("nxtport", body(&psa["password"])).await;
+    let st = env.settled("nxtport").await;
+    assert_eq!(st["status"], "connected", "{st}");
+    assert_eq!(st["identifier"], psa["clientId"]);
+    let (s, run) = env.sync("nxtport").await;
+    assert_eq!(
+        (s, run["status"].as_str()),
+        (200, Some("succeeded")),
+        "{run}"
+    );
+}

@@ -2,9 +2,9 @@
 //! events to the model.
 //!
 //! Authentication is the CPu one (OAuth password grant + subscription key, the same credentials
-//! as the gateway's NxtPort connection). The cursor is the `storedOn` time of the newest
-//! notification read; the next call asks `timeWindowFrom=<cursor>` (inclusive, so nothing stored
-//! in the same millisecond is missed; the overlap is removed by the dedup key).
+//! as the gateway's NxtPort connection). NxtPort filters notifications by day (`storedOn`), so a
+//! sync reads day by day from the cursor (the newest `storedOn` read) to today; notifications at
+//! or after the cursor are kept (the overlap is removed by the dedup key).
 //!
 //! Mapping: `ReleaseLight` with light `Customs` -> customs status (new value), `TerminalOperation`
 //! `DISCHARGED` / `GATEIN` -> discharge / gate in, `GateOperation` `GATEOUTRECEIVED` -> gate out;
@@ -120,26 +120,63 @@ impl SourceAdapter for NxtPort {
         cursor: Option<&'a str>,
     ) -> BoxFuture<'a, Result<Page, SourceError>> {
         async move {
-            let mut req = self
+            let now = chrono::Utc::now();
+            // NxtPort filters notifications by day (`storedOn`); it keeps them 168 h. The cursor is
+            // the newest `storedOn` read (or the start of the next day to read); "0" (the
+            // verification probe) and no cursor start 7 days back.
+            let from = cursor
+                .filter(|c| *c != "0")
+                .and_then(|c| chrono::DateTime::parse_from_rfc3339(c).ok())
+                .map(|t| t.with_timezone(&chrono::Utc))
+                .unwrap_or_else(|| now - chrono::Duration::days(7))
+                .min(now);
+            let day = from.date_naive();
+            let resp = self
                 .h
                 .client
                 .get(format!("{}{}", self.base, paths::NOTIFICATIONS))
-                .headers(session.headers.clone());
-            // "0" is the verification probe / the start: no lower bound.
-            if let Some(from) = cursor.filter(|c| *c != "0") {
-                req = req.query(&[("timeWindowFrom", from)]);
-            }
-            let resp = req.send().await.map_err(transport)?;
-            let list: Vec<NotificationDetail> = json(check(resp).await?).await?;
-            let newest = list.iter().map(|d| d.stored_on).max();
+                .headers(session.headers.clone())
+                .query(&[("storedOn", day.format("%Y-%m-%d").to_string())])
+                .send()
+                .await
+                .map_err(transport)?;
+            // NxtPort answers an empty result as 405 ProblemDetails "no matching notifications found".
+            let list: Vec<NotificationDetail> = if resp.status().as_u16() == 405 {
+                let body = resp.bytes().await.map_err(transport)?;
+                let detail = serde_json::from_slice::<serde_json::Value>(&body)
+                    .ok()
+                    .and_then(|v| {
+                        v.get("detail")
+                            .and_then(|d| d.as_str())
+                            .map(str::to_ascii_lowercase)
+                    })
+                    .unwrap_or_default();
+                if !detail.contains("no matching") {
+                    return Err(SourceError::Protocol("HTTP 405".into()));
+                }
+                Vec::new()
+            } else {
+                json(check(resp).await?).await?
+            };
+            let list: Vec<_> = list.into_iter().filter(|d| d.stored_on >= from).collect();
             let events: Vec<_> = list.iter().filter_map(map).collect();
+            let newest = list.iter().map(|d| d.stored_on).max();
+            let today = now.date_naive();
+            let (next, has_more) = if day < today {
+                let next_day = day
+                    .succ_opt()
+                    .and_then(|d| d.and_hms_opt(0, 0, 0))
+                    .map(|d| d.and_utc())
+                    .unwrap_or(now);
+                (next_day, true)
+            } else {
+                (newest.unwrap_or(from).max(from), false)
+            };
             Ok(Page {
                 skipped: list.len() - events.len(),
                 events,
-                next_cursor: newest
-                    .map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true))
-                    .or(cursor.map(str::to_string)),
-                has_more: false,
+                next_cursor: Some(next.to_rfc3339_opts(SecondsFormat::Millis, true)),
+                has_more,
             })
         }
         .boxed()
