@@ -429,6 +429,14 @@ impl<'a> Run<'a> {
             Action::ExpectContainer(spec) => self.expect_container(spec).await,
             Action::ExpectNotifications(spec) => self.expect_notifications(step, spec).await,
             Action::ExpectWebhooks(spec) => self.expect_webhooks(spec).await,
+            Action::Wait(duration) => {
+                tokio::time::sleep(*duration).await;
+                Ok(Response {
+                    status: 200,
+                    headers: Vec::new(),
+                    body: Value::Null,
+                })
+            }
             Action::Group(_) => Err(StepError::msg("internal: group run as a step")),
             action => {
                 let party = match &step.party {

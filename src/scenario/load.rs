@@ -22,6 +22,9 @@ use super::model::{
 /// simulator agrees with the seed). Name them explicitly to run them.
 pub const SKIPPED_DIRS: &[&str] = &["groups", "pending"];
 
+/// Longest wall-clock `wait` (scenarios must stay fast; time travel uses the virtual clock).
+const MAX_WAIT: Duration = Duration::from_secs(60);
+
 /// Deepest include nesting accepted (guards against include cycles).
 const MAX_INCLUDE_DEPTH: usize = 16;
 
@@ -300,6 +303,17 @@ impl Loader {
             "expect_webhooks",
             Action::ExpectWebhooks
         );
+        if let Some(wait) = raw.wait {
+            found.push("wait");
+            let duration = parse_duration(&wait).map_err(|m| LoadError::at(&origin, m))?;
+            if duration > MAX_WAIT {
+                return Err(LoadError::at(
+                    &origin,
+                    format!("`wait` is at most {}s; move the virtual clock with `control: {{ advance_clock }}`", MAX_WAIT.as_secs()),
+                ));
+            }
+            action = Some(Action::Wait(duration));
+        }
         if let Some(path) = raw.include {
             found.push("include");
             group_ref = Some((true, path));
@@ -314,7 +328,7 @@ impl Loader {
                  terminal_release, release_right, pickup_right, barge_rail_pickup_right, \
                  validate_truck_pickup, validate_barge_rail_pickup, validate_alfapass, \
                  validate_ownership, release_detail, registry, notifications, token, control, \
-                 expect_container, expect_notifications, expect_webhooks, include, use"
+                 expect_container, expect_notifications, expect_webhooks, wait, include, use"
                     .to_owned()
             } else {
                 format!(
@@ -329,6 +343,7 @@ impl Loader {
         let is_http = !matches!(
             kind,
             "control"
+                | "wait"
                 | "expect_container"
                 | "expect_notifications"
                 | "expect_webhooks"
@@ -889,6 +904,14 @@ mod tests {
         assert_eq!(top_level_step_lines(text), vec![4, 6, 8]);
         let text = "steps:\n- a: 1\n- b: 2\nname: y\n";
         assert_eq!(top_level_step_lines(text), vec![2, 3]);
+    }
+
+    #[test]
+    fn wait_is_bounded() {
+        let s = parse("name: x\nsteps:\n  - wait: 250ms\n").unwrap();
+        assert!(matches!(s.steps[0].action, Action::Wait(d) if d == Duration::from_millis(250)));
+        let err = parse("name: x\nsteps:\n  - wait: 2h\n").unwrap_err();
+        assert!(err.message.contains("advance_clock"), "{}", err.message);
     }
 
     #[test]

@@ -542,6 +542,8 @@ pub struct RawStep {
     pub include: Option<String>,
     #[serde(rename = "use")]
     pub use_: Option<String>,
+    /// Wait this long (wall clock), e.g. `wait: 1s`. The virtual clock is `control: { advance_clock }`.
+    pub wait: Option<String>,
 }
 
 /// Which ingestion operation.
@@ -583,6 +585,8 @@ pub enum Action {
     ExpectContainer(ExpectContainer),
     ExpectNotifications(ExpectNotifications),
     ExpectWebhooks(ExpectWebhooks),
+    /// Wait (wall clock).
+    Wait(Duration),
     /// An included file or a `use`d group, already loaded.
     Group(Group),
 }
@@ -674,6 +678,7 @@ impl Step {
             Action::ExpectContainer(_) => "expect_container",
             Action::ExpectNotifications(_) => "expect_notifications",
             Action::ExpectWebhooks(_) => "expect_webhooks",
+            Action::Wait(_) => "wait",
             Action::Group(group) => &group.name,
         }
     }

@@ -178,6 +178,7 @@ pub fn default_party(action: &Action) -> Option<&'static str> {
         | Action::ExpectContainer(_)
         | Action::ExpectNotifications(_)
         | Action::ExpectWebhooks(_)
+        | Action::Wait(_)
         | Action::Group(_) => None,
         _ => Some("psa"),
     }
@@ -204,6 +205,7 @@ pub fn build(action: &Action, ctx: &VerbContext<'_>) -> Option<VResult<HttpCall>
         Action::ExpectContainer(_)
         | Action::ExpectNotifications(_)
         | Action::ExpectWebhooks(_)
+        | Action::Wait(_)
         | Action::Group(_) => return None,
     })
 }
