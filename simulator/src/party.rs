@@ -65,9 +65,10 @@ pub struct Address {
     pub country: Option<String>,
 }
 
-/// Demo credentials of a party (OAuth password grant + subscription key).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// Demo credentials of a party (OAuth password grant + subscription key). Each may be left out
+/// of a fixture for an isolated world, which generates its own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
 pub struct Credentials {
     /// OAuth username.
     pub username: String,

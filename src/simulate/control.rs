@@ -133,11 +133,30 @@ pub struct WorldCreated {
     pub parties: Vec<PartyView>,
 }
 
-/// Create a fresh world with its own parties and credentials.
+/// Create a fresh world with its own parties and credentials. With no body it holds the
+/// simulator's parties; a body `{"parties": [...]}` (the fixture format) declares them instead.
+/// Credentials are always generated anew.
 #[utoipa::path(post, path = "/simulator/v1/worlds", tag = "Simulator control",
-    responses((status = 201, body = WorldCreated), (status = 400, description = "Too many worlds")))]
-pub async fn create_world(state: web::Data<SimState>) -> Result<HttpResponse> {
-    let w = state.create_world()?;
+    request_body(content = Object, description = "Optional fixture: {\"parties\": [...]}"),
+    responses((status = 201, body = WorldCreated), (status = 400, description = "Invalid fixture or too many worlds")))]
+pub async fn create_world(state: web::Data<SimState>, body: web::Bytes) -> Result<HttpResponse> {
+    if body.len() > state.config.max_body_bytes {
+        return Err(ApiError::PayloadTooLarge(state.config.max_body_bytes));
+    }
+    /// The optional body: `{}` or no `parties` means the simulator's own parties.
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct NewWorld {
+        #[serde(default)]
+        parties: Vec<Party>,
+    }
+    let fixture = if body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        let w: NewWorld = super::edge::parse_json(&body)?;
+        (!w.parties.is_empty()).then_some(cpu_simulator::Fixture { parties: w.parties })
+    };
+    let w = state.create_world(fixture)?;
     Ok(HttpResponse::Created().json(WorldCreated {
         world_id: w.id.clone(),
         parties: parties_of(&w),

@@ -9,9 +9,6 @@ use super::error::ApiError;
 use chrono::{DateTime, Utc};
 use cpu_simulator::{Clock, Fixture, Notification, NxtEntityId, Party, World, WorldConfig};
 use dashmap::DashMap;
-use governor::clock::DefaultClock;
-use governor::state::keyed::DefaultKeyedStateStore;
-use governor::{Quota, RateLimiter};
 use parking_lot::{Mutex, RwLock};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, VecDeque};
@@ -235,7 +232,35 @@ pub struct Principal {
     pub party: NxtEntityId,
 }
 
-type KeyedLimiter = RateLimiter<String, DefaultKeyedStateStore<String>, DefaultClock>;
+/// NxtPort's rule is "no more than N calls per minute": a sliding-window log per subscription key
+/// enforces exactly that (a token bucket or GCRA with a burst of N lets up to 2N through in the
+/// first minute). Each key keeps at most N instants.
+#[derive(Debug)]
+struct WindowLimiter {
+    limit: usize,
+    window: std::time::Duration,
+    keys: DashMap<String, VecDeque<std::time::Instant>>,
+}
+
+impl WindowLimiter {
+    /// Count a call; `Err(wait)` when the key already made `limit` calls in the last window.
+    fn check(&self, key: &str) -> Result<(), std::time::Duration> {
+        let now = std::time::Instant::now();
+        let mut log = self.keys.entry(key.to_owned()).or_default();
+        while log
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= self.window)
+        {
+            log.pop_front();
+        }
+        if log.len() >= self.limit {
+            let oldest = log.front().copied().unwrap_or(now);
+            return Err(self.window.saturating_sub(now.duration_since(oldest)));
+        }
+        log.push_back(now);
+        Ok(())
+    }
+}
 
 /// The process-wide state.
 pub struct SimState {
@@ -252,7 +277,7 @@ pub struct SimState {
     pub tokens: DashMap<String, TokenInfo>,
     /// Refresh tokens.
     pub refresh_tokens: DashMap<String, TokenInfo>,
-    limiter: Option<KeyedLimiter>,
+    limiter: Option<WindowLimiter>,
     /// Webhook delivery queue.
     pub deliveries: tokio::sync::mpsc::UnboundedSender<(Arc<WorldHandle>, Notification)>,
 }
@@ -272,12 +297,10 @@ impl SimState {
     /// Build the state with its default world; returns the receiver of the webhook queue.
     pub fn new(config: SimConfig) -> anyhow::Result<(Arc<SimState>, DeliveryQueue)> {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        let limiter = config.rate_limit.map(|n| {
-            let period = config.rate_limit_window / n.get();
-            let quota = Quota::with_period(period.max(Duration::from_nanos(1)))
-                .unwrap_or_else(|| Quota::per_minute(n))
-                .allow_burst(n);
-            RateLimiter::keyed(quota)
+        let limiter = config.rate_limit.map(|n| WindowLimiter {
+            limit: n.get() as usize,
+            window: config.rate_limit_window,
+            keys: DashMap::new(),
         });
         let state = Arc::new(SimState {
             config,
@@ -341,8 +364,8 @@ impl SimState {
         Ok(handle)
     }
 
-    /// A fresh isolated world with its own credentials.
-    pub fn create_world(&self) -> Result<Arc<WorldHandle>, ApiError> {
+    /// A fresh isolated world with its own credentials: the configured parties, or `fixture`.
+    pub fn create_world(&self, fixture: Option<Fixture>) -> Result<Arc<WorldHandle>, ApiError> {
         if self.worlds.len() >= self.config.max_worlds {
             return Err(ApiError::BadRequest {
                 field: None,
@@ -353,11 +376,17 @@ impl SimState {
             });
         }
         let id = uuid::Uuid::new_v4().to_string();
-        let fixture = self.config.fixture.clone().fresh_credentials();
-        self.insert_world(id, fixture).map_err(|e| {
-            tracing::error!(error = %e, "creating a world failed");
-            ApiError::Internal(500)
-        })
+        let fixture = match fixture {
+            Some(f) => {
+                let f = f.fresh_credentials();
+                f.validate()
+                    .map_err(|e| ApiError::field("parties", e.to_string()))?;
+                f
+            }
+            None => self.config.fixture.clone().fresh_credentials(),
+        };
+        self.insert_world(id, fixture)
+            .map_err(|e| ApiError::field("parties", e.to_string()))
     }
 
     /// Remove a world and its credentials.
@@ -420,14 +449,9 @@ impl SimState {
         let Some(limiter) = &self.limiter else {
             return Ok(());
         };
-        match limiter.check_key(&key.to_owned()) {
-            Ok(()) => Ok(()),
-            Err(not_until) => {
-                use governor::clock::{Clock as _, DefaultClock};
-                let wait = not_until.wait_time_from(DefaultClock::default().now());
-                Err(ApiError::TooManyRequests(wait.as_secs().max(1)))
-            }
-        }
+        limiter
+            .check(key)
+            .map_err(|wait| ApiError::TooManyRequests(wait.as_secs_f64().ceil().max(1.0) as u64))
     }
 
     /// Issue an access token (and a refresh token) for a party.

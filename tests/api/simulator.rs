@@ -2769,3 +2769,50 @@ async fn control_api_refuses_bad_input() {
     let r = sim.control(Method::GET, "/openapi.json", None).await;
     assert!(r.expect(200).body["paths"]["/connect/token"].is_object());
 }
+
+/// NxtPort accepts no more than N calls in any window: after a burst of N, calls stay refused until
+/// the oldest call leaves the window (a token bucket would let a call through ~window/N later).
+#[actix_web::test]
+async fn rate_limit_is_a_strict_sliding_window() {
+    let sim = Sim::start_with(|c| {
+        c.rate_limit = std::num::NonZeroU32::new(10);
+        c.rate_limit_window = std::time::Duration::from_millis(1500);
+    })
+    .await;
+    let psa = sim.login("psa").await;
+    let path = "/certified-pickup/v1/entities?entityName=a";
+    for _ in 0..10 {
+        psa.call(Method::GET, path, None).await.expect(200);
+    }
+    // Well past window/N (150 ms) but inside the window: still refused.
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    psa.call(Method::GET, path, None).await.expect(429);
+    // Once the window has passed, calls are accepted again.
+    tokio::time::sleep(std::time::Duration::from_millis(1300)).await;
+    psa.call(Method::GET, path, None).await.expect(200);
+}
+
+/// `POST /simulator/v1/worlds` with `{"parties": [...]}` builds the world from those parties
+/// (credentials generated); a fixture that does not hold together is a 400 and creates nothing.
+#[actix_web::test]
+async fn worlds_can_declare_their_own_parties() {
+    let sim = Sim::start().await;
+    let body = json!({"parties": [
+        {"key": "t1", "role": "TerminalOperator", "nxtEntityId": "NXT77", "name": "Inline Terminal",
+         "terminalCode": "4242", "ingestionId": "7e570000-0000-0000-0000-000000000001"},
+        {"key": "a1", "role": "ShippingAgent", "nxtEntityId": "NXT78", "name": "Inline Agent"}
+    ]});
+    let r = sim
+        .control(Method::POST, "/simulator/v1/worlds", Some(body))
+        .await;
+    r.expect(201);
+    let parties = r.body["parties"].as_array().expect("parties");
+    assert_eq!(parties.len(), 2);
+    assert_eq!(parties[0]["terminalCode"], "4242");
+    assert!(!parties[0]["password"].as_str().unwrap_or("").is_empty());
+    let bad = json!({"parties": [{"key": "t1", "role": "TerminalOperator", "nxtEntityId": "NXT77", "name": "No terminal code"}]});
+    let r = sim
+        .control(Method::POST, "/simulator/v1/worlds", Some(bad))
+        .await;
+    r.bad_field("parties");
+}
