@@ -12,10 +12,13 @@ use utoipa::OpenApi;
 /// `("gateway", cpu_gateway::gateway::GatewayApiDoc::openapi()),`
 /// then run `UPDATE_OPENAPI=1 cargo test --test api openapi` to create `openapi/gateway.json`.
 fn documents() -> Vec<(&'static str, utoipa::openapi::OpenApi)> {
-    vec![(
-        "simulator",
-        cpu_gateway::simulate::SimulatorApiDoc::openapi(),
-    )]
+    vec![
+        (
+            "simulator",
+            cpu_gateway::simulate::SimulatorApiDoc::openapi(),
+        ),
+        ("gateway", cpu_gateway::gateway::GatewayApiDoc::openapi()),
+    ]
 }
 
 fn file_of(name: &str) -> PathBuf {
