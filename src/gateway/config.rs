@@ -95,6 +95,8 @@ pub struct Settings {
     pub limits: LimitSettings,
     /// sim mode only: create the demo entity, token and CPu connection on start.
     pub demo: bool,
+    /// Data Sources (`[sources]`): terminal base URLs, sync intervals, scheduler.
+    pub sources: crate::sources::SourcesSettings,
 }
 
 /// A retired master key, kept to decrypt rows written before a rotation.
@@ -213,6 +215,7 @@ impl Default for Settings {
             notifications: NotificationSettings::default(),
             limits: LimitSettings::default(),
             demo: true,
+            sources: crate::sources::SourcesSettings::default(),
         }
     }
 }

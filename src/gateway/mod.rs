@@ -23,7 +23,7 @@ pub mod state;
 pub mod upstream;
 pub mod worker;
 
-pub use openapi::GatewayApiDoc;
+pub use openapi::{document as openapi_document, GatewayApiDoc};
 
 use crate::store::{Store, Vault, VaultKey};
 use actix_web::dev::{Server, Service};
@@ -207,6 +207,10 @@ impl Application {
             .unwrap_or_else(|| format!("http://{addr}"));
         let embed_simulator = settings.mode == Mode::Sim && settings.api_base_url().is_none();
         let demo_wanted = embed_simulator && settings.demo;
+        let sources_settings = settings.sources.clone();
+        let configured_sim_base = (settings.mode == Mode::Sim)
+            .then(|| settings.api_base_url().map(|u| u.to_string()))
+            .flatten();
         let state = Arc::new(GatewayState::new(
             settings, store, vault, metrics, upstreams, public_url,
         ));
@@ -232,6 +236,25 @@ impl Application {
             });
             tracing::info!(%base, "sim mode: embedded CPu simulator started");
             simulator_port = Some(port);
+        }
+
+        // Data Sources: terminal base URLs not configured point at the simulator's emulations
+        // in sim mode (embedded or configured); in uat/prd they must be configured.
+        let sim_base = simulator_port
+            .map(|p| format!("http://127.0.0.1:{p}"))
+            .or(configured_sim_base);
+        let sources_settings = match &sim_base {
+            Some(base) => sources_settings.with_simulator(base),
+            None => sources_settings,
+        };
+        let sources = crate::sources::Sources::new(
+            state.store.clone(),
+            state.vault.clone(),
+            &sources_settings,
+        )
+        .context("building Data Sources")?;
+        if sources_settings.scheduler {
+            sources.spawn_scheduler();
         }
 
         let data = web::Data::from(Arc::clone(&state));
@@ -263,6 +286,8 @@ impl Application {
                     }
                 })
                 .wrap(tracing_actix_web::TracingLogger::default())
+                // Data Sources first: the gateway's `/v1` scope would answer 404 for its paths.
+                .configure(crate::sources::configure_with(sources.clone()))
                 .configure(routes::configure)
                 .default_service(web::to(|| async {
                     Err::<actix_web::HttpResponse, _>(ApiError::NotFound("route"))

@@ -98,9 +98,16 @@ impl Modify for BearerAuth {
     }
 }
 
+/// The whole document the gateway serves: its own API and Data Sources.
+pub fn document() -> utoipa::openapi::OpenApi {
+    let mut doc = GatewayApiDoc::openapi();
+    doc.merge(crate::sources::SourcesApiDoc::openapi());
+    doc
+}
+
 /// `GET /openapi.json`.
 pub async fn openapi_json() -> HttpResponse {
-    HttpResponse::Ok().json(GatewayApiDoc::openapi())
+    HttpResponse::Ok().json(document())
 }
 
 const DOCS_HTML: &str = r#"<!doctype html>

@@ -9,7 +9,7 @@ use utoipa::OpenApi;
 /// Every generated document, as (file stem under `openapi/`, document).
 ///
 /// To add a document (e.g. the gateway's), add one line here:
-/// `("gateway", cpu_gateway::gateway::GatewayApiDoc::openapi()),`
+/// `("gateway", cpu_gateway::gateway::openapi_document()),`
 /// then run `UPDATE_OPENAPI=1 cargo test --test api openapi` to create `openapi/gateway.json`.
 fn documents() -> Vec<(&'static str, utoipa::openapi::OpenApi)> {
     vec![
@@ -17,7 +17,7 @@ fn documents() -> Vec<(&'static str, utoipa::openapi::OpenApi)> {
             "simulator",
             cpu_gateway::simulate::SimulatorApiDoc::openapi(),
         ),
-        ("gateway", cpu_gateway::gateway::GatewayApiDoc::openapi()),
+        ("gateway", cpu_gateway::gateway::openapi_document()),
     ]
 }
 
