@@ -19,7 +19,7 @@ cargo build --release --quiet --bin cpu-gateway
 BIN=./target/release/cpu-gateway
 DIR=$(mktemp -d)
 SIM=""; GW=""
-trap '[ -n "$SIM" ] && kill $SIM 2>/dev/null; [ -n "$GW" ] && kill $GW 2>/dev/null; rm -rf "$DIR"' EXIT
+trap '[ -n "$SIM" ] && kill $SIM 2>/dev/null; [ -n "$GW" ] && kill $GW 2>/dev/null; [ -n "${KEEP:-}" ] && echo "kept $DIR" || rm -rf "$DIR"' EXIT
 $BIN simulate --listen 127.0.0.1:$SIM_PORT --rate-limit 0 --token-ttl 86400 >"$DIR/sim.log" 2>&1 &
 SIM=$!
 B=http://127.0.0.1:$SIM_PORT
@@ -74,10 +74,33 @@ check=$(curl -fs -X POST $GW_URL -H "Authorization: Bearer $GW_TOKEN" -H 'Conten
 echo "$check" | grep -q '"isValid":true' || { echo "gateway answer unexpected: $check"; exit 1; }
 
 run() { wrk -t2 -c"$1" -d"$2" --latency -s "$DIR/$3.lua" "$4"; }
-show() { echo "$1" | grep -E "Requests/sec|50%|99%|Non-2xx|Socket errors" || true; }
+show() { echo "$1" | grep -E "Requests/sec|^ +(50|99)%|Non-2xx|Socket errors" || true; }
 echo "== throughput, wrk -t2 -c$CONNS -d$DURATION"
 echo "-- simulator $SIM_URL"; sim_out=$(run "$CONNS" "$DURATION" sim "$SIM_URL"); show "$sim_out"
+if [ -n "${PROFILE:-}" ]; then # PROFILE=1: flat perf profile of the gateway process during its run
+  perf record -q -F 499 -p $GW -o "$DIR/perf.data" 2>/dev/null & PERF=$!
+fi
 echo "-- gateway $GW_URL"; gw_out=$(run "$CONNS" "$DURATION" gw "$GW_URL"); show "$gw_out"
+kill -0 $GW 2>/dev/null || { echo "the gateway died during its run:"; tail -20 "$DIR/gw.log"; exit 1; }
+if [ -n "${PROFILE:-}" ]; then
+  kill -INT $PERF 2>/dev/null || true; wait $PERF 2>/dev/null || true
+  { perf report -i "$DIR/perf.data" --no-children --sort dso --stdio 2>/dev/null | grep '%' | cut -c1-60
+    perf report -i "$DIR/perf.data" --no-children --sort dso,symbol --stdio 2>/dev/null | grep '%' | cut -c1-160 | head -80
+  } >"${PROFILE_OUT:-/tmp/gateway_overhead.perf.txt}" || true
+  echo "perf profile of the gateway: ${PROFILE_OUT:-/tmp/gateway_overhead.perf.txt}"
+fi
+if [ -n "${BREAKDOWN:-}" ]; then # BREAKDOWN=1: the gateway's own cost without the upstream call
+  cat >"$DIR/auth.lua" <<LUA
+wrk.method = "POST"
+wrk.body = '{"alfapassNumber":"AP1000001","releaseIdentification":[]}'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer $GW_TOKEN"
+LUA
+  echo "-- gateway GET /health (server, middleware, logging; no auth, no upstream)"
+  show "$(wrk -t2 -c"$CONNS" -d"$DURATION" --latency $G/health)"
+  echo "-- gateway 400 after auth + JSON validation (empty releaseIdentification; no upstream)"
+  show "$(wrk -t2 -c"$CONNS" -d"$DURATION" --latency -s "$DIR/auth.lua" "$GW_URL")"
+fi
 echo "== latency, wrk -t1 -c1 -d5s"
 sim1=$(wrk -t1 -c1 -d5s --latency -s "$DIR/sim.lua" "$SIM_URL"); echo "-- simulator"; show "$sim1"
 gw1=$(wrk -t1 -c1 -d5s --latency -s "$DIR/gw.lua" "$GW_URL"); echo "-- gateway"; show "$gw1"
