@@ -84,7 +84,6 @@ impl FromRequest for Caller {
             let state = state_of(&req)?;
             let token = bearer(&req).ok_or(ApiError::Unauthorized)?;
             let info = state
-                .store
                 .authenticate_token(token)
                 .await?
                 .ok_or(ApiError::Unauthorized)?;

@@ -33,7 +33,16 @@ pub struct GatewayState {
     pub public_url: parking_lot::RwLock<String>,
     quota: Option<DefaultKeyedRateLimiter<String>>,
     touched: DashMap<String, i64>,
+    /// Tokens checked recently (by SHA-256), so a busy caller costs no database round trip per
+    /// request. Entries live [`TOKEN_CACHE_TTL`]: a token revoked by the CLI (another process)
+    /// stops working within that time.
+    token_cache: DashMap<String, (crate::store::TokenInfo, std::time::Instant)>,
 }
+
+/// How long a checked token is trusted without asking the database again.
+pub const TOKEN_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+/// Most tokens cached at once (the cache is cleared when full).
+const TOKEN_CACHE_MAX: usize = 10_000;
 
 impl std::fmt::Debug for GatewayState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -44,6 +53,33 @@ impl std::fmt::Debug for GatewayState {
 }
 
 impl GatewayState {
+    /// The token's info, from the short-lived cache or the database.
+    pub async fn authenticate_token(
+        &self,
+        presented: &str,
+    ) -> Result<Option<crate::store::TokenInfo>, crate::store::StoreError> {
+        let key = crate::store::hash_secret(presented);
+        if let Some(hit) = self.token_cache.get(&key) {
+            if hit.1.elapsed() < TOKEN_CACHE_TTL {
+                return Ok(Some(hit.0.clone()));
+            }
+        }
+        let info = self.store.authenticate_token(presented).await?;
+        match &info {
+            Some(i) => {
+                if self.token_cache.len() >= TOKEN_CACHE_MAX {
+                    self.token_cache.clear();
+                }
+                self.token_cache
+                    .insert(key, (i.clone(), std::time::Instant::now()));
+            }
+            None => {
+                self.token_cache.remove(&key);
+            }
+        }
+        Ok(info)
+    }
+
     /// Assemble the state (starts the outbox writer: call inside a tokio runtime).
     pub fn new(
         settings: Settings,
@@ -68,6 +104,7 @@ impl GatewayState {
             public_url: parking_lot::RwLock::new(public_url),
             quota,
             touched: DashMap::new(),
+            token_cache: DashMap::new(),
         }
     }
 

@@ -23,7 +23,7 @@ use std::path::Path;
 use std::time::Duration;
 
 pub use audit::{Actor, AuditEntry, AuditLog, AuditRecord};
-pub use entities::{Entity, Role, TokenInfo};
+pub use entities::{hash_secret, Entity, Role, TokenInfo};
 pub use vault::{SecretFields, Vault, VaultError, VaultKey};
 
 /// Which engine a [`Store`] talks to.
@@ -107,7 +107,11 @@ impl Store {
         } else {
             return Err(StoreError::UnsupportedUrl);
         };
-        let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(30));
+        // No ping before each acquire: it costs a round trip to the connection's worker thread on
+        // every query; a broken connection fails its query and is replaced.
+        let options = AnyPoolOptions::new()
+            .acquire_timeout(Duration::from_secs(30))
+            .test_before_acquire(false);
         let options = match backend {
             Backend::Sqlite => options.max_connections(8).after_connect(|conn, _meta| {
                 Box::pin(async move {
