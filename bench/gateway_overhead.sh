@@ -7,6 +7,8 @@
 # 500/min), budget raised, caller quota off. Prints the throughput ratio gateway/simulator
 # (target >= 0.5, at CONNS connections) and the p50 added latency (target < 1 ms, measured
 # with one connection so queueing does not hide it; also printed at CONNS connections).
+# Both servers log at warn (per-request info logs cost CPU the simulator does not spend);
+# one wrk thread by default (THREADS=2 to change): on 2 cores wrk competes with the servers.
 # Usage: bench/gateway_overhead.sh [duration, default 10s] [connections, default 32]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,7 +22,7 @@ BIN=./target/release/cpu-gateway
 DIR=$(mktemp -d)
 SIM=""; GW=""
 trap '[ -n "$SIM" ] && kill $SIM 2>/dev/null; [ -n "$GW" ] && kill $GW 2>/dev/null; [ -n "${KEEP:-}" ] && echo "kept $DIR" || rm -rf "$DIR"' EXIT
-$BIN simulate --listen 127.0.0.1:$SIM_PORT --rate-limit 0 --token-ttl 86400 >"$DIR/sim.log" 2>&1 &
+RUST_LOG=${RUST_LOG:-warn} $BIN simulate --listen 127.0.0.1:$SIM_PORT --rate-limit 0 --token-ttl 86400 >"$DIR/sim.log" 2>&1 &
 SIM=$!
 B=http://127.0.0.1:$SIM_PORT
 for _ in $(seq 1 100); do curl -fs -o /dev/null $B/health && break; sleep 0.1; done
@@ -42,7 +44,7 @@ DB="sqlite://$DIR/gw.db"
 GW_TOKEN=$($BIN token create --entity bench --role editor --database-url "$DB" 2>/dev/null)
 CPU_GATEWAY_DATA_DIR="$DIR" CPU_GATEWAY_QUOTA__PER_MINUTE=0 CPU_GATEWAY_BUDGET__PER_MINUTE=1000000000 \
   CPU_GATEWAY_NXTPORT__API_BASE_URL=$B CPU_GATEWAY_NXTPORT__TOKEN_URL=$B/connect/token \
-  $BIN serve --mode sim --listen 127.0.0.1:$GW_PORT --database-url "$DB" >"$DIR/gw.out" 2>"$DIR/gw.log" &
+  RUST_LOG=${RUST_LOG:-warn} $BIN serve --mode sim --listen 127.0.0.1:$GW_PORT --database-url "$DB" >"$DIR/gw.out" 2>"$DIR/gw.log" &
 GW=$!
 G=http://127.0.0.1:$GW_PORT
 for _ in $(seq 1 100); do curl -fs -o /dev/null $G/health && break; sleep 0.1; done
@@ -73,9 +75,9 @@ check=$(curl -fs -X POST $GW_URL -H "Authorization: Bearer $GW_TOKEN" -H 'Conten
   || { echo "gateway call failed"; tail -5 "$DIR/gw.log"; exit 1; }
 echo "$check" | grep -q '"isValid":true' || { echo "gateway answer unexpected: $check"; exit 1; }
 
-run() { wrk -t2 -c"$1" -d"$2" --latency -s "$DIR/$3.lua" "$4"; }
+run() { wrk -t"${THREADS:-1}" -c"$1" -d"$2" --latency -s "$DIR/$3.lua" "$4"; }
 show() { echo "$1" | grep -E "Requests/sec|^ +(50|99)%|Non-2xx|Socket errors" || true; }
-echo "== throughput, wrk -t2 -c$CONNS -d$DURATION"
+echo "== throughput, wrk -t${THREADS:-1} -c$CONNS -d$DURATION"
 echo "-- simulator $SIM_URL"; sim_out=$(run "$CONNS" "$DURATION" sim "$SIM_URL"); show "$sim_out"
 if [ -n "${PROFILE:-}" ]; then # PROFILE=1: flat perf profile of the gateway process during its run
   perf record -q -F 499 -p $GW -o "$DIR/perf.data" 2>/dev/null & PERF=$!
