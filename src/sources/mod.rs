@@ -34,9 +34,13 @@ pub use service::SourcesError;
 
 use crate::store::{Store, Vault};
 
-/// The vault kind under which a terminal's credentials are stored.
+/// The vault kind under which a terminal's credentials are stored. NxtPort CPu shares the
+/// gateway's CPu connection (`PUT /v1/connections/nxtport`): same record, same field names.
 pub fn vault_kind(t: Terminal) -> String {
-    format!("datasource:{}", t.as_str())
+    match t {
+        Terminal::Nxtport => crate::gateway::routes::connections::NXTPORT_KIND.to_owned(),
+        _ => format!("datasource:{}", t.as_str()),
+    }
 }
 
 /// A duration written as `"4h"`, `"90s"`, `"250ms"` (humantime).

@@ -442,7 +442,33 @@ impl Sources {
             .as_ref()
             .map(|c| c.secret_fields_set.clone())
             .unwrap_or_default();
-        let parsed = parse_body(t, body, &stored, self.settings.max_field_len)?;
+        // NxtPort CPu shares the gateway's connection: fields left out keep the connection's
+        // values (so `{}` connects the data source with the gateway's CPu credentials), and
+        // the gateway's own fields (ingestion id, terminal code, port) are kept.
+        let shared_public = match (t, &existing) {
+            (Terminal::Nxtport, Some(c)) => c.public_fields.as_object().cloned(),
+            _ => None,
+        };
+        let filled;
+        let body = match (&shared_public, body.as_object()) {
+            (Some(public), Some(obj)) => {
+                let mut merged = obj.clone();
+                for (k, v) in public {
+                    if t.info().auth_type.fields().iter().any(|f| f.name == k) {
+                        merged.entry(k.clone()).or_insert_with(|| v.clone());
+                    }
+                }
+                filled = serde_json::Value::Object(merged);
+                &filled
+            }
+            _ => body,
+        };
+        let mut parsed = parse_body(t, body, &stored, self.settings.max_field_len)?;
+        if let Some(public) = shared_public {
+            for (k, v) in public {
+                parsed.public.entry(k).or_insert(v);
+            }
+        }
         if repo::identifier_taken_elsewhere(&self.store, entity_id, t, &parsed.identifier).await? {
             return Err(SourcesError::Conflict(format!(
                 "These {} credentials are already connected under another entity. Each entity needs its own terminal account.",
@@ -606,7 +632,12 @@ impl Sources {
     pub async fn delete(&self, actor: &Actor, t: Terminal) -> Result<(), SourcesError> {
         let entity_id = actor.entity_id.as_str();
         let existed = repo::delete_connection(&self.store, entity_id, t).await?;
-        let had_creds = self.vault.delete(actor, &vault_kind(t)).await?;
+        // The NxtPort CPu credentials are the gateway's connection: disconnecting the data source
+        // stops its sync but leaves the gateway's connection in place.
+        let had_creds = match t {
+            Terminal::Nxtport => false,
+            _ => self.vault.delete(actor, &vault_kind(t)).await?,
+        };
         if !existed && !had_creds {
             let e = SourcesError::NotConnected(t.info().name);
             self.audit_err(actor, "datasource.disconnect", t, &e).await;

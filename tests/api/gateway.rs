@@ -933,3 +933,47 @@ async fn gateway_intake_throughput() {
         n as f64 / secs
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Data Sources' NxtPort CPu shares the gateway's CPu connection
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn gateway_nxtport_data_source_shares_the_cpu_connection() {
+    let sim = Sim::start().await;
+    let gw = Gw::start(&sim, Db::Sqlite, |_| {}).await.expect("sqlite");
+    let (_, token) = gw.token("shared", Role::Editor).await;
+    gw.connect(&token, &sim, "psa").await;
+    // `{}`: every field comes from the gateway's CPu connection.
+    let (s, got) = Gw::send(
+        gw.req(Method::PUT, "/v1/data-sources/nxtport", &token)
+            .json(&json!({})),
+    )
+    .await;
+    assert_eq!(s, 200, "{got}");
+    assert_eq!(
+        got["state"]["identifier"].as_str(),
+        Some(sim.party("psa").client_id.as_str()),
+        "{got}"
+    );
+    // A new client id saved through Data Sources is the gateway connection's client id too, and
+    // the gateway's own fields stay.
+    let (s, got) = Gw::send(
+        gw.req(Method::PUT, "/v1/data-sources/nxtport", &token)
+            .json(&json!({"clientId": "rotated-client"})),
+    )
+    .await;
+    assert_eq!(s, 200, "{got}");
+    let (s, conn) = gw.get("/v1/connections/nxtport", &token).await;
+    assert_eq!(s, 200, "{conn}");
+    assert_eq!(conn["clientId"], "rotated-client");
+    assert_eq!(
+        conn["terminalCode"].as_str(),
+        sim.party("psa").terminal_code.as_deref()
+    );
+    // Disconnecting the data source stops its sync but keeps the gateway's connection.
+    let (s, got) = Gw::send(gw.req(Method::DELETE, "/v1/data-sources/nxtport", &token)).await;
+    assert!(s == 200 || s == 204, "{s} {got}");
+    let (s, conn) = gw.get("/v1/connections/nxtport", &token).await;
+    assert_eq!(s, 200, "{conn}");
+}

@@ -70,9 +70,10 @@ pub struct ConnectionView {
     pub updated_at: chrono::DateTime<chrono::Utc>,
 }
 
-/// Non-secret fields as stored in the vault.
+/// Non-secret fields as stored in the vault. Each may be missing when the connection was made
+/// through Data Sources (NxtPort CPu), which shares this record.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct ConnectionPublic {
     /// OAuth client id.
     pub client_id: String,
@@ -84,6 +85,18 @@ pub struct ConnectionPublic {
     pub terminal_code: String,
     /// Port UN/LOCODE.
     pub port_lo_code: String,
+}
+
+impl Default for ConnectionPublic {
+    fn default() -> Self {
+        Self {
+            client_id: String::new(),
+            username: String::new(),
+            ingestion_id: String::new(),
+            terminal_code: String::new(),
+            port_lo_code: "BEANR".to_owned(),
+        }
+    }
 }
 
 fn view(c: &StoredCredential) -> Result<ConnectionView, ApiError> {
