@@ -264,7 +264,14 @@ pub async fn put(
     w.require_write()?;
     let t = parse_terminal(&path.terminal)?;
     let body = parse_json(&body)?;
-    Ok(HttpResponse::Ok().json(s.put(&w.actor, t, &body).await?))
+    let saved = s.put(&w.actor, t, &body).await?;
+    if t == crate::sources::Terminal::Nxtport {
+        // The gateway's CPu connection changed too: drop its cached NxtPort client.
+        if let Some(gw) = req.app_data::<web::Data<crate::gateway::state::GatewayState>>() {
+            gw.upstreams.forget(&w.actor.entity_id);
+        }
+    }
+    Ok(HttpResponse::Ok().json(saved))
 }
 
 /// Disconnect: sync stops, credentials are deleted, history stays.
