@@ -96,6 +96,25 @@ fn mode(m: wire::ModeOfTransport) -> sim::ModeOfTransport {
     }
 }
 
+/// The common start of a write on one container: credentials, the path's port and container,
+/// the JSON body, and the body's own `equipmentNumber` / `portLoCode` (when given) agreeing with
+/// the path. `repeated` returns those two body fields.
+async fn container_write<T: serde::de::DeserializeOwned>(
+    req: &HttpRequest,
+    state: &SimState,
+    path: &(String, String),
+    payload: web::Payload,
+    repeated: impl Fn(&T) -> (Option<&str>, Option<&str>),
+) -> Result<(CpuCall, sim::UnLocode, sim::EquipmentNumber, T)> {
+    let call = authenticate(req, state, true).await?;
+    let (l, e) = (locode(&path.0)?, equipment(&path.1)?);
+    let body: T = read_json(req, payload, state.config.max_body_bytes).await?;
+    let (body_equipment, body_locode) = repeated(&body);
+    same("equipmentNumber", body_equipment, e.as_str())?;
+    same("portLoCode", body_locode, l.as_str())?;
+    Ok((call, l, e, body))
+}
+
 /// Submit, block or scan a terminal release (`TerminalRelease` light).
 #[utoipa::path(put, path = "/certified-pickup/v1/{locode}/containers/{equipment}/import/terminal-release",
     tag = "CPu terminal operator", request_body = TerminalReleaseRequest,
@@ -107,12 +126,14 @@ pub async fn terminal_release(
     path: web::Path<(String, String)>,
     payload: web::Payload,
 ) -> Result<HttpResponse> {
-    let call = authenticate(&req, &state, true).await?;
-    let (l, e) = (locode(&path.0)?, equipment(&path.1)?);
-    let body: TerminalReleaseRequest =
-        read_json(&req, payload, state.config.max_body_bytes).await?;
-    same("equipmentNumber", Some(&body.equipment_number), e.as_str())?;
-    same("portLoCode", Some(&body.port_lo_code), l.as_str())?;
+    let (call, l, e, body) = container_write(
+        &req,
+        &state,
+        &path,
+        payload,
+        |b: &TerminalReleaseRequest| (Some(&b.equipment_number), Some(&b.port_lo_code)),
+    )
+    .await?;
     let action = match body.action_type {
         wire::TerminalReleaseActionType::Release => TerminalAction::Release,
         wire::TerminalReleaseActionType::Scanning => TerminalAction::Scanning,
@@ -608,16 +629,14 @@ pub async fn release_rights(
     path: web::Path<(String, String)>,
     payload: web::Payload,
 ) -> Result<HttpResponse> {
-    let call = authenticate(&req, &state, true).await?;
-    let (l, e) = (locode(&path.0)?, equipment(&path.1)?);
-    let body: ReleaseRightActionRequest =
-        read_json(&req, payload, state.config.max_body_bytes).await?;
-    same(
-        "equipmentNumber",
-        body.equipment_number.as_deref(),
-        e.as_str(),
-    )?;
-    same("portLoCode", body.port_lo_code.as_deref(), l.as_str())?;
+    let (call, l, e, body) = container_write(
+        &req,
+        &state,
+        &path,
+        payload,
+        |b: &ReleaseRightActionRequest| (b.equipment_number.as_deref(), b.port_lo_code.as_deref()),
+    )
+    .await?;
     let mut cmd = ReleaseRightCommand::new(match body.action_type {
         wire::ActionType::Transfer => ReleaseAction::Transfer,
         wire::ActionType::Accept => ReleaseAction::Accept,
@@ -681,16 +700,14 @@ pub async fn pickup_rights(
     path: web::Path<(String, String)>,
     payload: web::Payload,
 ) -> Result<HttpResponse> {
-    let call = authenticate(&req, &state, true).await?;
-    let (l, e) = (locode(&path.0)?, equipment(&path.1)?);
-    let body: SubmitPickupRightRequest =
-        read_json(&req, payload, state.config.max_body_bytes).await?;
-    same(
-        "equipmentNumber",
-        body.equipment_number.as_deref(),
-        e.as_str(),
-    )?;
-    same("portLoCode", body.port_lo_code.as_deref(), l.as_str())?;
+    let (call, l, e, body) = container_write(
+        &req,
+        &state,
+        &path,
+        payload,
+        |b: &SubmitPickupRightRequest| (b.equipment_number.as_deref(), b.port_lo_code.as_deref()),
+    )
+    .await?;
     let p = &body.pickup_party;
     let target = match p.party_type {
         wire::PartyType::Truck => {
