@@ -9,6 +9,9 @@
 # with one connection so queueing does not hide it; also printed at CONNS connections).
 # Both servers log at warn (per-request info logs cost CPU the simulator does not spend);
 # one wrk thread by default (THREADS=2 to change): on 2 cores wrk competes with the servers.
+# The same run measures `examples/bare_forwarder.rs` (actix-web + reqwest passing the body to the
+# simulator, nothing else): the ceiling of any gateway that adds an HTTP hop, on this machine.
+# After each run it prints the CPU time each server process spent per request (from /proc).
 # Usage: bench/gateway_overhead.sh [duration, default 10s] [connections, default 32]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,12 +19,13 @@ DURATION=${1:-10s}
 CONNS=${2:-32}
 SIM_PORT=18381
 GW_PORT=18382
+FWD_PORT=18383
 command -v wrk >/dev/null || { echo "wrk missing (apt-get install wrk)"; exit 1; }
-cargo build --release --quiet --bin cpu-gateway
+cargo build --release --quiet --bin cpu-gateway --example bare_forwarder
 BIN=./target/release/cpu-gateway
 DIR=$(mktemp -d)
-SIM=""; GW=""
-trap '[ -n "$SIM" ] && kill $SIM 2>/dev/null; [ -n "$GW" ] && kill $GW 2>/dev/null; [ -n "${KEEP:-}" ] && echo "kept $DIR" || rm -rf "$DIR"' EXIT
+SIM=""; GW=""; FWD=""
+trap '[ -n "$SIM" ] && kill $SIM 2>/dev/null; [ -n "$GW" ] && kill $GW 2>/dev/null; [ -n "$FWD" ] && kill $FWD 2>/dev/null; [ -n "${KEEP:-}" ] && echo "kept $DIR" || rm -rf "$DIR"' EXIT
 RUST_LOG=${RUST_LOG:-warn} $BIN simulate --listen 127.0.0.1:$SIM_PORT --rate-limit 0 --token-ttl 86400 >"$DIR/sim.log" 2>&1 &
 SIM=$!
 B=http://127.0.0.1:$SIM_PORT
@@ -57,7 +61,11 @@ print(json.dumps({"clientId": p["clientId"], "clientSecret": p["clientSecret"], 
 curl -fs -o /dev/null -X PUT $G/v1/connections/nxtport -H "Authorization: Bearer $GW_TOKEN" -H 'Content-Type: application/json' -d "$conn"
 
 BODY="{\"alfapassNumber\":\"AP1000001\",\"releaseIdentification\":[{\"equipmentNumber\":\"$EQ\"}]}"
-for target in sim gw; do
+./target/release/examples/bare_forwarder 127.0.0.1:$FWD_PORT \
+  "$B/certified-pickup/v1/BEANR/sync-validation/pickup/containers" "Bearer $PSA_TOKEN" psa-subscription-key \
+  >"$DIR/fwd.log" 2>&1 &
+FWD=$!
+for target in sim gw fwd; do
   if [ $target = sim ]; then auth="$PSA_TOKEN"; else auth="$GW_TOKEN"; fi
   cat >"$DIR/$target.lua" <<LUA
 wrk.method = "POST"
@@ -69,20 +77,43 @@ LUA
 done
 SIM_URL=$B/certified-pickup/v1/BEANR/sync-validation/pickup/containers
 GW_URL=$G/v1/pickup-validations/truck
+FWD_URL=http://127.0.0.1:$FWD_PORT/
 check=$(curl -fs -X POST $SIM_URL -H "Authorization: Bearer $PSA_TOKEN" -H 'Ocp-Apim-Subscription-Key: psa-subscription-key' -H 'Content-Type: application/json' -d "$BODY")
 echo "$check" | grep -q '"isValid":true' || { echo "simulator setup failed: $check"; exit 1; }
 check=$(curl -fs -X POST $GW_URL -H "Authorization: Bearer $GW_TOKEN" -H 'Content-Type: application/json' -d "$BODY") \
   || { echo "gateway call failed"; tail -5 "$DIR/gw.log"; exit 1; }
 echo "$check" | grep -q '"isValid":true' || { echo "gateway answer unexpected: $check"; exit 1; }
+check=$(curl -fs -X POST $FWD_URL -H 'Content-Type: application/json' -d "$BODY") || { echo "bare forwarder failed"; cat "$DIR/fwd.log"; exit 1; }
+echo "$check" | grep -q '"isValid":true' || { echo "bare forwarder answer unexpected: $check"; exit 1; }
 
-run() { wrk -t"${THREADS:-1}" -c"$1" -d"$2" --latency -s "$DIR/$3.lua" "$4"; }
-show() { echo "$1" | grep -E "Requests/sec|^ +(50|99)%|Non-2xx|Socket errors" || true; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; } # utime + stime, in clock ticks
+# wrk, then the CPU each server process spent during the run, per request (us): where the cost is.
+run() {
+  local s0 g0 f0 out; s0=$(cpu_ticks $SIM); g0=$(cpu_ticks $GW); f0=$(cpu_ticks $FWD)
+  out=$(wrk -t"${THREADS:-1}" -c"$1" -d"$2" --latency -s "$DIR/$3.lua" "$4")
+  echo "$out"
+  echo "cpu ticks: simulator $(( $(cpu_ticks $SIM) - s0 )) gateway $(( $(cpu_ticks $GW) - g0 )) forwarder $(( $(cpu_ticks $FWD) - f0 )) hz $(getconf CLK_TCK)"
+}
+show() { echo "$1" | grep -E "Requests/sec|^ +(50|99)%|Non-2xx|Socket errors" || true; cpu_per_request "$1"; }
+cpu_per_request() { python3 - "$1" <<'PY'
+import re, sys
+out = sys.argv[1]
+m = re.search(r"cpu ticks: simulator (\d+) gateway (\d+) forwarder (\d+) hz (\d+)", out)
+n = re.search(r"(\d+) requests in", out)
+if m and n:
+    sim, gw, fwd, hz = map(int, m.groups()); reqs = int(n.group(1))
+    us = lambda ticks: ticks / hz / reqs * 1e6
+    print(f"     CPU per request: simulator {us(sim):.1f} us, gateway {us(gw):.1f} us, bare forwarder {us(fwd):.1f} us")
+PY
+}
 echo "== throughput, wrk -t${THREADS:-1} -c$CONNS -d$DURATION"
 echo "-- simulator $SIM_URL"; sim_out=$(run "$CONNS" "$DURATION" sim "$SIM_URL"); show "$sim_out"
 if [ -n "${PROFILE:-}" ]; then # PROFILE=1: flat perf profile of the gateway process during its run
   perf record -q -F 499 -p $GW -o "$DIR/perf.data" 2>/dev/null & PERF=$!
 fi
 echo "-- gateway $GW_URL"; gw_out=$(run "$CONNS" "$DURATION" gw "$GW_URL"); show "$gw_out"
+echo "-- bare forwarder $FWD_URL (no auth, validation, budget, metrics)"
+fwd_out=$(run "$CONNS" "$DURATION" fwd "$FWD_URL"); show "$fwd_out"
 kill -0 $GW 2>/dev/null || { echo "the gateway died during its run:"; tail -20 "$DIR/gw.log"; exit 1; }
 if [ -n "${PROFILE:-}" ]; then
   kill -INT $PERF 2>/dev/null || true; wait $PERF 2>/dev/null || true
@@ -104,9 +135,9 @@ LUA
   show "$(wrk -t2 -c"$CONNS" -d"$DURATION" --latency -s "$DIR/auth.lua" "$GW_URL")"
 fi
 echo "== latency, wrk -t1 -c1 -d5s"
-sim1=$(wrk -t1 -c1 -d5s --latency -s "$DIR/sim.lua" "$SIM_URL"); echo "-- simulator"; show "$sim1"
-gw1=$(wrk -t1 -c1 -d5s --latency -s "$DIR/gw.lua" "$GW_URL"); echo "-- gateway"; show "$gw1"
-python3 - "$sim_out" "$gw_out" "$sim1" "$gw1" <<'PY'
+sim1=$(THREADS=1 run 1 5s sim "$SIM_URL"); echo "-- simulator"; show "$sim1"
+gw1=$(THREADS=1 run 1 5s gw "$GW_URL"); echo "-- gateway"; show "$gw1"
+python3 - "$sim_out" "$gw_out" "$sim1" "$gw1" "$fwd_out" <<'PY'
 import re, sys
 def rps(out): return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
 def p50(out):
@@ -114,13 +145,14 @@ def p50(out):
     return float(v) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 def non2xx(out):
     m = re.search(r"Non-2xx or 3xx responses: (\d+)", out); return int(m.group(1)) if m else 0
-sim, gw, sim1, gw1 = sys.argv[1:5]
+sim, gw, sim1, gw1, fwd = sys.argv[1:6]
 ratio = rps(gw) / rps(sim)
 added = p50(gw1) - p50(sim1)
 added_loaded = p50(gw) - p50(sim)
 print(f"throughput: gateway {rps(gw):.0f}/s vs simulator {rps(sim):.0f}/s = ratio {ratio:.2f} (target >= 0.50): {'OK' if ratio >= 0.5 else 'BELOW TARGET'}")
+print(f"ceiling of one HTTP hop: bare forwarder {rps(fwd):.0f}/s = ratio {rps(fwd) / rps(sim):.2f}; gateway / bare forwarder = {rps(gw) / rps(fwd):.2f}")
 print(f"p50 added latency, 1 connection: {p50(gw1):.3f} - {p50(sim1):.3f} = {added:.3f} ms (target < 1 ms): {'OK' if added < 1.0 else 'ABOVE TARGET'}")
 print(f"p50 added latency at load: {p50(gw):.3f} - {p50(sim):.3f} = {added_loaded:.3f} ms")
-bad = sum(non2xx(o) for o in (sim, gw, sim1, gw1))
+bad = sum(non2xx(o) for o in (sim, gw, sim1, gw1, fwd))
 if bad: print(f"WARNING: {bad} non-2xx answers")
 PY

@@ -4,6 +4,10 @@
 
 use actix_web::{web, App, HttpResponse, HttpServer};
 
+// The same allocator as `cpu-gateway`, so the comparison is of the handlers only.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 async fn handler(body: web::Bytes) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/json")

@@ -37,6 +37,7 @@ use state::GatewayState;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use tracing::Instrument;
 use upstream::Upstreams;
 
 /// Arguments of `cpu-gateway serve`.
@@ -262,30 +263,42 @@ impl Application {
             App::new()
                 .app_data(data.clone())
                 .wrap_fn(|req, srv| {
-                    let method = req.method().to_string();
-                    let metrics = req
-                        .app_data::<web::Data<GatewayState>>()
-                        .map(|s| s.metrics.requests.clone());
-                    let fut = srv.call(req);
+                    // One pass over the route table per request, shared by the span and the
+                    // counter; the span's fields are only computed when INFO is enabled.
+                    let route = req.match_pattern();
+                    let route = route.as_deref().unwrap_or("unmatched");
+                    let span = tracing::info_span!(
+                        "request",
+                        method = %req.method(),
+                        route,
+                        request_id = %uuid::Uuid::new_v4(),
+                        status = tracing::field::Empty,
+                    );
+                    let counter = req.app_data::<web::Data<GatewayState>>().map(|s| {
+                        (
+                            s.metrics.requests.clone(),
+                            req.method().clone(),
+                            route.to_owned(),
+                        )
+                    });
+                    let fut = span.in_scope(|| srv.call(req));
                     async move {
                         let res = fut.await?;
-                        if let Some(requests) = metrics {
-                            let route = res
-                                .request()
-                                .match_pattern()
-                                .unwrap_or_else(|| "unmatched".into());
+                        let status = res.status();
+                        tracing::Span::current().record("status", status.as_u16());
+                        if let Some((requests, method, route)) = counter {
                             requests
                                 .with_label_values(&[
                                     method.as_str(),
                                     route.as_str(),
-                                    res.status().as_str(),
+                                    status.as_str(),
                                 ])
                                 .inc();
                         }
                         Ok(res)
                     }
+                    .instrument(span)
                 })
-                .wrap(tracing_actix_web::TracingLogger::default())
                 // Data Sources first: the gateway's `/v1` scope would answer 404 for its paths.
                 .configure(crate::sources::configure_with(sources.clone()))
                 .configure(routes::configure)

@@ -390,7 +390,7 @@ struct Call<'a> {
     method: Method,
     path: String,
     query: Option<String>,
-    body: Option<Vec<u8>>,
+    body: Option<bytes::Bytes>,
     options: &'a CallOptions,
     priority: Priority,
 }
@@ -403,8 +403,10 @@ pub struct NxtPortClient {
 
 struct ClientInner {
     http: reqwest::Client,
-    api_base_url: String,
-    subscription_key: SecretString,
+    /// Parsed once: a call joins its path to it without parsing the host again.
+    api_base_url: reqwest::Url,
+    /// `Ocp-Apim-Subscription-Key` (sensitive) and `Accept`, built once.
+    static_headers: HeaderMap,
     retry: RetryPolicy,
     tokens: TokenCache,
     budget: Budget,
@@ -435,18 +437,24 @@ impl NxtPortClient {
         budgets: &BudgetRegistry,
         observer: Option<CallObserver>,
     ) -> Result<Self, NxtPortError> {
+        let mut parsed = Vec::with_capacity(2);
         for (name, url) in [
             ("api base URL", &config.api_base_url),
             ("token URL", &config.token_url),
         ] {
-            let parsed = reqwest::Url::parse(url)
+            let url = reqwest::Url::parse(url)
                 .map_err(|e| NxtPortError::Config(format!("{name} `{url}`: {e}")))?;
-            if !matches!(parsed.scheme(), "http" | "https") {
+            if !matches!(url.scheme(), "http" | "https") {
                 return Err(NxtPortError::Config(format!(
                     "{name} `{url}`: scheme must be http or https"
                 )));
             }
+            parsed.push(url);
         }
+        let mut api_base_url = parsed.swap_remove(0);
+        api_base_url.set_query(None);
+        api_base_url.set_fragment(None);
+        let static_headers = static_headers(&config.credentials.subscription_key)?;
         let http = reqwest::Client::builder()
             .connect_timeout(config.timeouts.connect)
             .timeout(config.timeouts.request)
@@ -468,8 +476,8 @@ impl NxtPortClient {
             inner: Arc::new(ClientInner {
                 config_display: config.to_string(),
                 http,
-                api_base_url: config.api_base_url.trim_end_matches('/').to_owned(),
-                subscription_key: config.credentials.subscription_key.clone(),
+                api_base_url,
+                static_headers,
                 retry: config.retry,
                 tokens,
                 budget,
@@ -740,7 +748,8 @@ impl NxtPortClient {
         let body = body
             .map(serde_json::to_vec)
             .transpose()
-            .map_err(|e| NxtPortError::InvalidRequest(format!("body: {e}")))?;
+            .map_err(|e| NxtPortError::InvalidRequest(format!("body: {e}")))?
+            .map(bytes::Bytes::from);
         let call = Call {
             method,
             path,
@@ -761,12 +770,8 @@ impl NxtPortClient {
     /// Run a call with token, budget, 401 refresh and retries; returns a 2xx status and body.
     async fn execute(&self, call: &Call<'_>) -> Result<(u16, Vec<u8>), NxtPortError> {
         let inner = &self.inner;
-        let headers = self.static_headers(call.options)?;
-        let mut url = format!("{}{}", inner.api_base_url, call.path);
-        if let Some(query) = &call.query {
-            url.push('?');
-            url.push_str(query);
-        }
+        let headers = self.headers(call.options)?;
+        let url = self.url(&call.path, call.query.as_deref());
         let mut attempts = 0u32;
         let mut refreshed_after_401 = false;
         loop {
@@ -781,7 +786,7 @@ impl NxtPortClient {
             bearer.set_sensitive(true);
             let mut request = inner
                 .http
-                .request(call.method.clone(), &url)
+                .request(call.method.clone(), url.clone())
                 .headers(headers.clone())
                 .header(AUTHORIZATION, bearer);
             if let Some(body) = &call.body {
@@ -878,18 +883,21 @@ impl NxtPortClient {
         }
     }
 
-    fn static_headers(&self, options: &CallOptions) -> Result<HeaderMap, NxtPortError> {
-        let mut headers = HeaderMap::new();
-        let mut key =
-            HeaderValue::from_str(self.inner.subscription_key.expose_secret()).map_err(|_| {
-                NxtPortError::Config("subscription key is not a valid header value".into())
-            })?;
-        key.set_sensitive(true);
-        headers.insert(paths::SUBSCRIPTION_KEY_HEADER, key);
-        headers.insert(
-            reqwest::header::ACCEPT,
-            HeaderValue::from_static("application/json"),
-        );
+    /// The base URL's path followed by `path` (which starts with `/`), and the query.
+    fn url(&self, path: &str, query: Option<&str>) -> reqwest::Url {
+        let base = &self.inner.api_base_url;
+        let mut url = base.clone();
+        match base.path().trim_end_matches('/') {
+            "" => url.set_path(path),
+            prefix => url.set_path(&format!("{prefix}{path}")),
+        }
+        url.set_query(query);
+        url
+    }
+
+    /// The static headers plus this call's `External-Reference-Id`.
+    fn headers(&self, options: &CallOptions) -> Result<HeaderMap, NxtPortError> {
+        let mut headers = self.inner.static_headers.clone();
         if let Some(reference) = &options.external_reference_id {
             let value = HeaderValue::from_str(reference).map_err(|_| {
                 NxtPortError::InvalidRequest(format!(
@@ -901,4 +909,18 @@ impl NxtPortClient {
         }
         Ok(headers)
     }
+}
+
+/// `Ocp-Apim-Subscription-Key` (marked sensitive: never in `Debug` output) and `Accept`.
+fn static_headers(subscription_key: &SecretString) -> Result<HeaderMap, NxtPortError> {
+    let mut headers = HeaderMap::with_capacity(4);
+    let mut key = HeaderValue::from_str(subscription_key.expose_secret())
+        .map_err(|_| NxtPortError::Config("subscription key is not a valid header value".into()))?;
+    key.set_sensitive(true);
+    headers.insert(paths::SUBSCRIPTION_KEY_HEADER, key);
+    headers.insert(
+        reqwest::header::ACCEPT,
+        HeaderValue::from_static("application/json"),
+    );
+    Ok(headers)
 }
