@@ -1,5 +1,7 @@
 //! Data Sources over real HTTP: the terminal emulations on one port, the Data Sources API on
-//! another, a fresh SQLite file per test.
+//! another, a fresh SQLite file per test; the tests of the SQL that matters most also run on
+//! PostgreSQL (127.0.0.1:5432, database `test`, one fresh schema per test; `CPU_GATEWAY_SKIP_PG=1`
+//! skips), see [`pg_url`].
 
 use std::time::Duration;
 
@@ -9,6 +11,8 @@ use cpu_gateway::sources::{api::configure_with, HumanDuration, Sources, SourcesS
 use cpu_gateway::store::{Role, Store, Vault, VaultKey};
 use secrecy::ExposeSecret;
 use serde_json::{json, Value};
+
+use super::gateway::{pg_url, Db};
 
 pub(crate) struct Env {
     pub(crate) api: String,
@@ -33,13 +37,17 @@ async fn spawn_emulations() -> String {
     format!("http://127.0.0.1:{port}")
 }
 
-pub(crate) async fn spawn_with(tweak: impl FnOnce(&mut SourcesSettings)) -> Env {
+/// Start the emulations and the Data Sources API on `db` (`None` for a skipped PostgreSQL run).
+pub(crate) async fn spawn_with(db: Db, tweak: impl FnOnce(&mut SourcesSettings)) -> Option<Env> {
     if std::env::var("TEST_LOG").is_ok() {
         let _ = tracing_subscriber::fmt().with_env_filter("info").try_init();
     }
-    let emu = spawn_emulations().await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let url = format!("sqlite://{}", dir.path().join("gw.db").display());
+    let url = match db {
+        Db::Sqlite => format!("sqlite://{}", dir.path().join("gw.db").display()),
+        Db::Postgres => pg_url().await?,
+    };
+    let emu = spawn_emulations().await;
     let store = Store::connect(&url).await.expect("store");
     let (key, _) = VaultKey::generate();
     let vault = Vault::new(store.clone(), 1, key, vec![]);
@@ -70,7 +78,7 @@ pub(crate) async fn spawn_with(tweak: impl FnOnce(&mut SourcesSettings)) -> Env 
         .create_token(&entity.id, Role::Viewer, None)
         .await
         .expect("token");
-    Env {
+    Some(Env {
         api: format!("http://127.0.0.1:{port}"),
         emu,
         http: reqwest::Client::new(),
@@ -79,11 +87,12 @@ pub(crate) async fn spawn_with(tweak: impl FnOnce(&mut SourcesSettings)) -> Env 
         entity: entity.id,
         editor: editor.expose_secret().to_string(),
         viewer: viewer.expose_secret().to_string(),
-    }
+    })
 }
 
+/// A SQLite environment with default settings.
 async fn spawn() -> Env {
-    spawn_with(|_| {}).await
+    spawn_with(Db::Sqlite, |_| {}).await.expect("sqlite")
 }
 
 impl Env {
@@ -338,9 +347,10 @@ async fn bad_input_is_refused_and_nothing_is_saved() {
         .any(|e| e["action"] == "datasource.connect" && e["outcome"] == "invalid"));
 }
 
-#[tokio::test]
-async fn connect_verifies_to_connected_and_never_returns_a_secret() {
-    let env = spawn().await;
+async fn connect_verifies_to_connected_and_never_returns_a_secret(db: Db) {
+    let Some(env) = spawn_with(db, |_| {}).await else {
+        return;
+    };
     let (s, v) = env
         .put(
             "psa",
@@ -385,7 +395,11 @@ async fn connect_verifies_to_connected_and_never_returns_a_secret() {
 
 #[tokio::test]
 async fn every_fault_kind_ends_in_its_user_message() {
-    let env = spawn_with(|s| s.timeout = HumanDuration(Duration::from_millis(500))).await;
+    let env = spawn_with(Db::Sqlite, |s| {
+        s.timeout = HumanDuration(Duration::from_millis(500))
+    })
+    .await
+    .expect("sqlite");
     let cases = [
         (
             "wrong_password",
@@ -501,9 +515,10 @@ async fn the_same_terminal_account_cannot_be_connected_under_two_entities() {
     assert_eq!(list["state"]["status"], "not_connected");
 }
 
-#[tokio::test]
-async fn sync_deduplicates_and_a_failing_terminal_does_not_affect_others() {
-    let env = spawn().await;
+async fn sync_deduplicates_and_a_failing_terminal_does_not_affect_others(db: Db) {
+    let Some(env) = spawn_with(db, |_| {}).await else {
+        return;
+    };
     let mpet = env.account("mpet", json!({"events": 120, "seed": 7})).await;
     let psa = env
         .account(
@@ -573,9 +588,10 @@ async fn sync_deduplicates_and_a_failing_terminal_does_not_affect_others() {
     assert_eq!(hist.as_array().map(Vec::len), Some(2));
 }
 
-#[tokio::test]
-async fn a_sync_cannot_run_twice_at_once() {
-    let env = spawn().await;
+async fn a_sync_cannot_run_twice_at_once(db: Db) {
+    let Some(env) = spawn_with(db, |_| {}).await else {
+        return;
+    };
     env.put("psa", psa_demo()).await;
     env.settled("psa").await;
     env.fault("psa", json!({"kind": "slow", "latencyMs": 800, "count": 1}))
@@ -604,9 +620,10 @@ async fn a_sync_cannot_run_twice_at_once() {
     );
 }
 
-#[tokio::test]
-async fn disconnect_stops_sync_and_keeps_history_and_timeline() {
-    let env = spawn().await;
+async fn disconnect_stops_sync_and_keeps_history_and_timeline(db: Db) {
+    let Some(env) = spawn_with(db, |_| {}).await else {
+        return;
+    };
     env.put("psa", psa_demo()).await;
     env.put(
         "tmining",
@@ -760,14 +777,16 @@ async fn support_acting_for_an_entity_is_audited_as_impersonation() {
     assert_eq!(resp.status().as_u16(), 403);
 }
 
-#[tokio::test]
-async fn the_scheduler_syncs_on_its_own_and_backs_off_on_failure() {
-    let env = spawn_with(|s| {
+async fn the_scheduler_syncs_on_its_own_and_backs_off_on_failure(db: Db) {
+    let Some(env) = spawn_with(db, |s| {
         s.scheduler = true;
         s.tick = HumanDuration(Duration::from_millis(100));
         s.default_interval = HumanDuration(Duration::from_millis(300));
     })
-    .await;
+    .await
+    else {
+        return;
+    };
     env.put("psa", psa_demo()).await;
     let mut stored = 0;
     for _ in 0..100 {
@@ -800,9 +819,13 @@ async fn the_scheduler_syncs_on_its_own_and_backs_off_on_failure() {
     env.clear_faults("psa").await;
 }
 
-#[tokio::test]
-async fn no_secret_in_clear_text_in_the_database_file() {
-    let env = spawn().await;
+/// Connect three sources with distinctive secrets and sync one, then look for the secrets in
+/// everything the database holds: the SQLite file and its WAL, or every row of every PostgreSQL
+/// table (as text; `bytea` columns show as hex, so the hex form of each secret is looked for too).
+async fn no_secret_in_clear_text_in_the_database(db: Db) {
+    let Some(env) = spawn_with(db, |_| {}).await else {
+        return;
+    };
     let secrets = [
         "Pw-psa-7f3a91c2",
         "Tok-mpet-1b2c3d4e",
@@ -835,15 +858,22 @@ async fn no_secret_in_clear_text_in_the_database_file() {
     for t in ["psa", "mpet", "ect"] {
         assert_eq!(env.settled(t).await["status"], "connected");
     }
-    env.sync("psa").await;
-    // Scan the database file and its WAL: the identifier is there (the scan sees real data),
-    // no secret is.
+    assert_eq!(env.sync("psa").await.1["status"], "succeeded");
+    match db {
+        Db::Sqlite => scan_sqlite_files(&env, &secrets),
+        Db::Postgres => scan_postgres_tables(&env, &secrets).await,
+    }
+}
+
+/// Scan the database file and its WAL: the identifier is there (the scan sees real data), no
+/// secret is.
+fn scan_sqlite_files(env: &Env, secrets: &[&str]) {
     let mut identifier_seen = false;
     for entry in std::fs::read_dir(env.dir.path()).expect("dir") {
         let path = entry.expect("entry").path();
         let bytes = std::fs::read(&path).expect("read");
         identifier_seen |= bytes.windows(8).any(|w| w == b"scan-psa");
-        for s in secrets {
+        for s in secrets.iter() {
             assert!(
                 !bytes.windows(s.len()).any(|w| w == s.as_bytes()),
                 "{s} in clear text in {}",
@@ -857,8 +887,51 @@ async fn no_secret_in_clear_text_in_the_database_file() {
     );
 }
 
-#[tokio::test]
-async fn nxtport_cpu_source_authenticates_against_the_simulator_and_syncs_notifications() {
+/// Scan every row of every table of the test schema, as text.
+async fn scan_postgres_tables(env: &Env, secrets: &[&str]) {
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT table_name::text FROM information_schema.tables \
+         WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name",
+    )
+    .fetch_all(env.store.pool())
+    .await
+    .expect("tables");
+    for t in [
+        "credentials",
+        "ds_connections",
+        "ds_events",
+        "ds_syncs",
+        "audit_log",
+    ] {
+        assert!(tables.iter().any(|x| x == t), "{t} not in {tables:?}");
+    }
+    let hex: Vec<String> = secrets
+        .iter()
+        .map(|s| s.bytes().map(|b| format!("{b:02x}")).collect())
+        .collect();
+    let mut identifier_seen = false;
+    for table in &tables {
+        let rows: Vec<String> = sqlx::query_scalar(&format!("SELECT r::text FROM {table} r"))
+            .fetch_all(env.store.pool())
+            .await
+            .expect("rows");
+        for row in rows {
+            identifier_seen |= table == "ds_connections" && row.contains("scan-psa");
+            for (s, h) in secrets.iter().zip(&hex) {
+                assert!(
+                    !row.contains(s) && !row.contains(h.as_str()),
+                    "{s} in clear text in table {table}"
+                );
+            }
+        }
+    }
+    assert!(
+        identifier_seen,
+        "the scan did not find the (public) identifier: it reads nothing"
+    );
+}
+
+async fn nxtport_cpu_source_authenticates_against_the_simulator_and_syncs_notifications(db: Db) {
     let sim = cpu_gateway::simulate::Application::build(
         cpu_gateway::simulate::SimConfig::default(),
         "127.0.0.1:0",
@@ -868,11 +941,14 @@ async fn nxtport_cpu_source_authenticates_against_the_simulator_and_syncs_notifi
     let sim_base = format!("http://127.0.0.1:{}", sim.port());
     tokio::spawn(sim.run_until_stopped());
     let nx = sim_base.clone();
-    let env = spawn_with(move |s| {
+    let Some(env) = spawn_with(db, move |s| {
         s.base_urls
             .insert(cpu_gateway::sources::Terminal::Nxtport, nx);
     })
-    .await;
+    .await
+    else {
+        return;
+    };
     let parties: Value = env
         .http
         .get(format!("{sim_base}/simulator/v1/parties"))
@@ -902,4 +978,76 @@ async fn nxtport_cpu_source_authenticates_against_the_simulator_and_syncs_notifi
         (200, Some("succeeded")),
         "{run}"
     );
+}
+
+#[tokio::test]
+async fn connect_verifies_to_connected_and_never_returns_a_secret_sqlite() {
+    connect_verifies_to_connected_and_never_returns_a_secret(Db::Sqlite).await;
+}
+
+#[tokio::test]
+async fn connect_verifies_to_connected_and_never_returns_a_secret_postgres() {
+    connect_verifies_to_connected_and_never_returns_a_secret(Db::Postgres).await;
+}
+
+#[tokio::test]
+async fn sync_deduplicates_and_a_failing_terminal_does_not_affect_others_sqlite() {
+    sync_deduplicates_and_a_failing_terminal_does_not_affect_others(Db::Sqlite).await;
+}
+
+#[tokio::test]
+async fn sync_deduplicates_and_a_failing_terminal_does_not_affect_others_postgres() {
+    sync_deduplicates_and_a_failing_terminal_does_not_affect_others(Db::Postgres).await;
+}
+
+#[tokio::test]
+async fn a_sync_cannot_run_twice_at_once_sqlite() {
+    a_sync_cannot_run_twice_at_once(Db::Sqlite).await;
+}
+
+#[tokio::test]
+async fn a_sync_cannot_run_twice_at_once_postgres() {
+    a_sync_cannot_run_twice_at_once(Db::Postgres).await;
+}
+
+#[tokio::test]
+async fn disconnect_stops_sync_and_keeps_history_and_timeline_sqlite() {
+    disconnect_stops_sync_and_keeps_history_and_timeline(Db::Sqlite).await;
+}
+
+#[tokio::test]
+async fn disconnect_stops_sync_and_keeps_history_and_timeline_postgres() {
+    disconnect_stops_sync_and_keeps_history_and_timeline(Db::Postgres).await;
+}
+
+#[tokio::test]
+async fn the_scheduler_syncs_on_its_own_and_backs_off_on_failure_sqlite() {
+    the_scheduler_syncs_on_its_own_and_backs_off_on_failure(Db::Sqlite).await;
+}
+
+#[tokio::test]
+async fn the_scheduler_syncs_on_its_own_and_backs_off_on_failure_postgres() {
+    the_scheduler_syncs_on_its_own_and_backs_off_on_failure(Db::Postgres).await;
+}
+
+#[tokio::test]
+async fn no_secret_in_clear_text_in_the_database_file() {
+    no_secret_in_clear_text_in_the_database(Db::Sqlite).await;
+}
+
+#[tokio::test]
+async fn no_secret_in_clear_text_in_the_postgres_tables() {
+    no_secret_in_clear_text_in_the_database(Db::Postgres).await;
+}
+
+#[tokio::test]
+async fn nxtport_cpu_source_authenticates_against_the_simulator_and_syncs_notifications_sqlite() {
+    nxtport_cpu_source_authenticates_against_the_simulator_and_syncs_notifications(Db::Sqlite)
+        .await;
+}
+
+#[tokio::test]
+async fn nxtport_cpu_source_authenticates_against_the_simulator_and_syncs_notifications_postgres() {
+    nxtport_cpu_source_authenticates_against_the_simulator_and_syncs_notifications(Db::Postgres)
+        .await;
 }

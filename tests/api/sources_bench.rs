@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use cpu_gateway::sources::{repo, HumanDuration, Terminal};
 use serde_json::json;
 
+use crate::gateway::Db;
 use crate::sources::spawn_with;
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -20,7 +21,11 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "benchmark: run in release with --ignored"]
 async fn sources_bench_sync_100k_events() {
-    let env = spawn_with(|s| s.timeout = HumanDuration(Duration::from_secs(30))).await;
+    let env = spawn_with(Db::Sqlite, |s| {
+        s.timeout = HumanDuration(Duration::from_secs(30))
+    })
+    .await
+    .expect("sqlite");
     env.account(
         "psa",
         json!({"identifier": "bulk", "secret": "bulk-pw", "events": 100_000, "seed": 11}),
@@ -50,7 +55,7 @@ async fn sources_bench_sync_100k_events() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "benchmark: run in release with --ignored"]
 async fn sources_bench_list_with_1000_entities() {
-    let env = spawn_with(|_| {}).await;
+    let env = spawn_with(Db::Sqlite, |_| {}).await.expect("sqlite");
     // 999 other entities with six connections each, written straight to the table (listing reads
     // only ds_connections; the vault is not involved).
     let started = Instant::now();
