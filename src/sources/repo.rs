@@ -123,55 +123,61 @@ pub async fn identifier_taken_elsewhere(
 
 /// Insert or update the connection row; state goes to `verifying`. The cursor is kept when the
 /// identifier is unchanged (same account: sync goes on where it was) and reset otherwise.
+///
+/// One upsert statement, so concurrent first saves of one (entity, terminal) cannot both insert:
+/// with UPDATE-then-INSERT both could find no row (on PostgreSQL an UPDATE that matches nothing
+/// locks nothing) and the second insert failed on the primary key. A new row starts at
+/// generation 1 and every update increments it, so generation 1 means created.
+///
+/// PostgreSQL's ON CONFLICT arbitrates only the named key: while two first saves of the same
+/// account insert at once, the second can still fail on `UNIQUE (terminal, identifier_key)`.
+/// Once the first has committed the row exists, so one retry takes the update path. A unique
+/// violation that persists is a real conflict (the account is another entity's) for the caller.
 pub async fn save_connection(
     store: &Store,
     entity_id: &str,
     t: Terminal,
     identifier: &str,
 ) -> Result<Saved, StoreError> {
+    match upsert_connection(store, entity_id, t, identifier).await {
+        Err(StoreError::Db(sqlx::Error::Database(e))) if e.is_unique_violation() => {
+            upsert_connection(store, entity_id, t, identifier).await
+        }
+        r => r,
+    }
+}
+
+async fn upsert_connection(
+    store: &Store,
+    entity_id: &str,
+    t: Terminal,
+    identifier: &str,
+) -> Result<Saved, StoreError> {
     let now = now_millis();
-    let key = identifier_key(identifier);
-    let mut tx = store.pool().begin().await?;
-    let r = sqlx::query(
-        "UPDATE ds_connections SET identifier = $1, identifier_key = $2, state = 'verifying', error_code = NULL, \
-         error_message = NULL, generation = generation + 1, updated_at = $3, \
-         cursor = CASE WHEN identifier_key = $2 THEN cursor ELSE NULL END \
-         WHERE entity_id = $4 AND terminal = $5",
+    let generation: i64 = sqlx::query_scalar(
+        "INSERT INTO ds_connections (entity_id, terminal, identifier, identifier_key, state, generation, \
+         connected_at, updated_at, next_sync_at, failures) VALUES ($1, $2, $3, $4, 'verifying', 1, $5, $5, $6, 0) \
+         ON CONFLICT (entity_id, terminal) DO UPDATE SET identifier = excluded.identifier, \
+         identifier_key = excluded.identifier_key, state = 'verifying', error_code = NULL, \
+         error_message = NULL, generation = ds_connections.generation + 1, updated_at = excluded.updated_at, \
+         cursor = CASE WHEN ds_connections.identifier_key = excluded.identifier_key \
+         THEN ds_connections.cursor ELSE NULL END \
+         RETURNING generation",
     )
-    .bind(identifier.to_owned())
-    .bind(key.clone())
-    .bind(now)
     .bind(entity_id.to_owned())
     .bind(t.as_str())
-    .execute(&mut *tx)
+    .bind(identifier.to_owned())
+    .bind(identifier_key(identifier))
+    .bind(now)
+    // first sync is scheduled by a successful verification (an update keeps its schedule)
+    .bind(i64::MAX)
+    .fetch_one(store.pool())
     .await?;
-    let saved = if r.rows_affected() > 0 {
-        let generation: i64 = sqlx::query_scalar(
-            "SELECT generation FROM ds_connections WHERE entity_id = $1 AND terminal = $2",
-        )
-        .bind(entity_id.to_owned())
-        .bind(t.as_str())
-        .fetch_one(&mut *tx)
-        .await?;
-        Saved::Updated { generation }
+    Ok(if generation == 1 {
+        Saved::Created { generation }
     } else {
-        sqlx::query(
-            "INSERT INTO ds_connections (entity_id, terminal, identifier, identifier_key, state, generation, \
-             connected_at, updated_at, next_sync_at, failures) VALUES ($1, $2, $3, $4, 'verifying', 1, $5, $5, $6, 0)",
-        )
-        .bind(entity_id.to_owned())
-        .bind(t.as_str())
-        .bind(identifier.to_owned())
-        .bind(key)
-        .bind(now)
-        // first sync is scheduled by a successful verification
-        .bind(i64::MAX)
-        .execute(&mut *tx)
-        .await?;
-        Saved::Created { generation: 1 }
-    };
-    tx.commit().await?;
-    Ok(saved)
+        Saved::Updated { generation }
+    })
 }
 
 pub async fn delete_connection(
@@ -580,4 +586,92 @@ pub async fn count_events(store: &Store, entity_id: &str, t: Terminal) -> Result
             .fetch_one(store.pool())
             .await?,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::test_support::{postgres_store, sqlite_store};
+
+    async fn cursor(store: &Store, entity_id: &str, t: Terminal) -> Option<String> {
+        get_connection(store, entity_id, t)
+            .await
+            .expect("get")
+            .expect("exists")
+            .cursor
+    }
+
+    /// `N` saves of one connection at once, per terminal: all succeed, one creates and the
+    /// others update (generations 1..=N, each once), one row. Then the cursor rule on update.
+    async fn concurrent_saves(store: Store) {
+        const N: usize = 8;
+        let (e, _) = store.ensure_entity("racer").await.expect("entity");
+        for t in Terminal::ALL {
+            let results = futures::future::join_all((0..N).map(|_| {
+                let (store, entity) = (store.clone(), e.id.clone());
+                tokio::spawn(async move { save_connection(&store, &entity, t, "Account").await })
+            }))
+            .await;
+            let mut created = 0;
+            let mut generations: Vec<i64> = results
+                .into_iter()
+                .map(|r| match r.expect("task").expect("every save succeeds") {
+                    Saved::Created { generation } => {
+                        created += 1;
+                        generation
+                    }
+                    Saved::Updated { generation } => generation,
+                })
+                .collect();
+            generations.sort_unstable();
+            assert_eq!(created, 1, "{t}");
+            assert_eq!(generations, (1..=N as i64).collect::<Vec<_>>(), "{t}");
+            let rows = list_connections(&store, &e.id).await.expect("list");
+            assert_eq!(rows.iter().filter(|r| r.terminal == t).count(), 1, "{t}");
+        }
+        // Same account (identifier compared case-insensitively): the cursor stays; another: reset.
+        let t = Terminal::Psa;
+        sqlx::query("UPDATE ds_connections SET cursor = 'c1', state = 'connected' WHERE entity_id = $1 AND terminal = $2")
+            .bind(e.id.clone())
+            .bind(t.as_str())
+            .execute(store.pool())
+            .await
+            .expect("set cursor");
+        let saved = save_connection(&store, &e.id, t, "ACCOUNT")
+            .await
+            .expect("save");
+        assert_eq!(
+            saved,
+            Saved::Updated {
+                generation: N as i64 + 1
+            }
+        );
+        let row = get_connection(&store, &e.id, t)
+            .await
+            .expect("get")
+            .expect("exists");
+        assert_eq!(
+            (row.state.as_str(), row.identifier.as_str()),
+            ("verifying", "ACCOUNT")
+        );
+        assert_eq!(cursor(&store, &e.id, t).await.as_deref(), Some("c1"));
+        save_connection(&store, &e.id, t, "other")
+            .await
+            .expect("save");
+        assert_eq!(cursor(&store, &e.id, t).await, None);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_saves_of_one_connection_sqlite() {
+        let (store, _dir) = sqlite_store().await;
+        concurrent_saves(store).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_saves_of_one_connection_postgres() {
+        let Some(store) = postgres_store().await else {
+            return;
+        };
+        concurrent_saves(store).await;
+    }
 }

@@ -254,14 +254,18 @@ impl Vault {
             .collect())
     }
 
-    async fn load(&self, entity_id: &str, kind: &str) -> Result<Option<Row_>, VaultError> {
+    /// The row of (entity, kind), read through `exec` (the pool, or a transaction).
+    async fn load<'e, E>(exec: E, entity_id: &str, kind: &str) -> Result<Option<Row_>, VaultError>
+    where
+        E: sqlx::Executor<'e, Database = sqlx::Any>,
+    {
         let row = sqlx::query(
             "SELECT id, public_fields, secret_blob, nonce, key_version, created_at, updated_at \
              FROM credentials WHERE entity_id = $1 AND kind = $2",
         )
         .bind(entity_id.to_owned())
         .bind(kind.to_owned())
-        .fetch_optional(self.store.pool())
+        .fetch_optional(exec)
         .await?;
         let Some(r) = row else { return Ok(None) };
         Ok(Some(Row_ {
@@ -295,6 +299,15 @@ impl Vault {
     }
 
     /// Save the credentials of `kind` for `actor.entity_id` (insert or replace), audited.
+    ///
+    /// Safe when several saves of one (entity, kind) run at once, on both engines: the
+    /// transaction starts with one upsert that either inserts the row or, when it exists, makes
+    /// a no-op update of it, which holds the row lock (PostgreSQL) or the database write lock
+    /// (SQLite) until commit. The row is read only after that, inside the transaction. So two
+    /// first saves never both insert (the second would fail on `UNIQUE (entity_id, kind)`: a
+    /// 500), and a [`SecretMerge::KeepMissing`] merge starts from the secrets of the last
+    /// committed save, not from a copy read before another save committed (a lost update). It
+    /// also keeps the rule that a write transaction starts with a write (see the `store` module).
     pub async fn put(
         &self,
         actor: &Actor,
@@ -304,52 +317,62 @@ impl Vault {
         merge: SecretMerge,
     ) -> Result<StoredCredential, VaultError> {
         let entity_id = actor.entity_id.as_str();
-        let existing = self.load(entity_id, kind).await?;
-        let mut all = match (&existing, merge) {
-            (Some(row), SecretMerge::KeepMissing) => self.open(entity_id, kind, row)?,
-            _ => SecretFields::new(),
-        };
         let changed_names: Vec<String> = secrets.keys().cloned().collect();
-        all.extend(secrets);
-        let (blob, nonce) = self.encrypt(entity_id, kind, &all)?;
         let now = now_millis();
         let public_text = public_fields.to_string();
+        let new_id = uuid::Uuid::new_v4().to_string();
+        // Encrypted for the insert; re-encrypted below when the row exists and secrets merge.
+        let (blob, nonce) = self.encrypt(entity_id, kind, &secrets)?;
         let mut tx = self.store.pool().begin().await?;
-        let (id, created_at) = match &existing {
-            Some(row) => {
-                sqlx::query(
-                    "UPDATE credentials SET public_fields = $1, secret_blob = $2, nonce = $3, \
-                     key_version = $4, updated_at = $5 WHERE id = $6",
-                )
-                .bind(public_text.clone())
-                .bind(blob.clone())
-                .bind(nonce.clone())
-                .bind(self.current)
-                .bind(now)
-                .bind(row.id.clone())
-                .execute(&mut *tx)
-                .await?;
-                (row.id.clone(), row.created_at)
-            }
-            None => {
-                let id = uuid::Uuid::new_v4().to_string();
-                sqlx::query(
-                    "INSERT INTO credentials (id, entity_id, kind, public_fields, secret_blob, \
-                     nonce, key_version, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
-                )
-                .bind(id.clone())
-                .bind(entity_id.to_owned())
-                .bind(kind.to_owned())
-                .bind(public_text.clone())
-                .bind(blob.clone())
-                .bind(nonce.clone())
-                .bind(self.current)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-                (id, now)
-            }
+        let id: String = sqlx::query_scalar(
+            "INSERT INTO credentials (id, entity_id, kind, public_fields, secret_blob, \
+             nonce, key_version, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) \
+             ON CONFLICT (entity_id, kind) DO UPDATE SET updated_at = credentials.updated_at \
+             RETURNING id",
+        )
+        .bind(new_id.clone())
+        .bind(entity_id.to_owned())
+        .bind(kind.to_owned())
+        .bind(public_text.clone())
+        .bind(blob.clone())
+        .bind(nonce.clone())
+        .bind(self.current)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        let created = id == new_id;
+        let (all, blob, nonce, created_at) = if created {
+            (secrets, blob, nonce, now)
+        } else {
+            // Locked by the upsert above: this is the last committed version of the row.
+            let row = Self::load(&mut *tx, entity_id, kind)
+                .await?
+                .ok_or_else(|| {
+                    StoreError::Corrupt(format!("credentials of {kind} vanished while locked"))
+                })?;
+            let (all, blob, nonce) = match merge {
+                SecretMerge::Replace => (secrets, blob, nonce),
+                SecretMerge::KeepMissing => {
+                    let mut all = self.open(entity_id, kind, &row)?;
+                    all.extend(secrets);
+                    let (blob, nonce) = self.encrypt(entity_id, kind, &all)?;
+                    (all, blob, nonce)
+                }
+            };
+            sqlx::query(
+                "UPDATE credentials SET public_fields = $1, secret_blob = $2, nonce = $3, \
+                 key_version = $4, updated_at = $5 WHERE id = $6",
+            )
+            .bind(public_text.clone())
+            .bind(blob.clone())
+            .bind(nonce.clone())
+            .bind(self.current)
+            .bind(now)
+            .bind(row.id.clone())
+            .execute(&mut *tx)
+            .await?;
+            (all, blob, nonce, row.created_at)
         };
         let public_names: Vec<String> = public_fields
             .as_object()
@@ -359,10 +382,10 @@ impl Vault {
             &mut *tx,
             actor,
             &AuditRecord {
-                action: if existing.is_some() {
-                    "credentials.update"
-                } else {
+                action: if created {
                     "credentials.create"
+                } else {
+                    "credentials.update"
                 },
                 target: kind,
                 outcome: "ok",
@@ -392,7 +415,7 @@ impl Vault {
         entity_id: &str,
         kind: &str,
     ) -> Result<Option<StoredCredential>, VaultError> {
-        let Some(row) = self.load(entity_id, kind).await? else {
+        let Some(row) = Self::load(self.store.pool(), entity_id, kind).await? else {
             return Ok(None);
         };
         let names = self.open(entity_id, kind, &row)?.into_keys().collect();
@@ -439,7 +462,7 @@ impl Vault {
         entity_id: &str,
         kind: &str,
     ) -> Result<Option<(StoredCredential, SecretFields)>, VaultError> {
-        let Some(row) = self.load(entity_id, kind).await? else {
+        let Some(row) = Self::load(self.store.pool(), entity_id, kind).await? else {
             return Ok(None);
         };
         let secrets = self.open(entity_id, kind, &row)?;
@@ -489,7 +512,7 @@ impl Vault {
         for r in rows {
             let entity_id: String = r.try_get("entity_id")?;
             let kind: String = r.try_get("kind")?;
-            let Some(row) = self.load(&entity_id, &kind).await? else {
+            let Some(row) = Self::load(self.store.pool(), &entity_id, &kind).await? else {
                 continue;
             };
             let secrets = self.open(&entity_id, &kind, &row)?;
@@ -516,7 +539,7 @@ impl Vault {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::test_support::sqlite_store;
+    use crate::store::test_support::{postgres_store, sqlite_store};
 
     fn secrets(pairs: &[(&str, &str)]) -> SecretFields {
         pairs
@@ -569,13 +592,29 @@ mod tests {
             .expect("exists");
         assert_eq!(s["password"].expose_secret(), "hunter2-very-secret");
         assert!(!format!("{s:?}").contains("hunter2"));
-        // Nothing in clear text on disk (db + wal).
+        // Nothing in clear text on disk (db + wal). The last connection can finish closing (in
+        // its worker thread) just after `close()` returns, checkpointing the -wal file into the
+        // database and removing it: a file that vanishes mid-scan means "scan again".
         vault.store().close().await;
-        for entry in std::fs::read_dir(dir.path()).expect("dir") {
-            let bytes = std::fs::read(entry.expect("entry").path()).expect("read");
-            let hay = String::from_utf8_lossy(&bytes);
-            assert!(!hay.contains("hunter2-very-secret") && !hay.contains("key-123456"));
+        'scan: for _ in 0..50 {
+            let mut files = Vec::new();
+            for entry in std::fs::read_dir(dir.path()).expect("dir") {
+                match std::fs::read(entry.expect("entry").path()) {
+                    Ok(bytes) => files.push(bytes),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                        continue 'scan;
+                    }
+                    Err(e) => panic!("read: {e}"),
+                }
+            }
+            for bytes in files {
+                let hay = String::from_utf8_lossy(&bytes);
+                assert!(!hay.contains("hunter2-very-secret") && !hay.contains("key-123456"));
+            }
+            return;
         }
+        panic!("the database files kept changing");
     }
 
     #[tokio::test]
@@ -788,6 +827,160 @@ mod tests {
             !text.contains("s3cr3t-value") && text.contains("password"),
             "{text}"
         );
+    }
+
+    /// Concurrent saves of one credential that does not exist yet (`ROUNDS` kinds, `N` saves
+    /// each, all at once): every save succeeds, one row per kind, one `credentials.create` and
+    /// `N - 1` `credentials.update` per kind, and the stored secret is one of the submitted ones.
+    async fn concurrent_first_puts(store: Store) {
+        const N: usize = 8;
+        const ROUNDS: usize = 4;
+        let (e, _) = store.ensure_entity("racer").await.expect("entity");
+        let (key, _) = VaultKey::generate();
+        let vault = Vault::new(store, 1, key, vec![]);
+        let actor = Actor::system(e.id.clone());
+        for round in 0..ROUNDS {
+            let kind = format!("race-{round}");
+            let results = futures::future::join_all((0..N).map(|i| {
+                let (vault, actor, kind) = (vault.clone(), actor.clone(), kind.clone());
+                tokio::spawn(async move {
+                    vault
+                        .put(
+                            &actor,
+                            &kind,
+                            serde_json::json!({"username": format!("user-{i}")}),
+                            secrets(&[("password", format!("pw-{round}-{i}").as_str())]),
+                            SecretMerge::KeepMissing,
+                        )
+                        .await
+                })
+            }))
+            .await;
+            for r in results {
+                r.expect("task")
+                    .expect("every concurrent first save succeeds");
+            }
+            let rows: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM credentials WHERE entity_id = $1 AND kind = $2",
+            )
+            .bind(e.id.clone())
+            .bind(kind.clone())
+            .fetch_one(vault.store().pool())
+            .await
+            .expect("count");
+            assert_eq!(rows, 1, "{kind}");
+            let (_, s) = vault
+                .decrypt(&e.id, &kind)
+                .await
+                .expect("decrypts")
+                .expect("exists");
+            let pw = s["password"].expose_secret();
+            assert!(
+                (0..N).any(|i| pw == format!("pw-{round}-{i}")),
+                "{kind}: stored password is none of the submitted ones"
+            );
+        }
+        let log = AuditLog::list(vault.store(), &e.id, 1000)
+            .await
+            .expect("audit");
+        for round in 0..ROUNDS {
+            let kind = format!("race-{round}");
+            let count = |action: &str| {
+                log.iter()
+                    .filter(|l| l.target == kind && l.action == action && l.outcome == "ok")
+                    .count()
+            };
+            assert_eq!(
+                (count("credentials.create"), count("credentials.update")),
+                (1, N - 1),
+                "{kind}"
+            );
+        }
+        let text = serde_json::to_string(&log).expect("json");
+        assert!(!text.contains("pw-"), "secret in the audit log: {text}");
+    }
+
+    /// Concurrent partial updates (`SecretMerge::KeepMissing`), each of a different secret field
+    /// of one existing credential: every change survives (no lost update).
+    async fn concurrent_partial_updates(store: Store) {
+        const N: usize = 8;
+        const ROUNDS: usize = 4;
+        let (e, _) = store.ensure_entity("merger").await.expect("entity");
+        let (key, _) = VaultKey::generate();
+        let vault = Vault::new(store, 1, key, vec![]);
+        let actor = Actor::system(e.id.clone());
+        let field = |i: usize| format!("field{i}");
+        let initial: SecretFields = (0..N)
+            .map(|i| (field(i), SecretString::from("old".to_owned())))
+            .collect();
+        vault
+            .put(
+                &actor,
+                "merge",
+                serde_json::json!({}),
+                initial,
+                SecretMerge::Replace,
+            )
+            .await
+            .expect("first save");
+        for round in 0..ROUNDS {
+            let results = futures::future::join_all((0..N).map(|i| {
+                let (vault, actor, name) = (vault.clone(), actor.clone(), field(i));
+                tokio::spawn(async move {
+                    vault
+                        .put(
+                            &actor,
+                            "merge",
+                            serde_json::json!({}),
+                            secrets(&[(name.as_str(), format!("new-{round}-{i}").as_str())]),
+                            SecretMerge::KeepMissing,
+                        )
+                        .await
+                })
+            }))
+            .await;
+            for r in results {
+                r.expect("task").expect("every partial update succeeds");
+            }
+            let (_, s) = vault
+                .decrypt(&e.id, "merge")
+                .await
+                .expect("decrypts")
+                .expect("exists");
+            let lost: Vec<String> = (0..N)
+                .filter(|&i| s[&field(i)].expose_secret() != format!("new-{round}-{i}"))
+                .map(field)
+                .collect();
+            assert!(lost.is_empty(), "round {round}: lost updates of {lost:?}");
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_first_puts_sqlite() {
+        let (store, _dir) = sqlite_store().await;
+        concurrent_first_puts(store).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_first_puts_postgres() {
+        let Some(store) = postgres_store().await else {
+            return;
+        };
+        concurrent_first_puts(store).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_partial_updates_sqlite() {
+        let (store, _dir) = sqlite_store().await;
+        concurrent_partial_updates(store).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_partial_updates_postgres() {
+        let Some(store) = postgres_store().await else {
+            return;
+        };
+        concurrent_partial_updates(store).await;
     }
 
     #[test]

@@ -977,3 +977,69 @@ async fn gateway_nxtport_data_source_shares_the_cpu_connection() {
     let (s, conn) = gw.get("/v1/connections/nxtport", &token).await;
     assert_eq!(s, 200, "{conn}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Concurrent first saves of the CPu connection
+// ---------------------------------------------------------------------------------------------
+
+/// `N` identical first-time `PUT /v1/connections/nxtport` of one entity at once: every answer is
+/// 200, one credential row, one `credentials.create` and `N - 1` `credentials.update` audited
+/// (no secret in them), and the stored credentials decrypt and authenticate at the simulator.
+async fn concurrent_first_connections(db: Db) {
+    const N: usize = 8;
+    let sim = Sim::start().await;
+    let Some(gw) = Gw::start(&sim, db, |_| {}).await else {
+        return;
+    };
+    let (entity, token) = gw.token("racer", Role::Editor).await;
+    let body = connection_body(&sim, "psa");
+    let answers = futures::future::join_all((0..N).map(|_| {
+        Gw::send(
+            gw.req(Method::PUT, "/v1/connections/nxtport", &token)
+                .json(&body),
+        )
+    }))
+    .await;
+    for (s, v) in &answers {
+        assert_eq!(*s, 200, "{v}");
+    }
+    let rows: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM credentials WHERE entity_id = $1 AND kind = 'nxtport'",
+    )
+    .bind(entity.clone())
+    .fetch_one(gw.state.store.pool())
+    .await
+    .expect("count");
+    assert_eq!(rows, 1);
+    let log = AuditLog::list(&gw.state.store, &entity, 100)
+        .await
+        .expect("audit");
+    let count = |action: &str| {
+        log.iter()
+            .filter(|e| e.action == action && e.outcome == "ok")
+            .count()
+    };
+    assert_eq!(
+        (count("credentials.create"), count("credentials.update")),
+        (1, N - 1),
+        "{log:?}"
+    );
+    let text = serde_json::to_string(&log).expect("json");
+    let p = sim.party("psa");
+    for secret in [&p.client_secret, &p.password, &p.subscription_key] {
+        assert!(!text.contains(secret.as_str()), "secret in the audit log");
+    }
+    // The stored secrets are the submitted ones: the gateway authenticates with them.
+    let (s, v) = gw.get("/v1/companies?entityName=PSA", &token).await;
+    assert_eq!(s, 200, "{v}");
+}
+
+#[tokio::test]
+async fn gateway_concurrent_first_connections_sqlite() {
+    concurrent_first_connections(Db::Sqlite).await;
+}
+
+#[tokio::test]
+async fn gateway_concurrent_first_connections_postgres() {
+    concurrent_first_connections(Db::Postgres).await;
+}

@@ -8,7 +8,7 @@ use std::time::Duration;
 use actix_web::{App, HttpServer};
 use cpu_gateway::sources::emulate::{configure_emulations, EmulationsState};
 use cpu_gateway::sources::{api::configure_with, HumanDuration, Sources, SourcesSettings};
-use cpu_gateway::store::{Role, Store, Vault, VaultKey};
+use cpu_gateway::store::{AuditLog, Role, Store, Vault, VaultKey};
 use secrecy::ExposeSecret;
 use serde_json::{json, Value};
 
@@ -978,6 +978,73 @@ async fn nxtport_cpu_source_authenticates_against_the_simulator_and_syncs_notifi
         (200, Some("succeeded")),
         "{run}"
     );
+}
+
+/// `N` identical first-time `PUT /v1/data-sources/psa` of one entity at once: every answer is
+/// 200, one connection row and one credential row, one create and `N - 1` updates audited (for
+/// the connection and for its credentials, no secret in them), and the stored credentials
+/// decrypt and verify at the terminal.
+async fn concurrent_first_connections_make_one_connection(db: Db) {
+    const N: usize = 8;
+    let Some(env) = spawn_with(db, |_| {}).await else {
+        return;
+    };
+    let answers = futures::future::join_all((0..N).map(|_| env.put("psa", psa_demo()))).await;
+    for (s, v) in &answers {
+        assert_eq!(*s, 200, "{v}");
+    }
+    let count = |sql: &'static str| {
+        let (store, entity) = (env.store.clone(), env.entity.clone());
+        async move {
+            sqlx::query_scalar::<_, i64>(sql)
+                .bind(entity)
+                .fetch_one(store.pool())
+                .await
+                .expect("count")
+        }
+    };
+    assert_eq!(
+        count("SELECT COUNT(*) FROM ds_connections WHERE entity_id = $1 AND terminal = 'psa'")
+            .await,
+        1
+    );
+    assert_eq!(
+        count("SELECT COUNT(*) FROM credentials WHERE entity_id = $1 AND kind = 'datasource:psa'")
+            .await,
+        1
+    );
+    let log = AuditLog::list(&env.store, &env.entity, 500)
+        .await
+        .expect("audit");
+    let audited = |action: &str| {
+        log.iter()
+            .filter(|e| e.action == action && e.outcome == "ok")
+            .count()
+    };
+    assert_eq!(
+        (audited("datasource.connect"), audited("datasource.update")),
+        (1, N - 1),
+        "{log:?}"
+    );
+    assert_eq!(
+        (audited("credentials.create"), audited("credentials.update")),
+        (1, N - 1),
+        "{log:?}"
+    );
+    assert!(!serde_json::to_string(&log)
+        .expect("json")
+        .contains("psa-demo-password"));
+    assert_eq!(env.settled("psa").await["status"], "connected");
+}
+
+#[tokio::test]
+async fn concurrent_first_connections_make_one_connection_sqlite() {
+    concurrent_first_connections_make_one_connection(Db::Sqlite).await;
+}
+
+#[tokio::test]
+async fn concurrent_first_connections_make_one_connection_postgres() {
+    concurrent_first_connections_make_one_connection(Db::Postgres).await;
 }
 
 #[tokio::test]
