@@ -86,24 +86,33 @@ echo "$check" | grep -q '"isValid":true' || { echo "gateway answer unexpected: $
 check=$(curl -fs -X POST $FWD_URL -H 'Content-Type: application/json' -d "$BODY") || { echo "bare forwarder failed"; cat "$DIR/fwd.log"; exit 1; }
 echo "$check" | grep -q '"isValid":true' || { echo "bare forwarder answer unexpected: $check"; exit 1; }
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; } # utime + stime, in clock ticks
+sys_ticks() { awk '{print $15}' "/proc/$1/stat"; }       # stime (kernel), in clock ticks
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; } # utime + stime
 # wrk, then the CPU each server process spent during the run, per request (us): where the cost is.
 run() {
-  local s0 g0 f0 out; s0=$(cpu_ticks $SIM); g0=$(cpu_ticks $GW); f0=$(cpu_ticks $FWD)
+  local p t0=() s0=() out
+  for p in $SIM $GW $FWD; do t0+=("$(cpu_ticks $p)"); s0+=("$(sys_ticks $p)"); done
   out=$(wrk -t"${THREADS:-1}" -c"$1" -d"$2" --latency -s "$DIR/$3.lua" "$4")
   echo "$out"
-  echo "cpu ticks: simulator $(( $(cpu_ticks $SIM) - s0 )) gateway $(( $(cpu_ticks $GW) - g0 )) forwarder $(( $(cpu_ticks $FWD) - f0 )) hz $(getconf CLK_TCK)"
+  local i=0 ticks=()
+  for p in $SIM $GW $FWD; do
+    ticks+=("$(( $(cpu_ticks $p) - t0[i] )) $(( $(sys_ticks $p) - s0[i] ))"); i=$((i + 1))
+  done
+  echo "cpu ticks of $3: simulator ${ticks[0]} gateway ${ticks[1]} forwarder ${ticks[2]} hz $(getconf CLK_TCK)"
 }
 show() { echo "$1" | grep -E "Requests/sec|^ +(50|99)%|Non-2xx|Socket errors" || true; cpu_per_request "$1"; }
 cpu_per_request() { python3 - "$1" <<'PY'
 import re, sys
 out = sys.argv[1]
-m = re.search(r"cpu ticks: simulator (\d+) gateway (\d+) forwarder (\d+) hz (\d+)", out)
+m = re.search(r"cpu ticks of (\w+): simulator (\d+) (\d+) gateway (\d+) (\d+) forwarder (\d+) (\d+) hz (\d+)", out)
 n = re.search(r"(\d+) requests in", out)
 if m and n:
-    sim, gw, fwd, hz = map(int, m.groups()); reqs = int(n.group(1))
+    target = m.group(1)
+    sim, sim_sys, gw, gw_sys, fwd, fwd_sys, hz = map(int, m.groups()[1:]); reqs = int(n.group(1))
     us = lambda ticks: ticks / hz / reqs * 1e6
-    print(f"     CPU per request: simulator {us(sim):.1f} us, gateway {us(gw):.1f} us, bare forwarder {us(fwd):.1f} us")
+    part = lambda name, total, system: f"{name} {us(total):.1f} us ({us(system):.1f} in the kernel)"
+    parts = {"gw": [part("gateway", gw, gw_sys)], "fwd": [part("bare forwarder", fwd, fwd_sys)]}.get(target, [])
+    print("     CPU per request:", ", ".join(parts + [part("simulator", sim, sim_sys)]))
 PY
 }
 echo "== throughput, wrk -t${THREADS:-1} -c$CONNS -d$DURATION"
