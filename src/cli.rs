@@ -26,6 +26,8 @@ pub enum Command {
     Serve(crate::gateway::ServeArgs),
     /// Manage the gateway's API tokens and webhook secrets.
     Token(crate::gateway::TokenArgs),
+    /// Maintain the credential vault (master key rotation).
+    Vault(crate::gateway::VaultArgs),
 }
 
 /// Run the parsed command line to completion.
@@ -39,5 +41,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Scenario(args) => crate::scenario::cli(args).await,
         Command::Serve(args) => crate::gateway::serve(args).await,
         Command::Token(args) => crate::gateway::token(args).await,
+        Command::Vault(args) => crate::gateway::vault(args).await,
     }
 }

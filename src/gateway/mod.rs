@@ -119,6 +119,53 @@ pub enum TokenCommand {
     },
 }
 
+/// Arguments of `cpu-gateway vault`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct VaultArgs {
+    /// TOML configuration file (master key, its version, retired keys, database URL).
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
+    /// Database URL (sqlite://... or postgres://...).
+    #[arg(long, global = true)]
+    pub database_url: Option<String>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: VaultCommand,
+}
+
+/// `cpu-gateway vault ...`.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum VaultCommand {
+    /// Re-encrypt every stored credential under the current master key version (after
+    /// configuring a new `master_key` + `master_key_version` with the old key in
+    /// `retired_master_keys`); each row rewritten is audited as `credentials.rotate`.
+    Rotate,
+}
+
+/// `cpu-gateway vault ...`.
+pub async fn vault(args: VaultArgs) -> anyhow::Result<()> {
+    let overrides = Overrides {
+        database_url: args.database_url.clone(),
+        ..Overrides::default()
+    };
+    let settings = Settings::load(args.config.as_deref(), &overrides)?;
+    let store = Store::connect(&settings.database_url())
+        .await
+        .context("opening the database")?;
+    match args.command {
+        VaultCommand::Rotate => {
+            let vault = vault_of(&settings, store.clone())?;
+            let n = vault.rotate().await?;
+            eprintln!(
+                "{n} credential(s) re-encrypted under master key version {}",
+                settings.master_key_version
+            );
+        }
+    }
+    store.close().await;
+    Ok(())
+}
+
 /// The master key: configured, or (sim mode only) read from / generated into the data dir.
 pub fn master_key(settings: &Settings) -> anyhow::Result<VaultKey> {
     if let Some(k) = &settings.master_key {

@@ -515,24 +515,59 @@ impl Vault {
             let Some(row) = Self::load(self.store.pool(), &entity_id, &kind).await? else {
                 continue;
             };
-            let secrets = self.open(&entity_id, &kind, &row)?;
-            let (blob, nonce) = self.encrypt(&entity_id, &kind, &secrets)?;
-            let r = sqlx::query(
-                "UPDATE credentials SET secret_blob = $1, nonce = $2, key_version = $3 \
-                 WHERE id = $4 AND key_version = $5",
-            )
-            .bind(blob)
-            .bind(nonce)
-            .bind(self.current)
-            .bind(row.id.clone())
-            .bind(row.key_version)
-            .execute(self.store.pool())
-            .await?;
-            if changed(&r) {
+            if self.rotate_row(&entity_id, &kind, &row).await? {
                 n += 1;
             }
         }
         Ok(n)
+    }
+
+    /// Re-encrypt one row as it was read, unless it was written since: the nonce is new on
+    /// every write, so a save that landed in between (say by a replica still on the old key
+    /// version) is never overwritten with the older secrets. Audited as `credentials.rotate`.
+    async fn rotate_row(
+        &self,
+        entity_id: &str,
+        kind: &str,
+        row: &Row_,
+    ) -> Result<bool, VaultError> {
+        if row.key_version == self.current {
+            return Ok(false);
+        }
+        let secrets = self.open(entity_id, kind, row)?;
+        let (blob, nonce) = self.encrypt(entity_id, kind, &secrets)?;
+        let mut tx = self.store.pool().begin().await?;
+        let r = sqlx::query(
+            "UPDATE credentials SET secret_blob = $1, nonce = $2, key_version = $3 \
+             WHERE id = $4 AND key_version = $5 AND nonce = $6",
+        )
+        .bind(blob)
+        .bind(nonce)
+        .bind(self.current)
+        .bind(row.id.clone())
+        .bind(row.key_version)
+        .bind(row.nonce.clone())
+        .execute(&mut *tx)
+        .await?;
+        let rotated = changed(&r);
+        if rotated {
+            AuditLog::record_with(
+                &mut *tx,
+                &Actor::system(entity_id.to_owned()),
+                &AuditRecord {
+                    action: "credentials.rotate",
+                    target: kind,
+                    outcome: "ok",
+                    detail: Some(serde_json::json!({
+                        "fromKeyVersion": row.key_version,
+                        "toKeyVersion": self.current,
+                    })),
+                },
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(rotated)
     }
 }
 
@@ -775,8 +810,44 @@ mod tests {
             .expect("d")
             .expect("e");
         assert_eq!(s["password"].expose_secret(), "pw");
+        // A row read for rotation and then written again (a replica still on version 1) is
+        // not overwritten with the secrets read before that write.
+        let read = Vault::load(vault.store().pool(), &a.entity_id, "nxtport")
+            .await
+            .expect("load")
+            .expect("row");
+        vault
+            .put(
+                &a,
+                "nxtport",
+                serde_json::json!({}),
+                secrets(&[("password", "pw-new")]),
+                SecretMerge::KeepMissing,
+            )
+            .await
+            .expect("put");
+        assert!(!v2
+            .rotate_row(&a.entity_id, "nxtport", &read)
+            .await
+            .expect("stale row"));
+        let (_, s) = v2
+            .decrypt(&a.entity_id, "nxtport")
+            .await
+            .expect("d")
+            .expect("e");
+        assert_eq!(s["password"].expose_secret(), "pw-new");
         assert_eq!(v2.rotate().await.expect("rotate"), 1);
         assert_eq!(v2.rotate().await.expect("rotate again"), 0);
+        let audit = AuditLog::list(vault.store(), &a.entity_id, 50)
+            .await
+            .expect("audit");
+        assert_eq!(
+            audit
+                .iter()
+                .filter(|e| e.action == "credentials.rotate")
+                .count(),
+            1
+        );
         let only_v2 = Vault::new(vault.store().clone(), 2, other, vec![]);
         let (c, s) = only_v2
             .decrypt(&a.entity_id, "nxtport")
@@ -784,7 +855,7 @@ mod tests {
             .expect("d")
             .expect("e");
         assert_eq!(c.key_version, 2);
-        assert_eq!(s["password"].expose_secret(), "pw");
+        assert_eq!(s["password"].expose_secret(), "pw-new");
         // The old vault (only version 1) can no longer read it.
         assert!(matches!(
             vault.decrypt(&a.entity_id, "nxtport").await,
