@@ -924,3 +924,77 @@ fn static_headers(subscription_key: &SecretString) -> Result<HeaderMap, NxtPortE
     );
     Ok(headers)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nxtport::BudgetConfig;
+
+    fn client(api_base_url: &str) -> NxtPortClient {
+        let credentials = NxtPortCredentials {
+            client_id: "client".into(),
+            client_secret: SecretString::from("client-secret".to_owned()),
+            username: "user".into(),
+            password: SecretString::from("password".to_owned()),
+            subscription_key: SecretString::from("key-123".to_owned()),
+        };
+        let config = NxtPortConfig::new(
+            api_base_url,
+            "http://127.0.0.1:9/connect/token",
+            credentials,
+        );
+        let budgets = BudgetRegistry::new(BudgetConfig::default()).expect("budget");
+        NxtPortClient::new(config, &budgets).expect("client")
+    }
+
+    #[test]
+    fn call_urls_keep_the_base_path_and_take_the_query() {
+        let path = "/certified-pickup/v1/BEANR/containers/MSCU1234566/import/terminal-release";
+        for (base, expected) in [
+            (
+                "http://127.0.0.1:8080",
+                format!("http://127.0.0.1:8080{path}"),
+            ),
+            (
+                "http://127.0.0.1:8080/",
+                format!("http://127.0.0.1:8080{path}"),
+            ),
+            (
+                "https://api.example/cpu/",
+                format!("https://api.example/cpu{path}"),
+            ),
+            (
+                "https://api.example/cpu?x=1#f",
+                format!("https://api.example/cpu{path}"),
+            ),
+        ] {
+            assert_eq!(client(base).url(path, None).as_str(), expected, "{base}");
+        }
+        assert_eq!(
+            client("https://api.example/cpu")
+                .url(
+                    "/certified-pickup/v1/notifications",
+                    Some("storedOn=2026-11-30")
+                )
+                .as_str(),
+            "https://api.example/cpu/certified-pickup/v1/notifications?storedOn=2026-11-30"
+        );
+    }
+
+    #[test]
+    fn headers_carry_the_key_as_sensitive_and_the_reference() {
+        let c = client("http://127.0.0.1:8080");
+        let headers = c
+            .headers(&CallOptions::with_reference("op-1"))
+            .expect("headers");
+        let key = &headers[paths::SUBSCRIPTION_KEY_HEADER];
+        assert_eq!(key, "key-123");
+        assert!(key.is_sensitive());
+        assert!(!format!("{headers:?}").contains("key-123"));
+        assert_eq!(headers[paths::EXTERNAL_REFERENCE_ID], "op-1");
+        assert!(c
+            .headers(&CallOptions::with_reference("bad\nvalue"))
+            .is_err());
+        assert!(!format!("{c:?}").contains("key-123"));
+    }
+}
