@@ -116,9 +116,11 @@ impl GatewayState {
         match limiter.check_key(&token_id.to_owned()) {
             Ok(()) => Ok(()),
             Err(not_until) => {
+                // Rounded up, and at least 1: the cell may already be free by the time the
+                // clock is read again, and `Retry-After: 0` invites an immediate retry storm.
                 let wait = not_until.wait_time_from(DefaultClock::default().now());
                 Err(ApiError::RateLimited {
-                    retry_after_secs: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
+                    retry_after_secs: (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1),
                 })
             }
         }

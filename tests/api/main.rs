@@ -2,6 +2,7 @@
 
 mod gateway;
 mod gateway_faults;
+mod gateway_hardening;
 mod nxtport_client;
 mod openapi;
 mod scenario;
