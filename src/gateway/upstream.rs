@@ -197,8 +197,11 @@ pub fn secret(s: &str) -> SecretString {
 /// Map a client error of a synchronous passthrough to the gateway's envelope.
 pub fn api_error(e: NxtPortError) -> ApiError {
     match &e {
-        NxtPortError::Token { .. } => ApiError::UpstreamAuth,
-        NxtPortError::Status { status: 401, .. } => ApiError::UpstreamAuth,
+        NxtPortError::Token { .. } | NxtPortError::Status { status: 401, .. } => {
+            // The error names the endpoint and NxtPort's answer, never a credential.
+            tracing::warn!(error = %e, "NxtPort refused the entity's credentials");
+            ApiError::UpstreamAuth
+        }
         NxtPortError::Status { status, .. }
             if *status < 500 && *status != 429 && *status != 408 =>
         {
@@ -210,6 +213,7 @@ pub fn api_error(e: NxtPortError) -> ApiError {
         NxtPortError::RetriesExhausted { last, .. } if !last.is_transient() => {
             match last.as_ref() {
                 NxtPortError::Token { .. } | NxtPortError::Status { status: 401, .. } => {
+                    tracing::warn!(error = %e, "NxtPort refused the entity's credentials");
                     ApiError::UpstreamAuth
                 }
                 _ => {
