@@ -67,15 +67,38 @@ impl ServeArgs {
     }
 }
 
-/// Arguments of `cpu-gateway token`.
+/// Where a maintenance command (`token`, `vault`) finds its settings and database.
 #[derive(Debug, Clone, clap::Args)]
-pub struct TokenArgs {
-    /// TOML configuration file (for the database URL).
+pub struct StoreArgs {
+    /// TOML configuration file (database URL; for `vault`, the master keys too).
     #[arg(long, global = true)]
     pub config: Option<PathBuf>,
     /// Database URL (sqlite://... or postgres://...).
     #[arg(long, global = true)]
     pub database_url: Option<String>,
+}
+
+impl StoreArgs {
+    /// The settings in force and the opened database.
+    async fn open(&self) -> anyhow::Result<(Settings, Store)> {
+        let overrides = Overrides {
+            database_url: self.database_url.clone(),
+            ..Overrides::default()
+        };
+        let settings = Settings::load(self.config.as_deref(), &overrides)?;
+        let store = Store::connect(&settings.database_url())
+            .await
+            .context("opening the database")?;
+        Ok((settings, store))
+    }
+}
+
+/// Arguments of `cpu-gateway token`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TokenArgs {
+    /// Settings and database.
+    #[command(flatten)]
+    pub store: StoreArgs,
     /// What to do.
     #[command(subcommand)]
     pub command: TokenCommand,
@@ -122,12 +145,9 @@ pub enum TokenCommand {
 /// Arguments of `cpu-gateway vault`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct VaultArgs {
-    /// TOML configuration file (master key, its version, retired keys, database URL).
-    #[arg(long, global = true)]
-    pub config: Option<PathBuf>,
-    /// Database URL (sqlite://... or postgres://...).
-    #[arg(long, global = true)]
-    pub database_url: Option<String>,
+    /// Settings (master key, its version, retired keys) and database.
+    #[command(flatten)]
+    pub store: StoreArgs,
     /// What to do.
     #[command(subcommand)]
     pub command: VaultCommand,
@@ -144,14 +164,7 @@ pub enum VaultCommand {
 
 /// `cpu-gateway vault ...`.
 pub async fn vault(args: VaultArgs) -> anyhow::Result<()> {
-    let overrides = Overrides {
-        database_url: args.database_url.clone(),
-        ..Overrides::default()
-    };
-    let settings = Settings::load(args.config.as_deref(), &overrides)?;
-    let store = Store::connect(&settings.database_url())
-        .await
-        .context("opening the database")?;
+    let (settings, store) = args.store.open().await?;
     match args.command {
         VaultCommand::Rotate => {
             let vault = vault_of(&settings, store.clone())?;
@@ -454,14 +467,7 @@ pub fn redact_url(url: &str) -> String {
 
 /// `cpu-gateway token ...`.
 pub async fn token(args: TokenArgs) -> anyhow::Result<()> {
-    let overrides = Overrides {
-        database_url: args.database_url.clone(),
-        ..Overrides::default()
-    };
-    let settings = Settings::load(args.config.as_deref(), &overrides)?;
-    let store = Store::connect(&settings.database_url())
-        .await
-        .context("opening the database")?;
+    let (settings, store) = args.store.open().await?;
     match args.command {
         TokenCommand::Create {
             entity,
