@@ -28,12 +28,18 @@ pub enum Command {
     Token(crate::gateway::TokenArgs),
     /// Maintain the credential vault (master key rotation).
     Vault(crate::gateway::VaultArgs),
+    /// The go-live check: configuration, database and each entity's NxtPort connection
+    /// (password grant, subscription key, ingestion id, terminal code), with what to fix.
+    Check(crate::gateway::check::CheckArgs),
 }
 
 /// Run the parsed command line to completion.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    // Scenario runs keep the terminal for their own output unless RUST_LOG asks for logs.
-    if !matches!(cli.command, Command::Scenario(_)) || std::env::var_os("RUST_LOG").is_some() {
+    // Scenario runs and the go-live check keep the terminal for their own output unless
+    // RUST_LOG asks for logs.
+    if !matches!(cli.command, Command::Scenario(_) | Command::Check(_))
+        || std::env::var_os("RUST_LOG").is_some()
+    {
         crate::telemetry::init(cli.log_json);
     }
     match cli.command {
@@ -42,5 +48,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => crate::gateway::serve(args).await,
         Command::Token(args) => crate::gateway::token(args).await,
         Command::Vault(args) => crate::gateway::vault(args).await,
+        Command::Check(args) => crate::gateway::check::run(args).await,
     }
 }

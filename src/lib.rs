@@ -17,6 +17,8 @@ pub mod simulate;
 pub mod sources;
 pub mod store;
 pub mod telemetry;
+#[doc(hidden)]
+pub mod testenv;
 
 /// A small HTML page rendering an OpenAPI document with Redoc (loaded by the browser).
 pub fn docs_page(title: &str, spec_url: &str) -> String {

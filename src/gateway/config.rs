@@ -5,19 +5,19 @@
 //! `CPU_GATEWAY_BUDGET__PER_MINUTE=300`), then command-line flags. Unknown keys in the file are
 //! an error (`deny_unknown_fields`) and every error names the key. Environment variables are
 //! filtered to this struct's top-level keys, because other tools of this project share the
-//! `CPU_GATEWAY_` prefix (`CPU_GATEWAY_LOG_JSON`, `CPU_GATEWAY_SKIP_PG`).
+//! `CPU_GATEWAY_` prefix (`CPU_GATEWAY_LOG_JSON`, `CPU_GATEWAY_REQUIRE_SERVICES`).
 //!
 //! Secrets (the master key) are [`SecretString`]s: their `Debug` is redacted.
 
 use figment::providers::{Env, Format, Toml};
 use figment::Figment;
 use secrecy::SecretString;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 /// Where the gateway sends its CPu calls.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
     /// The simulator, embedded in the process (default; offline).
@@ -58,19 +58,23 @@ impl Mode {
 }
 
 /// Everything `cpu-gateway serve` needs.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
     /// Address the gateway API listens on.
     pub listen: SocketAddr,
     /// sim | uat | prd.
     pub mode: Mode,
+    /// sim mode: where the embedded CPu simulator listens (its control API and parties are at
+    /// `/simulator/v1`, so you can act as the shipping agent or customs); port 0 picks a free one.
+    pub simulator_listen: SocketAddr,
     /// Folder for the SQLite file and the generated sim-mode master key.
     pub data_dir: PathBuf,
     /// `sqlite://...` or `postgres://...`; default `sqlite://<data_dir>/gateway.db`.
     pub database_url: Option<String>,
     /// Base64 of 32 random bytes: encrypts stored credentials. Required in uat/prd; generated
     /// into `<data_dir>/master.key` in sim mode when absent.
+    #[serde(serialize_with = "redacted")]
     pub master_key: Option<SecretString>,
     /// Version number of `master_key` (stored beside every ciphertext, for rotation).
     pub master_key_version: u32,
@@ -99,18 +103,24 @@ pub struct Settings {
     pub sources: crate::sources::SourcesSettings,
 }
 
+/// Secrets serialise as `"***"` (the settings are serialised only to list their keys).
+fn redacted<T, S: serde::Serializer>(_: &T, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str("***")
+}
+
 /// A retired master key, kept to decrypt rows written before a rotation.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RetiredKey {
     /// Its version number.
     pub version: u32,
     /// Base64 of 32 bytes.
+    #[serde(serialize_with = "redacted")]
     pub key: SecretString,
 }
 
 /// Upstream (NxtPort or simulator) addresses.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct UpstreamSettings {
     /// API base URL (scheme + host [+ port]); overrides the mode's default.
@@ -124,7 +134,7 @@ pub struct UpstreamSettings {
 }
 
 /// NxtPort's budget: `per_minute` calls per `period_secs` per subscription key.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct BudgetSettings {
     /// Calls allowed per period (NxtPort: 500 per minute).
@@ -134,7 +144,7 @@ pub struct BudgetSettings {
 }
 
 /// Each caller token's own quota on the gateway API.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct QuotaSettings {
     /// Requests per minute per token; 0 disables the quota.
@@ -144,7 +154,7 @@ pub struct QuotaSettings {
 }
 
 /// Retries of a single upstream call on 429/5xx/timeouts.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RetrySettings {
     /// Retries after the first attempt.
@@ -156,7 +166,7 @@ pub struct RetrySettings {
 }
 
 /// The outbox delivery worker.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DeliverySettings {
     /// Delivery attempts (each with the client's own retries) before an operation is `failed`.
@@ -172,7 +182,7 @@ pub struct DeliverySettings {
 }
 
 /// Notification intake and retention.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct NotificationSettings {
     /// Keep notifications at least this long (NxtPort keeps 168 h).
@@ -189,7 +199,7 @@ pub struct NotificationSettings {
 }
 
 /// Limits at the edge.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LimitSettings {
     /// Largest accepted JSON body.
@@ -201,6 +211,7 @@ impl Default for Settings {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8081)),
             mode: Mode::Sim,
+            simulator_listen: SocketAddr::from(([127, 0, 0, 1], 8082)),
             data_dir: PathBuf::from(".cpu-gateway"),
             database_url: None,
             master_key: None,
@@ -314,6 +325,7 @@ pub enum ConfigError {
 const ENV_KEYS: &[&str] = &[
     "listen",
     "mode",
+    "simulator_listen",
     "data_dir",
     "database_url",
     "master_key",
@@ -327,6 +339,7 @@ const ENV_KEYS: &[&str] = &[
     "notifications",
     "limits",
     "demo",
+    "sources",
 ];
 
 /// Command-line overrides (highest precedence).
@@ -539,7 +552,7 @@ mod tests {
             )?;
             jail.set_env("CPU_GATEWAY_BUDGET__PER_MINUTE", "20");
             jail.set_env("CPU_GATEWAY_LOG_JSON", "true");
-            jail.set_env("CPU_GATEWAY_SKIP_PG", "1");
+            jail.set_env("CPU_GATEWAY_REQUIRE_SERVICES", "1");
             jail.set_env("DATABASE_URL", "postgres://127.0.0.1/test");
             let s = Settings::load(Some(Path::new("gw.toml")), &Overrides::default())
                 .map_err(|e| e.to_string())?;
@@ -563,5 +576,96 @@ mod tests {
     fn bad_url_is_rejected() {
         let err = from_toml("[nxtport]\napi_base_url = \"not a url\"").expect_err("must fail");
         assert!(err.to_string().contains("nxtport.api_base_url"), "{err}");
+    }
+
+    const EXAMPLE: &str = include_str!("../../docs/cpu-gateway.example.toml");
+
+    /// `# key = value` and `# [table]` lines of the example, uncommented.
+    fn uncommented(text: &str) -> String {
+        text.lines()
+            .map(|l| match l.strip_prefix("# ") {
+                Some(rest) if is_key_line(rest) || rest.starts_with('[') => rest,
+                _ => l,
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    fn is_key_line(line: &str) -> bool {
+        line.split_once(" = ").is_some_and(|(k, _)| {
+            !k.is_empty()
+                && k.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        })
+    }
+
+    /// Dotted names of every key and table in a TOML text (after [`uncommented`]).
+    fn text_keys(text: &str) -> std::collections::BTreeSet<String> {
+        let mut keys = std::collections::BTreeSet::new();
+        let mut table = String::new();
+        for line in text.lines() {
+            if let Some(name) = line.strip_prefix("[[").or(line.strip_prefix('[')) {
+                table = name.trim_end_matches(']').to_owned();
+                keys.insert(table.clone());
+            } else if is_key_line(line) {
+                let key = line.split_once(" = ").map(|(k, _)| k).unwrap_or_default();
+                keys.insert(if table.is_empty() {
+                    key.to_owned()
+                } else {
+                    format!("{table}.{key}")
+                });
+            }
+        }
+        keys
+    }
+
+    /// Dotted names of every leaf of the serialised defaults (maps and lists are leaves).
+    fn code_keys(v: &serde_json::Value, prefix: &str, out: &mut Vec<String>) {
+        match v.as_object() {
+            Some(map) if !map.is_empty() => {
+                for (k, child) in map {
+                    let name = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
+                    code_keys(child, &name, out);
+                }
+            }
+            _ => out.push(prefix.to_owned()),
+        }
+    }
+
+    #[test]
+    fn the_example_file_sets_every_default_and_names_every_key() {
+        // As written, it is the defaults.
+        let example = from_toml(EXAMPLE).expect("the example file loads");
+        let json = |s: &Settings| serde_json::to_value(s).expect("settings serialise");
+        assert_eq!(json(&example), json(&Settings::default()));
+        // Its optional keys, once uncommented, are real keys (deny_unknown_fields).
+        let full = uncommented(EXAMPLE);
+        from_toml(&full).expect("every commented key is a real key");
+        // Every key of the code is in the file.
+        let documented = text_keys(&full);
+        let mut keys = Vec::new();
+        code_keys(&json(&Settings::default()), "", &mut keys);
+        let missing: Vec<_> = keys.iter().filter(|k| !documented.contains(*k)).collect();
+        assert!(
+            missing.is_empty(),
+            "docs/cpu-gateway.example.toml lacks {missing:?}"
+        );
+        // And the env filter knows every top-level key.
+        for key in keys.iter().filter_map(|k| k.split('.').next()) {
+            if key != "retired_master_keys" {
+                assert!(ENV_KEYS.contains(&key), "ENV_KEYS lacks {key}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_key_check_notices_a_missing_key() {
+        let without = uncommented(EXAMPLE).replace("concurrency = 8\n", "");
+        assert!(!text_keys(&without).contains("delivery.concurrency"));
+        assert!(text_keys(&uncommented(EXAMPLE)).contains("sources.base_urls"));
     }
 }

@@ -9,6 +9,7 @@
 //! differ. In sim mode with no base URL configured, the simulator runs in-process and a demo
 //! entity is connected to its PSA terminal party ([`sim`]).
 
+pub mod check;
 pub mod config;
 pub mod domain;
 pub mod error;
@@ -43,7 +44,9 @@ use upstream::Upstreams;
 /// Arguments of `cpu-gateway serve`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ServeArgs {
-    /// TOML configuration file (see docs; every key can also be set as CPU_GATEWAY_<KEY>).
+    /// TOML configuration file: every key, its default and what it does are in
+    /// docs/cpu-gateway.example.toml. Every top-level key can also be set as CPU_GATEWAY_<KEY>
+    /// (nested keys with `__`, e.g. CPU_GATEWAY_BUDGET__PER_MINUTE).
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Address to listen on (default 127.0.0.1:8081).
@@ -278,14 +281,20 @@ impl Application {
 
         let mut simulator_port = None;
         if embed_simulator {
+            let sim_listen = state.settings.simulator_listen;
             let sim_app = crate::simulate::Application::build(
                 crate::simulate::SimConfig::default(),
-                "127.0.0.1:0",
+                &sim_listen.to_string(),
             )
             .await
-            .context("starting the embedded simulator")?;
+            .with_context(|| {
+                format!(
+                    "starting the embedded simulator on {sim_listen} (set `simulator_listen` or \
+                     CPU_GATEWAY_SIMULATOR_LISTEN to another address, port 0 for any)"
+                )
+            })?;
             let port = sim_app.port();
-            let base = format!("http://127.0.0.1:{port}");
+            let base = format!("http://{}:{port}", sim_listen.ip());
             state.upstreams.set_base_urls(
                 base.clone(),
                 format!("{base}{}", crate::nxtport::paths::TOKEN),
@@ -302,7 +311,7 @@ impl Application {
         // Data Sources: terminal base URLs not configured point at the simulator's emulations
         // in sim mode (embedded or configured); in uat/prd they must be configured.
         let sim_base = simulator_port
-            .map(|p| format!("http://127.0.0.1:{p}"))
+            .map(|p| format!("http://{}:{p}", state.settings.simulator_listen.ip()))
             .or(configured_sim_base);
         let sources_settings = match &sim_base {
             Some(base) => sources_settings.with_simulator(base),
@@ -447,8 +456,13 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!(
         "gateway listening on http://127.0.0.1:{port} (API docs: /docs, OpenAPI: /openapi.json)"
     );
+    let simulator = app
+        .simulator_port()
+        .map(|p| format!("http://{}:{p}", app.state.settings.simulator_listen.ip()));
     if let Some(demo) = app.demo() {
-        println!("{}", demo.banner(port));
+        println!("{}", demo.banner(port, simulator.as_deref()));
+    } else if let Some(sim) = &simulator {
+        println!("Embedded CPu simulator: {sim} (parties: {sim}/simulator/v1/parties)");
     }
     app.run_until_stopped().await?;
     Ok(())

@@ -63,10 +63,10 @@ pub struct DemoSetup {
 
 impl DemoSetup {
     /// The text printed on start.
-    pub fn banner(&self, port: u16) -> String {
+    pub fn banner(&self, port: u16, simulator: Option<&str>) -> String {
         let t = self.token.expose_secret();
         let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ");
-        [
+        let mut lines = vec![
             String::new(),
             "cpu-gateway is running in sim mode (embedded CPu simulator, SQLite in .cpu-gateway/).".to_owned(),
             format!(
@@ -83,8 +83,17 @@ impl DemoSetup {
             format!("    -d '{{\"equipmentNumber\":\"MSCU1234566\",\"timestamp\":\"{now}\"}}'"),
             format!("  curl -s http://127.0.0.1:{port}/v1/operations/<operationId> -H 'Authorization: Bearer {t}'"),
             format!("API reference: http://127.0.0.1:{port}/docs"),
-        ]
-        .join("\n")
+        ];
+        if let Some(sim) = simulator {
+            lines.extend([
+                String::new(),
+                format!("Embedded CPu simulator: {sim} (API docs: {sim}/docs)"),
+                format!("  parties and their demo credentials: curl -s {sim}/simulator/v1/parties"),
+                format!("  a container as every party sees it:  curl -s {sim}/simulator/v1/BEANR/containers/MSCU1234566"),
+                "  act there as the shipping agent, customs or a transport operator (README: \"The gateway in sim mode\")".to_owned(),
+            ]);
+        }
+        lines.join("\n")
     }
 }
 

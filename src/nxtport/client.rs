@@ -537,6 +537,24 @@ impl NxtPortClient {
         .await
     }
 
+    /// The go-live check's probe of an ingestion id (`cpu-gateway check`): an empty body, which
+    /// NxtPort refuses with 400 after it has checked the id (401 when the id is not yours), so
+    /// nothing is ingested.
+    pub async fn probe_ingestion(
+        &self,
+        ingestion_id: &str,
+    ) -> Result<AcceptedResponse, NxtPortError> {
+        self.send(
+            Method::POST,
+            paths::ingestion(ingestion_id),
+            None::<&()>,
+            Some(&serde_json::json!({})),
+            &CallOptions::default(),
+            Priority::Interactive,
+        )
+        .await
+    }
+
     /// Synchronous truck pickup validation (interactive by default).
     pub async fn validate_truck_pickup(
         &self,

@@ -182,14 +182,14 @@ pub(crate) mod test_support {
         (store, dir)
     }
 
-    /// A store in a fresh PostgreSQL schema, or `None` when `CPU_GATEWAY_SKIP_PG=1`.
-    /// Server: `CPU_GATEWAY_TEST_PG_URL` (default `postgres://postgres@127.0.0.1:5432/test`).
+    /// A store in a fresh PostgreSQL schema, or `None` (with a visible `SKIPPED` line) when
+    /// PostgreSQL is unavailable here; see [`crate::testenv`].
     pub async fn postgres_store() -> Option<Store> {
-        if std::env::var("CPU_GATEWAY_SKIP_PG").as_deref() == Ok("1") {
+        use crate::testenv::{require, Service};
+        if !require(Service::Postgres) {
             return None;
         }
-        let base = std::env::var("CPU_GATEWAY_TEST_PG_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+        let base = Service::Postgres.url();
         let schema = format!("gw_unit_{}", uuid::Uuid::new_v4().simple());
         sqlx::any::install_default_drivers();
         let admin = sqlx::AnyPool::connect(&base)

@@ -1,6 +1,6 @@
 //! Gateway integration tests: a real gateway on port 0 in the UAT code path (base URLs
 //! overridden to a real simulator on loopback), on SQLite and on PostgreSQL
-//! (127.0.0.1:5432, database `test`, one fresh schema per test; `CPU_GATEWAY_SKIP_PG=1` skips).
+//! (127.0.0.1:5432, database `test`, one fresh schema per test; skipped visibly when unreachable).
 
 use super::sim_helpers::{bad_check_digit, container, Sim};
 use cpu_gateway::gateway::config::{Mode, Settings};
@@ -20,19 +20,20 @@ pub enum Db {
     Postgres,
 }
 
-/// `None` when PostgreSQL tests are skipped.
+/// A fresh schema's URL, or `None` (with a visible `SKIPPED` line) when PostgreSQL is
+/// unavailable here; `.ci/run` makes that a failure (see `cpu_gateway::testenv`).
 pub async fn pg_url() -> Option<String> {
-    if std::env::var("CPU_GATEWAY_SKIP_PG").as_deref() == Ok("1") {
+    use cpu_gateway::testenv::{require, Service};
+    if !require(Service::Postgres) {
         return None;
     }
-    let base = std::env::var("CPU_GATEWAY_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+    let base = Service::Postgres.url();
     let now = chrono::Utc::now().timestamp();
     let schema = format!("gw_it_{now}_{}", uuid::Uuid::new_v4().simple());
     sqlx::any::install_default_drivers();
     let admin = sqlx::AnyPool::connect(&base)
         .await
-        .expect("PostgreSQL at 127.0.0.1:5432 (set CPU_GATEWAY_SKIP_PG=1 to skip)");
+        .expect("PostgreSQL answered the probe but refused a connection");
     // Schemas of earlier runs (named gw_it_<unix seconds>_...) older than an hour are dropped.
     let old: Vec<String> =
         sqlx::query_scalar("SELECT nspname::text FROM pg_namespace WHERE nspname LIKE 'gw_it_%'")

@@ -1,7 +1,7 @@
 //! Data Sources over real HTTP: the terminal emulations on one port, the Data Sources API on
 //! another, a fresh SQLite file per test; the tests of the SQL that matters most also run on
-//! PostgreSQL (127.0.0.1:5432, database `test`, one fresh schema per test; `CPU_GATEWAY_SKIP_PG=1`
-//! skips), see [`pg_url`].
+//! PostgreSQL (127.0.0.1:5432, database `test`, one fresh schema per test; skipped visibly
+//! when unreachable), see [`pg_url`].
 
 use std::time::Duration;
 
