@@ -96,7 +96,7 @@ pub enum ConnectionState {
     Error {
         identifier: String,
         connected_at: chrono::DateTime<chrono::Utc>,
-        /// invalid_credentials | account_locked | ip_not_whitelisted | api_access_not_activated |
+        /// invalid_credentials | api_access_not_activated | quota_exceeded | rate_limited |
         /// terminal_unavailable | terminal_timeout | terminal_unreachable | unexpected_response | internal_error
         code: String,
         /// What to do about it.

@@ -406,13 +406,13 @@ async fn every_fault_kind_ends_in_its_user_message() {
             "invalid_credentials",
             "rejected the credentials",
         ),
-        ("locked_account", "account_locked", "locked"),
-        ("not_whitelisted", "ip_not_whitelisted", "whitelist"),
         (
             "api_not_activated",
             "api_access_not_activated",
-            "activate API access",
+            "API access is not activated",
         ),
+        ("quota_exceeded", "quota_exceeded", "quota"),
+        ("rate_limited", "rate_limited", "resumes in 30 s"),
         (
             "server_error",
             "terminal_unavailable",
