@@ -39,6 +39,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use self::faults::{FaultKind, FaultSpec, Faults, Phase};
+pub use self::tmining::release_address as tmining_release_address;
 use crate::sources::catalogue::Terminal;
 
 /// The terminals that have an emulation here (NxtPort CPu is the simulator's own surface).
