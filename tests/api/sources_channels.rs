@@ -247,7 +247,9 @@ async fn tmining_webhooks_fetch_the_release_and_store_each_state_once(db: Db) {
     // Bad deliveries: refused with their reason, in the sync history, nothing stored.
     let now = chrono::Utc::now().timestamp();
     let good = documented_body(&address, "update");
-    let cases: Vec<(Vec<(&str, String)>, String, u16, &str)> = vec![
+    /// Headers, body, expected status and code.
+    type Case<'a> = (Vec<(&'a str, String)>, String, u16, &'a str);
+    let cases: Vec<Case<'_>> = vec![
         (vec![], good.clone(), 401, "missing_signature"),
         (
             vec![(SIGNATURE_HEADER, sign("not-the-secret", now, good.as_bytes()))],
