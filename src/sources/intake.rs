@@ -61,6 +61,9 @@ pub const ON_RELEASE_EVENTS: [&str; 7] = [
     "revoke",
     "greenlights",
 ];
+/// How long a receiver's secret stays cached in a process: a rotated secret (or a removed
+/// connection) is in force in every replica after at most this long.
+const SECRET_CACHE_TTL: Duration = Duration::from_secs(30);
 /// Releases fetched per drain round (one transaction, one history row).
 const DRAIN_BATCH: i64 = 500;
 /// Release fetches in flight during a drain.
@@ -69,6 +72,21 @@ const DRAIN_CONCURRENCY: usize = 16;
 /// Vault kind of a connection's webhook secret.
 pub fn webhook_vault_kind(t: Terminal) -> String {
     format!("datasource-webhook:{}", t.as_str())
+}
+
+/// A receiver's owner and secret, cached per webhook id (see [`SECRET_CACHE_TTL`]).
+#[derive(Clone)]
+pub(crate) struct CachedHook {
+    entity_id: String,
+    terminal: Terminal,
+    secret: SecretString,
+    at: std::time::Instant,
+}
+
+impl CachedHook {
+    pub(crate) fn belongs_to(&self, entity_id: &str, t: Terminal) -> bool {
+        self.entity_id == entity_id && self.terminal == t
+    }
 }
 
 /// Answer of `POST /v1/data-sources/{terminal}/webhook`: shown once, to configure at the terminal.
@@ -340,6 +358,7 @@ impl Sources {
                 SecretMerge::Replace,
             )
             .await?;
+        self.webhook_secrets.lock().remove(&webhook_id);
         self.intake_audit(
             actor,
             "datasource.webhook",
@@ -366,28 +385,13 @@ impl Sources {
         body: &[u8],
         now_secs: i64,
     ) -> Result<(), WebhookError> {
-        let conn = repo::connection_by_webhook(&self.store, webhook_id)
-            .await
-            .map_err(SourcesError::from)?
-            .filter(|c| c.terminal == t)
-            .ok_or(WebhookError::UnknownWebhook)?;
-        let entity_id = conn.entity_id.as_str();
-        let Some((_, secrets)) = self
-            .vault
-            .decrypt(entity_id, &webhook_vault_kind(t))
-            .await
-            .map_err(SourcesError::from)?
-        else {
-            return Err(WebhookError::UnknownWebhook);
-        };
-        let secret = secrets
-            .get("secret")
-            .map(|s| s.expose_secret().to_string())
-            .unwrap_or_default();
+        let hook = self.webhook_owner(t, webhook_id).await?;
+        let entity_id = hook.entity_id.as_str();
+        let secret = hook.secret.expose_secret();
         let checked = if secret.is_empty() {
             Err(WebhookError::UnknownWebhook)
         } else {
-            verify(&secret, auth, body, now_secs).and_then(|()| parse_on_release(body))
+            verify(secret, auth, body, now_secs).and_then(|()| parse_on_release(body))
         };
         let (release, event) = match checked {
             Ok(v) => v,
@@ -433,6 +437,48 @@ impl Sources {
             .map_err(SourcesError::from)?;
         self.spawn_drain(entity_id, t);
         Ok(())
+    }
+
+    /// The connection and secret behind a webhook id (cached for [`SECRET_CACHE_TTL`]).
+    async fn webhook_owner(
+        &self,
+        t: Terminal,
+        webhook_id: &str,
+    ) -> Result<CachedHook, WebhookError> {
+        if let Some(h) = self.webhook_secrets.lock().get(webhook_id) {
+            if h.at.elapsed() < SECRET_CACHE_TTL && h.terminal == t {
+                return Ok(h.clone());
+            }
+        }
+        let conn = repo::connection_by_webhook(&self.store, webhook_id)
+            .await
+            .map_err(SourcesError::from)?
+            .filter(|c| c.terminal == t)
+            .ok_or(WebhookError::UnknownWebhook)?;
+        let Some((_, secrets)) = self
+            .vault
+            .decrypt(&conn.entity_id, &webhook_vault_kind(t))
+            .await
+            .map_err(SourcesError::from)?
+        else {
+            return Err(WebhookError::UnknownWebhook);
+        };
+        let secret = secrets
+            .get("secret")
+            .map(|s| SecretString::from(s.expose_secret().to_string()))
+            .ok_or(WebhookError::UnknownWebhook)?;
+        let hook = CachedHook {
+            entity_id: conn.entity_id,
+            terminal: t,
+            secret,
+            at: std::time::Instant::now(),
+        };
+        let mut cache = self.webhook_secrets.lock();
+        if cache.len() >= 10_000 {
+            cache.clear(); // bounded
+        }
+        cache.insert(webhook_id.to_string(), hook.clone());
+        Ok(hook)
     }
 
     /// Drain the connection's queued webhooks in the background (one drain per connection in
@@ -490,9 +536,19 @@ impl Sources {
         if pending.is_empty() {
             return Ok(0);
         }
-        let creds = load_credentials(self, entity_id, t)
+        let connected = repo::get_connection(&self.store, entity_id, t)
             .await?
-            .ok_or(SyncError::NotConnected)?;
+            .is_some();
+        let Some(creds) = load_credentials(self, entity_id, t)
+            .await?
+            .filter(|_| connected)
+        else {
+            // Disconnected since: without credentials the releases cannot be fetched; the
+            // queue is dropped (a reconnection's periodic fetch reads the releases again).
+            let n = repo::inbox_clear(&self.store, entity_id, t).await?;
+            tracing::warn!(entity_id, terminal = %t, dropped = n, "webhooks of a removed connection dropped");
+            return Err(SyncError::NotConnected);
+        };
         let adapter = self.adapters.get(t).ok_or(SyncError::NotConnected)?;
         let started = now_millis();
         let session = match adapter.authenticate(&creds).await {

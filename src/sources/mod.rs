@@ -171,6 +171,8 @@ pub struct Sources {
     pub(crate) settings: Arc<Runtime>,
     /// Connections whose webhook drain runs in this process (value: another round requested).
     pub(crate) drains: Arc<parking_lot::Mutex<HashMap<(String, Terminal), bool>>>,
+    /// Webhook receivers' owners and secrets, by webhook id (short-lived cache).
+    pub(crate) webhook_secrets: Arc<parking_lot::Mutex<HashMap<String, intake::CachedHook>>>,
 }
 
 impl std::fmt::Debug for Sources {
@@ -205,6 +207,7 @@ impl Sources {
             adapters: Arc::new(adapters),
             settings: Arc::new(runtime),
             drains: Arc::default(),
+            webhook_secrets: Arc::default(),
         })
     }
 

@@ -922,6 +922,18 @@ pub(crate) async fn inbox_done(
     Ok(())
 }
 
+/// Drop a connection's queued webhooks (it was removed). Returns how many were pending.
+pub async fn inbox_clear(store: &Store, entity_id: &str, t: Terminal) -> Result<u64, StoreError> {
+    let r = sqlx::query(
+        "DELETE FROM ds_webhook_inbox WHERE entity_id = $1 AND terminal = $2 AND pending = 1",
+    )
+    .bind(entity_id.to_owned())
+    .bind(t.as_str())
+    .execute(store.pool())
+    .await?;
+    Ok(r.rows_affected())
+}
+
 /// Connections with pending webhooks (the scheduler drains them).
 pub async fn connections_with_pending_webhooks(
     store: &Store,

@@ -638,6 +638,15 @@ impl Sources {
             Terminal::Nxtport => false,
             _ => self.vault.delete(actor, &vault_kind(t)).await?,
         };
+        // The webhook receiver goes with the connection (its id was in the deleted row).
+        if super::intake::WEBHOOK_TERMINALS.contains(&t) {
+            self.vault
+                .delete(actor, &super::intake::webhook_vault_kind(t))
+                .await?;
+            self.webhook_secrets
+                .lock()
+                .retain(|_, h| !h.belongs_to(entity_id, t));
+        }
         if !existed && !had_creds {
             let e = SourcesError::NotConnected(t.info().name);
             self.audit_err(actor, "datasource.disconnect", t, &e).await;

@@ -339,6 +339,24 @@ async fn tmining_webhooks_fetch_the_release_and_store_each_state_once(db: Db) {
     );
     let (_, run) = env.sync("tmining").await;
     assert_eq!(run["stored"], 0, "{run}");
+
+    // Disconnected: the receiver is gone with the connection, the history stays.
+    let (s, _) = env
+        .call(
+            reqwest::Method::DELETE,
+            "/v1/data-sources/tmining",
+            &env.editor,
+            None,
+        )
+        .await;
+    assert_eq!(s, 204);
+    let sig = sign(&secret, chrono::Utc::now().timestamp(), good.as_bytes());
+    let (s, v) = env.post_raw(&path, &[(SIGNATURE_HEADER, sig)], &good).await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (404, Some("unknown_webhook"))
+    );
+    assert!(!env.history("tmining").await.is_empty());
 }
 
 #[tokio::test]

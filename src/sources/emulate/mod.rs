@@ -106,8 +106,9 @@ struct TerminalEmu {
     accounts: Mutex<HashMap<String, Account>>,
     sessions: Mutex<HashMap<String, String>>,
     faults: Mutex<Faults>,
-    /// T-Mining only: the release objects as last changed, by address (bounded).
-    releases: Mutex<HashMap<String, serde_json::Value>>,
+    /// T-Mining only: the release objects by address, with the feed position they stand at
+    /// (bounded). A release only moves forward: sending old events again does not rewind it.
+    releases: Mutex<HashMap<String, (u64, serde_json::Value)>>,
     auth_calls: AtomicU64,
     data_calls: AtomicU64,
     events_served: AtomicU64,
@@ -311,13 +312,19 @@ impl EmulationsState {
     }
 
     /// T-Mining: keep a release object as it now stands (bounded: the oldest go first).
-    fn remember_release(&self, address: &str, object: serde_json::Value) {
+    fn remember_release(&self, address: &str, index: u64, object: serde_json::Value) {
         if let Some(e) = self.emu(Terminal::Tmining) {
+            let key = address.to_ascii_lowercase();
             let mut r = e.releases.lock();
-            if r.len() >= 200_000 && !r.contains_key(address) {
+            if r.len() >= 200_000 && !r.contains_key(&key) {
                 r.clear(); // bounded: a test double, not a store
             }
-            r.insert(address.to_ascii_lowercase(), object);
+            match r.get(&key) {
+                Some((at, _)) if *at > index => {}
+                _ => {
+                    r.insert(key, (index, object));
+                }
+            }
         }
     }
 
@@ -326,7 +333,7 @@ impl EmulationsState {
             .releases
             .lock()
             .get(&address.to_ascii_lowercase())
-            .cloned()
+            .map(|(_, o)| o.clone())
     }
 
     fn served(&self, t: Terminal, n: usize) {

@@ -228,7 +228,7 @@ pub async fn releases(
     let data: Vec<_> = (since..end)
         .map(|i| {
             let (address, _, object) = release_at(account.seed, i);
-            state.remember_release(&address, object.clone());
+            state.remember_release(&address, i, object.clone());
             object
         })
         .collect();
@@ -309,7 +309,7 @@ pub async fn send_webhooks(
     let statuses: Vec<u16> = futures::stream::iter(b.from..b.from.saturating_add(b.count))
         .map(|i| {
             let (address, event, object) = release_at(account.seed, i);
-            state.remember_release(&address, object);
+            state.remember_release(&address, i, object);
             let payload = serde_json::json!({ "release": address, "event": event, "organization": ORGANIZATION, "vat": VAT }).to_string();
             let mut req = client.post(&b.url).header("content-type", "application/json");
             req = if bearer {
