@@ -979,7 +979,8 @@ async fn nxtport_cpu_source_authenticates_against_the_simulator_and_syncs_notifi
     env.put("nxtport", body(&psa["password"])).await;
     let st = env.settled("nxtport").await;
     assert_eq!(st["status"], "connected", "{st}");
-    assert_eq!(st["identifier"], psa["clientId"]);
+    // The account is the user's, not the vendor's shared client id.
+    assert_eq!(st["identifier"], psa["username"]);
     let (s, run) = env.sync("nxtport").await;
     assert_eq!(
         (s, run["status"].as_str()),

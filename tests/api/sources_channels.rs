@@ -619,3 +619,42 @@ async fn retry_after_and_quota_are_honoured_and_told_apart() {
     let (_, run) = env.sync("psa").await;
     assert_eq!(run["errorCode"], "api_access_not_activated", "{run}");
 }
+
+#[tokio::test]
+async fn nxtport_accounts_are_users_not_the_vendors_shared_client_id() {
+    let env = spawn_with(Db::Sqlite, |_| {}).await.expect("sqlite");
+    let (other, _) = env.store.ensure_entity("globex").await.expect("entity");
+    let (_, other_token) = env
+        .store
+        .create_token(&other.id, cpu_gateway::store::Role::Editor, None)
+        .await
+        .expect("token");
+    let other_token = secrecy::ExposeSecret::expose_secret(&other_token).to_string();
+    let body = |user: &str| json!({"clientId": "vendor-client", "clientSecret": "vendor-secret", "username": user, "password": "pw", "apiKey": "key"});
+    let (s, v) = env.put("nxtport", body("ops@acme.example")).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["state"]["identifier"], "ops@acme.example");
+    // Another customer of the same software vendor: same client id, own user. Allowed.
+    let (s, v) = env
+        .call(
+            reqwest::Method::PUT,
+            "/v1/data-sources/nxtport",
+            &other_token,
+            Some(body("ops@globex.example")),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    // The same NxtPort user under a second entity is refused.
+    let (s, v) = env
+        .call(
+            reqwest::Method::PUT,
+            "/v1/data-sources/nxtport",
+            &other_token,
+            Some(body("OPS@acme.example")),
+        )
+        .await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (409, Some("credentials_in_use"))
+    );
+}
