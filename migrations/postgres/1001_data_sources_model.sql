@@ -8,7 +8,8 @@ ALTER TABLE ds_events ADD COLUMN quay TEXT;
 ALTER TABLE ds_events ADD COLUMN full_empty TEXT;
 ALTER TABLE ds_events ADD COLUMN time_kind TEXT NOT NULL DEFAULT 'actual';
 ALTER TABLE ds_events ADD COLUMN documents TEXT;
-CREATE INDEX ds_events_terminal_container ON ds_events(entity_id, terminal, equipment_number);
+-- No index of its own for the per-terminal container list: ds_events_container (entity,
+-- equipment, time) serves it, and one more index in random order slows bulk syncs.
 
 -- Webhook receiver of a connection: a random id in the URL (the secret is in the vault), and a
 -- lease of its own so the drain of received webhooks never runs twice at once.
