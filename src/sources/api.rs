@@ -9,8 +9,9 @@ use actix_web::{web, FromRequest, HttpRequest, HttpResponse, ResponseError};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
+use super::intake::{WebhookAuth, WebhookError, WebhookSetup, MAX_EDIFACT_BYTES};
 use super::model::parse_equipment_number;
-use super::repo::{SyncRun, TimelineEvent};
+use super::repo::{Quarantined, ReportedContainer, SyncRun, TimelineEvent};
 use super::service::{
     parse_terminal, ConnectionState, DataSource, DataSourceList, RegionGroup, SourcesError,
     TestResult,
@@ -37,6 +38,11 @@ pub enum SourcesApiError {
     TooLarge(usize),
     #[error("{0}")]
     InvalidEquipment(String),
+    #[error(transparent)]
+    Webhook(#[from] WebhookError),
+    /// An EDIFACT file refused as a whole (recorded in the sync history).
+    #[error("{message}")]
+    Refused { code: String, message: String },
 }
 
 impl SourcesApiError {
@@ -50,9 +56,16 @@ impl SourcesApiError {
             Self::MalformedJson(_) => ("malformed_json".into(), None),
             Self::TooLarge(_) => ("payload_too_large".into(), None),
             Self::InvalidEquipment(_) => ("invalid_field".into(), Some("equipment".into())),
+            Self::Webhook(WebhookError::UnknownWebhook) => ("unknown_webhook".into(), None),
+            Self::Webhook(WebhookError::Refused { code, .. }) => ((*code).to_string(), None),
+            Self::Webhook(WebhookError::Internal(e)) => (e.code().to_string(), None),
+            Self::Refused { code, .. } => (code.clone(), None),
         };
         let message = match self {
-            Self::Sources(SourcesError::Internal(_)) => "internal error".to_string(),
+            Self::Sources(SourcesError::Internal(_))
+            | Self::Webhook(WebhookError::Internal(SourcesError::Internal(_))) => {
+                "internal error".to_string()
+            }
             other => other.to_string(),
         };
         ErrorEnvelope {
@@ -80,6 +93,14 @@ impl ResponseError for SourcesApiError {
             Self::MalformedJson(_) => StatusCode::BAD_REQUEST,
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::InvalidEquipment(_) => StatusCode::BAD_REQUEST,
+            Self::Webhook(WebhookError::UnknownWebhook) => StatusCode::NOT_FOUND,
+            Self::Webhook(WebhookError::Refused { status, .. }) => {
+                StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_REQUEST)
+            }
+            Self::Webhook(WebhookError::Internal(e)) => {
+                Self::Sources(SourcesError::Internal(e.to_string().into())).status_code()
+            }
+            Self::Refused { .. } => StatusCode::BAD_REQUEST,
         }
     }
 
@@ -87,7 +108,9 @@ impl ResponseError for SourcesApiError {
         if let Self::Gateway(e) = self {
             return e.error_response();
         }
-        if let Self::Sources(SourcesError::Internal(e)) = self {
+        if let Self::Sources(SourcesError::Internal(e))
+        | Self::Webhook(WebhookError::Internal(SourcesError::Internal(e))) = self
+        {
             tracing::error!(error = %e, "data sources internal error");
         }
         HttpResponse::build(self.status_code()).json(self.body())
@@ -386,6 +409,161 @@ pub async fn audit(
     ))
 }
 
+/// Set up the connection's webhook receiver (T-Mining) and issue a new secret, shown once.
+/// Configure the answer's `path` (behind the gateway's public URL) and secret at the terminal.
+#[utoipa::path(post, path = "/v1/data-sources/{terminal}/webhook", tag = "data-sources", params(TerminalPath),
+    responses((status = 200, body = WebhookSetup), (status = 400, body = ErrorEnvelope, description = "no_webhooks: the terminal sends none"),
+        (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+#[tracing::instrument(skip_all, fields(terminal = %path.terminal))]
+pub async fn setup_webhook(
+    req: HttpRequest,
+    s: web::Data<Sources>,
+    path: web::Path<TerminalPath>,
+) -> Result<HttpResponse> {
+    let w = who(&req, &s).await?;
+    w.require_write()?;
+    let t = parse_terminal(&path.terminal)?;
+    Ok(HttpResponse::Ok().json(s.setup_webhook(&w.actor, t).await?))
+}
+
+/// Path parameters of the webhook receiver.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct WebhookPath {
+    /// tmining
+    pub terminal: String,
+    /// The id issued by `POST /v1/data-sources/{terminal}/webhook`.
+    pub webhook_id: String,
+}
+
+/// The documented T-Mining `onRelease` body.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct OnReleaseBody {
+    /// The release address (0x...).
+    pub release: String,
+    /// transfer | update | block | unblock | delete | revoke | greenlights (any case).
+    pub event: String,
+    /// The organisation address for which the event is reported.
+    pub organization: String,
+    /// Its VAT number.
+    pub vat: String,
+}
+
+/// Webhook receiver (called by the terminal, not with a gateway token): authenticated by
+/// `Authorization: Bearer <secret>` or `X-Scr-Signature: t=<unix>,v1=<hex HMAC-SHA256>` over
+/// `"<t>.<body>"`; queued and answered 202, then the release is fetched in the background.
+#[utoipa::path(post, path = "/v1/data-sources/{terminal}/webhook/{webhook_id}", tag = "data-sources", params(WebhookPath),
+    request_body = OnReleaseBody,
+    responses((status = 202, description = "queued"), (status = 400, body = ErrorEnvelope, description = "invalid_webhook_body, unknown_event"),
+        (status = 401, body = ErrorEnvelope, description = "missing_signature, invalid_signature, stale_signature"),
+        (status = 404, body = ErrorEnvelope, description = "unknown_webhook"), (status = 413, body = ErrorEnvelope)))]
+#[tracing::instrument(skip_all, fields(terminal = %path.terminal))]
+pub async fn receive_webhook(
+    req: HttpRequest,
+    s: web::Data<Sources>,
+    path: web::Path<WebhookPath>,
+    body: web::Bytes,
+) -> Result<HttpResponse> {
+    let t = parse_terminal(&path.terminal)?;
+    let header = |n: &str| req.headers().get(n).and_then(|v| v.to_str().ok());
+    let auth = WebhookAuth {
+        authorization: header("authorization"),
+        signature: header(super::intake::SIGNATURE_HEADER),
+    };
+    s.receive_webhook(
+        t,
+        &path.webhook_id,
+        auth,
+        &body,
+        chrono::Utc::now().timestamp(),
+    )
+    .await?;
+    Ok(HttpResponse::Accepted().json(serde_json::json!({ "status": "queued" })))
+}
+
+/// Deliver a UN/EDIFACT interchange (COARRI, CODECO) for a connection: good messages are
+/// stored, bad ones quarantined with their reason; the run is in the sync history
+/// (`trigger: edifact`). A body that is not EDIFACT at all is refused (400, also recorded).
+#[utoipa::path(post, path = "/v1/data-sources/{terminal}/edifact", tag = "data-sources", params(TerminalPath),
+    request_body(content = String, content_type = "text/plain", description = "UNA/UNB ... UNH..UNT ... UNZ"),
+    responses((status = 200, body = SyncRun, description = "read: status succeeded or partial (some messages quarantined)"),
+        (status = 400, body = ErrorEnvelope, description = "no_edifact, invalid_syntax"), (status = 401, body = ErrorEnvelope),
+        (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 413, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+#[tracing::instrument(skip_all, fields(terminal = %path.terminal))]
+pub async fn edifact(
+    req: HttpRequest,
+    s: web::Data<Sources>,
+    path: web::Path<TerminalPath>,
+    body: web::Bytes,
+) -> Result<HttpResponse> {
+    let w = who(&req, &s).await?;
+    w.require_write()?;
+    let t = parse_terminal(&path.terminal)?;
+    let run = s.intake_edifact(&w.actor, t, &body).await?;
+    if run.status == "refused" {
+        return Err(SourcesApiError::Refused {
+            code: run.error_code.unwrap_or_else(|| "invalid_syntax".into()),
+            message: run.error_message.unwrap_or_default(),
+        });
+    }
+    Ok(HttpResponse::Ok().json(run))
+}
+
+/// Messages an intake refused, newest first, verbatim with their reason.
+#[utoipa::path(get, path = "/v1/data-sources/{terminal}/quarantine", tag = "data-sources", params(TerminalPath, LimitQuery),
+    responses((status = 200, body = [Quarantined]), (status = 401, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+#[tracing::instrument(skip_all, fields(terminal = %path.terminal))]
+pub async fn quarantine(
+    req: HttpRequest,
+    s: web::Data<Sources>,
+    path: web::Path<TerminalPath>,
+    q: web::Query<LimitQuery>,
+) -> Result<HttpResponse> {
+    let w = who(&req, &s).await?;
+    let t = parse_terminal(&path.terminal)?;
+    Ok(HttpResponse::Ok().json(
+        s.quarantine(&w.actor.entity_id, t, q.limit.unwrap_or(50))
+            .await?,
+    ))
+}
+
+/// `?after=&limit=` of the container list.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ContainersQuery {
+    /// Equipment number to start after (the last one of the previous page).
+    pub after: Option<String>,
+    /// How many containers (default 100, at most 1000).
+    pub limit: Option<i64>,
+}
+
+/// The containers a terminal reported for this entity, by equipment number, each with its
+/// number of events and latest event.
+#[utoipa::path(get, path = "/v1/data-sources/{terminal}/containers", tag = "data-sources", params(TerminalPath, ContainersQuery),
+    responses((status = 200, body = [ReportedContainer]), (status = 401, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+#[tracing::instrument(skip_all, fields(terminal = %path.terminal))]
+pub async fn containers(
+    req: HttpRequest,
+    s: web::Data<Sources>,
+    path: web::Path<TerminalPath>,
+    q: web::Query<ContainersQuery>,
+) -> Result<HttpResponse> {
+    let w = who(&req, &s).await?;
+    let t = parse_terminal(&path.terminal)?;
+    let after = q.after.as_deref().map(|a| a.trim().to_ascii_uppercase());
+    Ok(HttpResponse::Ok().json(
+        s.reported_containers(
+            &w.actor.entity_id,
+            t,
+            after.as_deref(),
+            q.limit.unwrap_or(100),
+        )
+        .await?,
+    ))
+}
+
 /// Merged timeline of a container.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -440,6 +618,27 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/v1/data-sources/{terminal}/sync").route(web::post().to(sync)))
         .service(web::resource("/v1/data-sources/{terminal}/syncs").route(web::get().to(syncs)))
         .service(
+            web::resource("/v1/data-sources/{terminal}/webhook")
+                .route(web::post().to(setup_webhook)),
+        )
+        .service(
+            web::resource("/v1/data-sources/{terminal}/webhook/{webhook_id}")
+                .route(web::post().to(receive_webhook)),
+        )
+        .service(
+            web::resource("/v1/data-sources/{terminal}/edifact")
+                .app_data(web::PayloadConfig::new(MAX_EDIFACT_BYTES))
+                .route(web::post().to(edifact)),
+        )
+        .service(
+            web::resource("/v1/data-sources/{terminal}/quarantine")
+                .route(web::get().to(quarantine)),
+        )
+        .service(
+            web::resource("/v1/data-sources/{terminal}/containers")
+                .route(web::get().to(containers)),
+        )
+        .service(
             web::resource("/v1/containers/{equipment}/events")
                 .route(web::get().to(container_events)),
         );
@@ -456,10 +655,13 @@ pub fn configure_with(sources: Sources) -> impl Fn(&mut web::ServiceConfig) + Cl
 /// OpenAPI of Data Sources, to merge into the gateway's document.
 #[derive(OpenApi)]
 #[openapi(
-    paths(list, audit, get_one, put, delete, test, sync, syncs, container_events),
+    paths(list, audit, get_one, put, delete, test, sync, syncs, setup_webhook, receive_webhook, edifact, quarantine,
+        containers, container_events),
     components(schemas(
         DataSourceList, RegionGroup, DataSource, ConnectionState, TestResult, SyncRun, TimelineEvent,
-        ContainerTimeline, CredentialsBody, crate::sources::adapters::Limitation,
+        ContainerTimeline, CredentialsBody, crate::sources::adapters::Limitation, WebhookSetup, OnReleaseBody,
+        Quarantined, ReportedContainer, crate::sources::model::TimeKind, crate::sources::model::FullEmpty,
+        crate::sources::model::Document, crate::sources::model::DocumentKind,
         crate::sources::catalogue::Terminal, crate::sources::catalogue::Region, crate::sources::catalogue::AuthType,
         crate::sources::catalogue::FormField, crate::sources::catalogue::FieldType, crate::sources::model::EventKind,
         AuditEntry, ErrorEnvelope, ErrorBody

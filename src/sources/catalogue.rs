@@ -129,7 +129,10 @@ impl AuthType {
         match self {
             AuthType::UsernamePassword => "username",
             AuthType::UuidToken => "uuid",
-            AuthType::OauthClientCredentials | AuthType::OauthPasswordApiKey => "clientId",
+            AuthType::OauthClientCredentials => "clientId",
+            // NxtPort's client id is the software vendor's, shared by its customers: the
+            // customer's account is the username (NxtPort's authentication guide).
+            AuthType::OauthPasswordApiKey => "username",
         }
     }
 }

@@ -7,6 +7,8 @@
 //! - [`repo`]: the `ds_*` tables (migrations 1000+), over the gateway's store.
 //! - [`service`]: the operations (connect, verify, test, disconnect, sync, read), audited.
 //! - [`sync`]: the sync engine and the scheduler.
+//! - [`edifact`]: the UN/EDIFACT COARRI/CODECO reader and writer.
+//! - [`intake`]: pushed and dropped data: T-Mining webhooks (verify, queue, drain) and EDIFACT files.
 //! - [`api`]: the `/v1/data-sources` and `/v1/containers/{equipment}/events` HTTP face.
 //!
 //! Secrets are write-only: they go straight into the gateway's [`Vault`] (AES-256-GCM, bound to
@@ -16,7 +18,9 @@
 pub mod adapters;
 pub mod api;
 pub mod catalogue;
+pub mod edifact;
 pub mod emulate;
+pub mod intake;
 pub mod model;
 pub mod repo;
 pub mod service;
@@ -171,6 +175,10 @@ pub struct Sources {
     pub(crate) vault: Vault,
     pub(crate) adapters: Arc<adapters::Adapters>,
     pub(crate) settings: Arc<Runtime>,
+    /// Connections whose webhook drain runs in this process (value: another round requested).
+    pub(crate) drains: Arc<parking_lot::Mutex<HashMap<(String, Terminal), bool>>>,
+    /// Webhook receivers' owners and secrets, by webhook id (short-lived cache).
+    pub(crate) webhook_secrets: Arc<parking_lot::Mutex<HashMap<String, intake::CachedHook>>>,
 }
 
 impl std::fmt::Debug for Sources {
@@ -204,6 +212,8 @@ impl Sources {
             vault,
             adapters: Arc::new(adapters),
             settings: Arc::new(runtime),
+            drains: Arc::default(),
+            webhook_secrets: Arc::default(),
         })
     }
 

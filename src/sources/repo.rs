@@ -8,7 +8,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::catalogue::Terminal;
-use super::model::{EventKind, NormalizedEvent};
+use super::model::{Document, EventKind, FullEmpty, NormalizedEvent, TimeKind};
 use crate::store::{millis_to_utc, now_millis, Store, StoreError};
 
 /// One row of `ds_connections`.
@@ -30,10 +30,12 @@ pub struct ConnectionRow {
     pub next_sync_at: i64,
     pub failures: i64,
     pub last_sync_at: Option<i64>,
+    /// Id of the connection's webhook receiver (T-Mining), once set up.
+    pub webhook_id: Option<String>,
 }
 
 const CONN_COLS: &str = "entity_id, terminal, identifier, state, error_code, error_message, warning_code, \
-     warning_message, generation, connected_at, updated_at, verified_at, cursor, next_sync_at, failures, last_sync_at";
+     warning_message, generation, connected_at, updated_at, verified_at, cursor, next_sync_at, failures, last_sync_at, webhook_id";
 
 fn conn_row(r: &AnyRow) -> Result<ConnectionRow, StoreError> {
     let t: String = r.try_get("terminal")?;
@@ -55,6 +57,7 @@ fn conn_row(r: &AnyRow) -> Result<ConnectionRow, StoreError> {
         next_sync_at: r.try_get("next_sync_at")?,
         failures: r.try_get("failures")?,
         last_sync_at: r.try_get("last_sync_at")?,
+        webhook_id: r.try_get("webhook_id")?,
     })
 }
 
@@ -379,50 +382,7 @@ pub async fn store_page(
         tx.rollback().await?;
         return Ok(None);
     }
-    let mut stored = 0u64;
-    for chunk in events.chunks(CHUNK) {
-        let mut sql = String::from(
-            "INSERT INTO ds_events (entity_id, terminal, dedup_key, equipment_number, kind, occurred_at, \
-             source_event_id, location, vessel, status, stored_at) VALUES ",
-        );
-        for i in 0..chunk.len() {
-            let b = i * 11;
-            if i > 0 {
-                sql.push(',');
-            }
-            sql.push_str(&format!(
-                "(${},${},${},${},${},${},${},${},${},${},${})",
-                b + 1,
-                b + 2,
-                b + 3,
-                b + 4,
-                b + 5,
-                b + 6,
-                b + 7,
-                b + 8,
-                b + 9,
-                b + 10,
-                b + 11
-            ));
-        }
-        sql.push_str(" ON CONFLICT (entity_id, dedup_key) DO NOTHING");
-        let mut q = sqlx::query(&sql);
-        for e in chunk {
-            q = q
-                .bind(entity_id.to_owned())
-                .bind(t.as_str())
-                .bind(e.dedup_key())
-                .bind(e.equipment_number.clone())
-                .bind(e.kind.as_str())
-                .bind(e.occurred_at.timestamp_millis())
-                .bind(e.source_event_id.clone())
-                .bind(e.location.clone())
-                .bind(e.vessel.clone())
-                .bind(e.status.clone())
-                .bind(now);
-        }
-        stored += q.execute(&mut *tx).await?.rows_affected();
-    }
+    let stored = insert_events(&mut tx, entity_id, t, events, now).await?;
     sqlx::query("UPDATE ds_syncs SET pages = pages + $1, fetched = fetched + $2, stored = stored + $3, skipped = skipped + $4 WHERE id = $5")
         .bind(i64::try_from(counts.pages).unwrap_or(i64::MAX))
         .bind(i64::try_from(counts.fetched).unwrap_or(i64::MAX))
@@ -435,14 +395,74 @@ pub async fn store_page(
     Ok(Some(stored))
 }
 
+/// Columns written per event row.
+const EVENT_COLS: usize = 16;
+
+/// Insert events (deduplicated on `(entity_id, dedup_key)`); returns how many were new.
+pub(crate) async fn insert_events(
+    conn: &mut sqlx::AnyConnection,
+    entity_id: &str,
+    t: Terminal,
+    events: &[NormalizedEvent],
+    now: i64,
+) -> Result<u64, StoreError> {
+    let mut stored = 0u64;
+    for chunk in events.chunks(CHUNK) {
+        let mut sql = String::from(
+            "INSERT INTO ds_events (entity_id, terminal, dedup_key, equipment_number, kind, occurred_at, \
+             source_event_id, location, vessel, status, stored_at, yard_position, quay, full_empty, time_kind, documents) VALUES ",
+        );
+        for i in 0..chunk.len() {
+            let b = i * EVENT_COLS;
+            if i > 0 {
+                sql.push(',');
+            }
+            sql.push('(');
+            for c in 1..=EVENT_COLS {
+                if c > 1 {
+                    sql.push(',');
+                }
+                sql.push_str(&format!("${}", b + c));
+            }
+            sql.push(')');
+        }
+        sql.push_str(" ON CONFLICT (entity_id, dedup_key) DO NOTHING");
+        let mut q = sqlx::query(&sql);
+        for e in chunk {
+            let documents = (!e.documents.is_empty())
+                .then(|| serde_json::to_string(&e.documents).unwrap_or_default());
+            q = q
+                .bind(entity_id.to_owned())
+                .bind(t.as_str())
+                .bind(e.dedup_key())
+                .bind(e.equipment_number.clone())
+                .bind(e.kind.as_str())
+                .bind(e.occurred_at.timestamp_millis())
+                .bind(e.source_event_id.clone())
+                .bind(e.location().map(str::to_string))
+                .bind(e.vessel.clone())
+                .bind(e.status.clone())
+                .bind(now)
+                .bind(e.yard_position.clone())
+                .bind(e.quay.clone())
+                .bind(e.full_empty.map(|f| f.as_str()))
+                .bind(e.time_kind.as_str())
+                .bind(documents);
+        }
+        stored += q.execute(&mut *conn).await?.rows_affected();
+    }
+    Ok(stored)
+}
+
 /// One row of `ds_syncs`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SyncRun {
     pub id: String,
-    /// `schedule` or `manual`.
+    /// `schedule`, `manual`, `webhook` (drain of received webhooks) or `edifact` (an intake file).
     pub trigger: String,
-    /// `running`, `succeeded`, `failed` or `cancelled`.
+    /// `running`, `succeeded`, `failed`, `cancelled`, or `partial` (some messages quarantined) /
+    /// `refused` (a webhook or file refused as a whole).
     pub status: String,
     pub started_at: chrono::DateTime<chrono::Utc>,
     pub finished_at: Option<chrono::DateTime<chrono::Utc>>,
@@ -453,6 +473,8 @@ pub struct SyncRun {
     pub stored: i64,
     /// Terminal events that map to nothing in the model.
     pub skipped: i64,
+    /// Messages refused and kept in quarantine (EDIFACT intake), with the first reason in `error*`.
+    pub quarantined: i64,
     pub error_code: Option<String>,
     pub error_message: Option<String>,
 }
@@ -492,40 +514,63 @@ pub async fn finish_sync_run(
     Ok(())
 }
 
+fn sync_run_row(r: &AnyRow) -> Result<SyncRun, sqlx::Error> {
+    Ok(SyncRun {
+        id: r.try_get("id")?,
+        trigger: r.try_get("trigger_kind")?,
+        status: r.try_get("status")?,
+        started_at: millis_to_utc(r.try_get("started_at")?),
+        finished_at: r
+            .try_get::<Option<i64>, _>("finished_at")?
+            .map(millis_to_utc),
+        pages: r.try_get("pages")?,
+        fetched: r.try_get("fetched")?,
+        stored: r.try_get("stored")?,
+        skipped: r.try_get("skipped")?,
+        quarantined: r.try_get("quarantined")?,
+        error_code: r.try_get("error_code")?,
+        error_message: r.try_get("error_message")?,
+    })
+}
+
+const SYNC_COLS: &str = "id, trigger_kind, status, started_at, finished_at, pages, fetched, stored, skipped, quarantined, error_code, error_message";
+
 pub async fn sync_runs(
     store: &Store,
     entity_id: &str,
     t: Terminal,
     limit: i64,
 ) -> Result<Vec<SyncRun>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT id, trigger_kind, status, started_at, finished_at, pages, fetched, stored, skipped, error_code, error_message \
-         FROM ds_syncs WHERE entity_id = $1 AND terminal = $2 ORDER BY started_at DESC, id LIMIT $3",
-    )
+    let rows = sqlx::query(&format!(
+        "SELECT {SYNC_COLS} FROM ds_syncs WHERE entity_id = $1 AND terminal = $2 ORDER BY started_at DESC, id LIMIT $3"
+    ))
     .bind(entity_id.to_owned())
     .bind(t.as_str())
     .bind(limit)
     .fetch_all(store.pool())
     .await?;
     rows.iter()
-        .map(|r| {
-            Ok(SyncRun {
-                id: r.try_get("id")?,
-                trigger: r.try_get("trigger_kind")?,
-                status: r.try_get("status")?,
-                started_at: millis_to_utc(r.try_get("started_at")?),
-                finished_at: r
-                    .try_get::<Option<i64>, _>("finished_at")?
-                    .map(millis_to_utc),
-                pages: r.try_get("pages")?,
-                fetched: r.try_get("fetched")?,
-                stored: r.try_get("stored")?,
-                skipped: r.try_get("skipped")?,
-                error_code: r.try_get("error_code")?,
-                error_message: r.try_get("error_message")?,
-            })
-        })
+        .map(sync_run_row)
         .collect::<Result<_, sqlx::Error>>()
+        .map_err(StoreError::from)
+}
+
+/// One run of the sync history.
+pub async fn sync_run(
+    store: &Store,
+    entity_id: &str,
+    id: &str,
+) -> Result<Option<SyncRun>, StoreError> {
+    let row = sqlx::query(&format!(
+        "SELECT {SYNC_COLS} FROM ds_syncs WHERE entity_id = $1 AND id = $2"
+    ))
+    .bind(entity_id.to_owned())
+    .bind(id.to_owned())
+    .fetch_optional(store.pool())
+    .await?;
+    row.as_ref()
+        .map(sync_run_row)
+        .transpose()
         .map_err(StoreError::from)
 }
 
@@ -536,10 +581,52 @@ pub struct TimelineEvent {
     pub source: Terminal,
     pub kind: EventKind,
     pub occurred_at: chrono::DateTime<chrono::Utc>,
+    /// `actual`, `estimated` (ETA/ETD) or `observed` (a state without a time of its own, shown at
+    /// the time it was first seen).
+    pub time_kind: TimeKind,
+    /// Yard position, else quay (the single location of events stored before the split).
     pub location: Option<String>,
+    pub yard_position: Option<String>,
+    pub quay: Option<String>,
     pub vessel: Option<String>,
+    /// Value of the status the kind names (customs status, light value, release action).
     pub status: Option<String>,
+    pub full_empty: Option<FullEmpty>,
+    pub documents: Vec<Document>,
     pub source_event_id: String,
+}
+
+const TIMELINE_COLS: &str =
+    "terminal, kind, occurred_at, location, vessel, status, source_event_id, \
+     yard_position, quay, full_empty, time_kind, documents";
+
+fn timeline_row(r: &AnyRow) -> Result<TimelineEvent, StoreError> {
+    let t: String = r.try_get("terminal")?;
+    let k: String = r.try_get("kind")?;
+    let tk: String = r.try_get("time_kind")?;
+    let fe: Option<String> = r.try_get("full_empty")?;
+    let docs: Option<String> = r.try_get("documents")?;
+    Ok(TimelineEvent {
+        source: Terminal::parse(&t)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown terminal {t}")))?,
+        kind: EventKind::parse(&k)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown event kind {k}")))?,
+        occurred_at: millis_to_utc(r.try_get("occurred_at")?),
+        time_kind: TimeKind::parse(&tk)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown time kind {tk}")))?,
+        location: r.try_get("location")?,
+        yard_position: r.try_get("yard_position")?,
+        quay: r.try_get("quay")?,
+        vessel: r.try_get("vessel")?,
+        status: r.try_get("status")?,
+        full_empty: fe.as_deref().and_then(FullEmpty::parse),
+        documents: match docs {
+            Some(d) => serde_json::from_str(&d)
+                .map_err(|e| StoreError::Corrupt(format!("documents: {e}")))?,
+            None => Vec::new(),
+        },
+        source_event_id: r.try_get("source_event_id")?,
+    })
 }
 
 /// The merged timeline of a container across sources, oldest first.
@@ -549,32 +636,365 @@ pub async fn container_events(
     equipment: &str,
     limit: i64,
 ) -> Result<Vec<TimelineEvent>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT terminal, kind, occurred_at, location, vessel, status, source_event_id FROM ds_events \
-         WHERE entity_id = $1 AND equipment_number = $2 ORDER BY occurred_at, seq LIMIT $3",
-    )
+    let rows = sqlx::query(&format!(
+        "SELECT {TIMELINE_COLS} FROM ds_events \
+         WHERE entity_id = $1 AND equipment_number = $2 ORDER BY occurred_at, seq LIMIT $3"
+    ))
     .bind(entity_id.to_owned())
     .bind(equipment.to_owned())
+    .bind(limit)
+    .fetch_all(store.pool())
+    .await?;
+    rows.iter().map(timeline_row).collect()
+}
+
+/// One container a terminal reported, with its latest event.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReportedContainer {
+    pub equipment_number: String,
+    /// Events of this terminal about the container.
+    pub events: i64,
+    pub last_kind: EventKind,
+    pub last_occurred_at: chrono::DateTime<chrono::Utc>,
+    pub last_status: Option<String>,
+}
+
+/// Containers one terminal reported for an entity, most recent first, paged by `after` (an
+/// equipment number: the page holds containers sorted by number after it).
+pub async fn reported_containers(
+    store: &Store,
+    entity_id: &str,
+    t: Terminal,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<ReportedContainer>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT e.equipment_number, c.n, e.kind, e.occurred_at, e.status FROM ds_events e \
+         JOIN (SELECT equipment_number, COUNT(*) AS n, MAX(seq) AS last_seq FROM ds_events \
+               WHERE entity_id = $1 AND terminal = $2 AND equipment_number > $3 \
+               GROUP BY equipment_number ORDER BY equipment_number LIMIT $4) c \
+         ON e.seq = c.last_seq ORDER BY e.equipment_number",
+    )
+    .bind(entity_id.to_owned())
+    .bind(t.as_str())
+    .bind(after.unwrap_or("").to_owned())
+    .bind(limit)
+    .fetch_all(store.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let k: String = r.try_get("kind")?;
+            Ok(ReportedContainer {
+                equipment_number: r.try_get("equipment_number")?,
+                events: r.try_get("n")?,
+                last_kind: EventKind::parse(&k)
+                    .ok_or_else(|| StoreError::Corrupt(format!("unknown event kind {k}")))?,
+                last_occurred_at: millis_to_utc(r.try_get("occurred_at")?),
+                last_status: r.try_get("status")?,
+            })
+        })
+        .collect()
+}
+
+/// A finished run of an intake (webhook drain, EDIFACT file, refused webhook) in the sync history.
+#[derive(Debug, Clone, Default)]
+pub struct IntakeRun<'a> {
+    pub trigger: &'a str,
+    pub status: &'a str,
+    pub started_at: i64,
+    pub fetched: i64,
+    pub stored: i64,
+    pub skipped: i64,
+    pub quarantined: i64,
+    pub error: Option<(&'a str, &'a str)>,
+}
+
+/// Write a finished intake run (inside the transaction that stored its events, when given).
+pub(crate) async fn insert_intake_run(
+    conn: &mut sqlx::AnyConnection,
+    id: &str,
+    entity_id: &str,
+    t: Terminal,
+    run: &IntakeRun<'_>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO ds_syncs (id, entity_id, terminal, trigger_kind, status, started_at, finished_at, pages, \
+         fetched, stored, skipped, quarantined, error_code, error_message) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9, $10, $11, $12, $13)",
+    )
+    .bind(id.to_owned())
+    .bind(entity_id.to_owned())
+    .bind(t.as_str())
+    .bind(run.trigger.to_owned())
+    .bind(run.status.to_owned())
+    .bind(run.started_at)
+    .bind(now_millis())
+    .bind(run.fetched)
+    .bind(run.stored)
+    .bind(run.skipped)
+    .bind(run.quarantined)
+    .bind(run.error.map(|e| e.0.to_string()))
+    .bind(run.error.map(|e| e.1.to_string()))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// A refused message, kept verbatim with its reason.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Quarantined {
+    pub id: String,
+    pub sync_id: String,
+    pub received_at: chrono::DateTime<chrono::Utc>,
+    /// The message reference (UNH 0062), when it could be read.
+    pub message_ref: Option<String>,
+    /// Stable code: `segment_count_mismatch`, `unknown_qualifier`, `invalid_check_digit`, ...
+    pub reason_code: String,
+    pub reason: String,
+    pub content: String,
+}
+
+pub(crate) async fn insert_quarantine(
+    conn: &mut sqlx::AnyConnection,
+    entity_id: &str,
+    t: Terminal,
+    sync_id: &str,
+    q: &[(Option<String>, &str, String, String)],
+) -> Result<(), StoreError> {
+    let now = now_millis();
+    for (message_ref, code, reason, content) in q {
+        sqlx::query(
+            "INSERT INTO ds_quarantine (id, entity_id, terminal, sync_id, received_at, message_ref, reason_code, reason, content) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(uuid::Uuid::new_v4().to_string())
+        .bind(entity_id.to_owned())
+        .bind(t.as_str())
+        .bind(sync_id.to_owned())
+        .bind(now)
+        .bind(message_ref.clone())
+        .bind((*code).to_owned())
+        .bind(reason.clone())
+        .bind(content.clone())
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+pub async fn quarantine_list(
+    store: &Store,
+    entity_id: &str,
+    t: Terminal,
+    limit: i64,
+) -> Result<Vec<Quarantined>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT id, sync_id, received_at, message_ref, reason_code, reason, content FROM ds_quarantine \
+         WHERE entity_id = $1 AND terminal = $2 ORDER BY received_at DESC, id LIMIT $3",
+    )
+    .bind(entity_id.to_owned())
+    .bind(t.as_str())
+    .bind(limit)
+    .fetch_all(store.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Quarantined {
+                id: r.try_get("id")?,
+                sync_id: r.try_get("sync_id")?,
+                received_at: millis_to_utc(r.try_get("received_at")?),
+                message_ref: r.try_get("message_ref")?,
+                reason_code: r.try_get("reason_code")?,
+                reason: r.try_get("reason")?,
+                content: r.try_get("content")?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(StoreError::from)
+}
+
+/// Give a connection its webhook id (kept if it has one); returns the id in force.
+pub async fn ensure_webhook_id(
+    store: &Store,
+    entity_id: &str,
+    t: Terminal,
+    new_id: &str,
+) -> Result<Option<String>, StoreError> {
+    sqlx::query(
+        "UPDATE ds_connections SET webhook_id = COALESCE(webhook_id, $1) WHERE entity_id = $2 AND terminal = $3",
+    )
+    .bind(new_id.to_owned())
+    .bind(entity_id.to_owned())
+    .bind(t.as_str())
+    .execute(store.pool())
+    .await?;
+    Ok(get_connection(store, entity_id, t)
+        .await?
+        .and_then(|c| c.webhook_id))
+}
+
+/// The connection a webhook id belongs to.
+pub async fn connection_by_webhook(
+    store: &Store,
+    webhook_id: &str,
+) -> Result<Option<ConnectionRow>, StoreError> {
+    let row = sqlx::query(&format!(
+        "SELECT {CONN_COLS} FROM ds_connections WHERE webhook_id = $1"
+    ))
+    .bind(webhook_id.to_owned())
+    .fetch_optional(store.pool())
+    .await?;
+    row.as_ref().map(conn_row).transpose()
+}
+
+/// Record one received webhook: one pending row per release (a burst is one fetch).
+pub async fn inbox_put(
+    store: &Store,
+    entity_id: &str,
+    t: Terminal,
+    release: &str,
+    event: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO ds_webhook_inbox (entity_id, terminal, release_ref, last_event, received, pending, received_at) \
+         VALUES ($1, $2, $3, $4, 1, 1, $5) ON CONFLICT (entity_id, terminal, release_ref) DO UPDATE SET \
+         last_event = excluded.last_event, received = ds_webhook_inbox.received + 1, pending = 1, received_at = excluded.received_at",
+    )
+    .bind(entity_id.to_owned())
+    .bind(t.as_str())
+    .bind(release.to_owned())
+    .bind(event.to_owned())
+    .bind(now_millis())
+    .execute(store.pool())
+    .await?;
+    Ok(())
+}
+
+/// Pending releases of a connection, oldest first: `(release, last event, deliveries)`.
+pub async fn inbox_pending(
+    store: &Store,
+    entity_id: &str,
+    t: Terminal,
+    limit: i64,
+) -> Result<Vec<(String, String, i64)>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT release_ref, last_event, received FROM ds_webhook_inbox WHERE entity_id = $1 AND terminal = $2 \
+         AND pending = 1 ORDER BY received_at, release_ref LIMIT $3",
+    )
+    .bind(entity_id.to_owned())
+    .bind(t.as_str())
+    .bind(limit)
+    .fetch_all(store.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.try_get("release_ref")?,
+                r.try_get("last_event")?,
+                r.try_get("received")?,
+            ))
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(StoreError::from)
+}
+
+/// Clear a release's pending flag unless another delivery arrived since it was read.
+pub(crate) async fn inbox_done(
+    conn: &mut sqlx::AnyConnection,
+    entity_id: &str,
+    t: Terminal,
+    release: &str,
+    received: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE ds_webhook_inbox SET pending = 0, processed_at = $1 WHERE entity_id = $2 AND terminal = $3 \
+         AND release_ref = $4 AND received = $5",
+    )
+    .bind(now_millis())
+    .bind(entity_id.to_owned())
+    .bind(t.as_str())
+    .bind(release.to_owned())
+    .bind(received)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Drop a connection's queued webhooks (it was removed). Returns how many were pending.
+pub async fn inbox_clear(store: &Store, entity_id: &str, t: Terminal) -> Result<u64, StoreError> {
+    let r = sqlx::query(
+        "DELETE FROM ds_webhook_inbox WHERE entity_id = $1 AND terminal = $2 AND pending = 1",
+    )
+    .bind(entity_id.to_owned())
+    .bind(t.as_str())
+    .execute(store.pool())
+    .await?;
+    Ok(r.rows_affected())
+}
+
+/// Connections with pending webhooks (the scheduler drains them).
+pub async fn connections_with_pending_webhooks(
+    store: &Store,
+    limit: i64,
+) -> Result<Vec<(String, Terminal)>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT DISTINCT entity_id, terminal FROM ds_webhook_inbox WHERE pending = 1 LIMIT $1",
+    )
     .bind(limit)
     .fetch_all(store.pool())
     .await?;
     rows.iter()
         .map(|r| {
             let t: String = r.try_get("terminal")?;
-            let k: String = r.try_get("kind")?;
-            Ok(TimelineEvent {
-                source: Terminal::parse(&t)
+            Ok((
+                r.try_get("entity_id")?,
+                Terminal::parse(&t)
                     .ok_or_else(|| StoreError::Corrupt(format!("unknown terminal {t}")))?,
-                kind: EventKind::parse(&k)
-                    .ok_or_else(|| StoreError::Corrupt(format!("unknown event kind {k}")))?,
-                occurred_at: millis_to_utc(r.try_get("occurred_at")?),
-                location: r.try_get("location")?,
-                vessel: r.try_get("vessel")?,
-                status: r.try_get("status")?,
-                source_event_id: r.try_get("source_event_id")?,
-            })
+            ))
         })
         .collect()
+}
+
+/// Take (or renew, as `owner`) the webhook-drain lease of a connection.
+pub async fn acquire_hook_lease(
+    store: &Store,
+    entity_id: &str,
+    t: Terminal,
+    owner: &str,
+    until: i64,
+) -> Result<bool, StoreError> {
+    let r = sqlx::query(
+        "UPDATE ds_connections SET hook_lease_owner = $1, hook_lease_until = $2 WHERE entity_id = $3 AND terminal = $4 \
+         AND (hook_lease_until IS NULL OR hook_lease_until < $5 OR hook_lease_owner = $1)",
+    )
+    .bind(owner.to_owned())
+    .bind(until)
+    .bind(entity_id.to_owned())
+    .bind(t.as_str())
+    .bind(now_millis())
+    .execute(store.pool())
+    .await?;
+    Ok(r.rows_affected() > 0)
+}
+
+pub async fn release_hook_lease(
+    store: &Store,
+    entity_id: &str,
+    t: Terminal,
+    owner: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE ds_connections SET hook_lease_owner = NULL, hook_lease_until = NULL WHERE entity_id = $1 \
+         AND terminal = $2 AND hook_lease_owner = $3",
+    )
+    .bind(entity_id.to_owned())
+    .bind(t.as_str())
+    .bind(owner.to_owned())
+    .execute(store.pool())
+    .await?;
+    Ok(())
 }
 
 /// Count of stored events of one source for an entity (tests, benchmarks).

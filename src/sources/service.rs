@@ -96,7 +96,7 @@ pub enum ConnectionState {
     Error {
         identifier: String,
         connected_at: chrono::DateTime<chrono::Utc>,
-        /// invalid_credentials | account_locked | ip_not_whitelisted | api_access_not_activated |
+        /// invalid_credentials | api_access_not_activated | quota_exceeded | rate_limited |
         /// terminal_unavailable | terminal_timeout | terminal_unreachable | unexpected_response | internal_error
         code: String,
         /// What to do about it.
@@ -638,6 +638,15 @@ impl Sources {
             Terminal::Nxtport => false,
             _ => self.vault.delete(actor, &vault_kind(t)).await?,
         };
+        // The webhook receiver goes with the connection (its id was in the deleted row).
+        if super::intake::WEBHOOK_TERMINALS.contains(&t) {
+            self.vault
+                .delete(actor, &super::intake::webhook_vault_kind(t))
+                .await?;
+            self.webhook_secrets
+                .lock()
+                .retain(|_, h| !h.belongs_to(entity_id, t));
+        }
         if !existed && !had_creds {
             let e = SourcesError::NotConnected(t.info().name);
             self.audit_err(actor, "datasource.disconnect", t, &e).await;

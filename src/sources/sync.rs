@@ -195,7 +195,15 @@ pub async fn finish(s: &Sources, h: SyncHandle) -> Result<SyncSummary, SyncError
             let _ =
                 repo::finish_sync_run(&s.store, &sync_id, status, Some((&code, &message))).await;
             let failures = failures + 1;
-            let next = now_millis() + ms(backoff(s.settings.backoff_base, failures, interval));
+            // A terminal that says when to come back (429 Retry-After, quota replenish time) is
+            // not called before then.
+            let asked = match e {
+                SyncError::Source(se) => se.retry_after(),
+                _ => None,
+            };
+            let wait =
+                backoff(s.settings.backoff_base, failures, interval).max(asked.unwrap_or_default());
+            let next = now_millis() + ms(wait);
             let _ = repo::finish_sync_state(
                 &s.store,
                 entity_id,
@@ -306,6 +314,17 @@ pub fn spawn_scheduler(s: Sources) -> tokio::task::JoinHandle<()> {
                     continue;
                 }
             };
+            // Webhooks left pending (a failed drain, or one queued by another replica): drain.
+            match repo::connections_with_pending_webhooks(&s.store, 100).await {
+                Ok(pending) => {
+                    for (entity_id, t) in pending {
+                        s.spawn_drain(&entity_id, t);
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "data sources scheduler: cannot read pending webhooks")
+                }
+            }
             for (entity_id, t) in due {
                 let Ok(permit) = permits.clone().try_acquire_owned() else {
                     break; // all workers busy: the rest stays due for the next tick

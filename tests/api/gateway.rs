@@ -952,9 +952,10 @@ async fn gateway_nxtport_data_source_shares_the_cpu_connection() {
     )
     .await;
     assert_eq!(s, 200, "{got}");
+    // The account is the NxtPort user's (the client id is the vendor's, shared).
     assert_eq!(
         got["state"]["identifier"].as_str(),
-        Some(sim.party("psa").client_id.as_str()),
+        Some(sim.party("psa").username.as_str()),
         "{got}"
     );
     // A new client id saved through Data Sources is the gateway connection's client id too, and

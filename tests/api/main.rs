@@ -11,3 +11,4 @@ mod sim_helpers;
 mod simulator;
 mod sources;
 mod sources_bench;
+mod sources_channels;

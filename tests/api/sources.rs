@@ -406,13 +406,13 @@ async fn every_fault_kind_ends_in_its_user_message() {
             "invalid_credentials",
             "rejected the credentials",
         ),
-        ("locked_account", "account_locked", "locked"),
-        ("not_whitelisted", "ip_not_whitelisted", "whitelist"),
         (
             "api_not_activated",
             "api_access_not_activated",
-            "activate API access",
+            "API access is not activated",
         ),
+        ("quota_exceeded", "quota_exceeded", "quota"),
+        ("rate_limited", "rate_limited", "resumes in 30 s"),
         (
             "server_error",
             "terminal_unavailable",
@@ -570,20 +570,28 @@ async fn sync_deduplicates_and_a_failing_terminal_does_not_affect_others(db: Db)
         .await;
     assert_eq!(env.sync("psa").await.1["stored"], 50);
     assert_eq!(env.state("psa").await["status"], "connected");
-    // MPET recovers with nothing lost.
+    // MPET recovers with nothing lost: its 120 moves, and its status lights (observed states,
+    // each change stored once).
     env.clear_faults("mpet").await;
     let (_, run) = env.sync("mpet").await;
-    assert_eq!(
-        (run["status"].as_str(), run["stored"].as_i64()),
-        (Some("succeeded"), Some(120)),
-        "{run}"
-    );
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM ds_events WHERE entity_id = $1")
-        .bind(env.entity.clone())
-        .fetch_one(env.store.pool())
-        .await
-        .expect("count");
-    assert_eq!(n, 500 + 120);
+    assert_eq!(run["status"].as_str(), Some("succeeded"), "{run}");
+    let count = |sql: &'static str| {
+        let (store, entity) = (env.store.clone(), env.entity.clone());
+        async move {
+            sqlx::query_scalar::<_, i64>(sql)
+                .bind(entity)
+                .fetch_one(store.pool())
+                .await
+                .expect("count")
+        }
+    };
+    let moves = count("SELECT COUNT(*) FROM ds_events WHERE entity_id = $1 AND terminal = 'mpet' AND time_kind = 'actual'").await;
+    let mpet =
+        count("SELECT COUNT(*) FROM ds_events WHERE entity_id = $1 AND terminal = 'mpet'").await;
+    assert_eq!(moves, 120);
+    assert_eq!(run["stored"].as_i64(), Some(mpet), "{run}");
+    let n = count("SELECT COUNT(*) FROM ds_events WHERE entity_id = $1").await;
+    assert_eq!(n, 500 + mpet);
     let (_, hist) = env.get("/v1/data-sources/mpet/syncs").await;
     assert_eq!(hist.as_array().map(Vec::len), Some(2));
 }
@@ -971,7 +979,8 @@ async fn nxtport_cpu_source_authenticates_against_the_simulator_and_syncs_notifi
     env.put("nxtport", body(&psa["password"])).await;
     let st = env.settled("nxtport").await;
     assert_eq!(st["status"], "connected", "{st}");
-    assert_eq!(st["identifier"], psa["clientId"]);
+    // The account is the user's, not the vendor's shared client id.
+    assert_eq!(st["identifier"], psa["username"]);
     let (s, run) = env.sync("nxtport").await;
     assert_eq!(
         (s, run["status"].as_str()),

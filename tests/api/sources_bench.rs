@@ -4,6 +4,8 @@
 //!
 //! 1. A sync of 100,000 events from one emulated terminal: < 10 s, each event stored once.
 //! 2. 1,000 entities x six connections: listing one entity's data sources, p99 < 5 ms.
+//! 3. A T-Mining webhook burst of 10,000 deliveries: each release state stored once, drain time.
+//! 4. An EDIFACT interchange of 10,000 COARRI/CODECO messages: parse + store time.
 
 use std::time::{Duration, Instant};
 
@@ -127,4 +129,160 @@ async fn sources_bench_list_with_1000_entities() {
         samples[samples.len() - 1].as_secs_f64() * 1e3
     );
     assert!(p99 < Duration::from_millis(5), "p99 {p99:?}");
+}
+
+/// 3. A burst of 10,000 T-Mining `onRelease` webhooks (signed, 32 in flight) into one
+///    connection: every delivery accepted, every release state stored once, time until the
+///    queue is drained; the same burst replayed stores nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark: run in release with --ignored"]
+async fn sources_bench_tmining_webhook_burst_10k() {
+    let env = spawn_with(Db::Sqlite, |s| {
+        s.timeout = HumanDuration(Duration::from_secs(30))
+    })
+    .await
+    .expect("sqlite");
+    env.account(
+        "tmining",
+        json!({"identifier": "burst@tmining.example", "secret": "burst-pw", "events": 10_000, "seed": 5}),
+    )
+    .await;
+    env.put(
+        "tmining",
+        json!({"username": "burst@tmining.example", "password": "burst-pw"}),
+    )
+    .await;
+    assert_eq!(env.settled("tmining").await["status"], "connected");
+    let (s, hook) = env
+        .call(
+            reqwest::Method::POST,
+            "/v1/data-sources/tmining/webhook",
+            &env.editor,
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "{hook}");
+    let url = format!("{}{}", env.api, hook["path"].as_str().expect("path"));
+    let burst = |count: u64| {
+        let body = json!({"url": url, "secret": hook["secret"], "account": "burst@tmining.example", "count": count, "concurrency": 32});
+        let env = &env;
+        async move { env.emu_post("/emulations/tmining/webhooks", body).await }
+    };
+    let drained = || async {
+        for _ in 0..1200 {
+            let pending: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM ds_webhook_inbox WHERE pending = 1")
+                    .fetch_one(env.store.pool())
+                    .await
+                    .expect("pending");
+            let leased: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM ds_connections WHERE hook_lease_owner IS NOT NULL",
+            )
+            .fetch_one(env.store.pool())
+            .await
+            .expect("lease");
+            if pending == 0 && leased == 0 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("not drained after 60 s");
+    };
+    let started = Instant::now();
+    let sent = burst(10_000).await;
+    let accepted_in = started.elapsed();
+    drained().await;
+    let took = started.elapsed();
+    assert_eq!(sent["statuses"], json!({"202": 10_000}), "{sent}");
+    let stored = repo::count_events(&env.store, &env.entity, Terminal::Tmining)
+        .await
+        .expect("count");
+    let fetched: i64 = sqlx::query_scalar(
+        "SELECT COALESCE(SUM(fetched), 0) FROM ds_syncs WHERE trigger_kind = 'webhook' AND status = 'succeeded'",
+    )
+    .fetch_one(env.store.pool())
+    .await
+    .expect("fetched");
+    let releases: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM ds_webhook_inbox")
+        .fetch_one(env.store.pool())
+        .await
+        .expect("releases");
+    println!(
+        "BENCH tmining webhook burst: 10000 webhooks accepted in {:.2} s, drained in {:.2} s ({:.0} webhooks/s end to end); {releases} releases, {fetched} release GETs, {stored} release states stored",
+        accepted_in.as_secs_f64(),
+        took.as_secs_f64(),
+        10_000.0 / took.as_secs_f64()
+    );
+    let again = burst(10_000).await;
+    assert_eq!(again["statuses"], json!({"202": 10_000}));
+    drained().await;
+    let after = repo::count_events(&env.store, &env.entity, Terminal::Tmining)
+        .await
+        .expect("count");
+    println!("BENCH tmining webhook burst replayed: {after} release states stored (was {stored})");
+    assert_eq!(after, stored, "a replayed burst stores nothing new");
+}
+
+/// 4. One EDIFACT interchange of 10,000 COARRI/CODECO messages (written by the PSA emulation):
+///    parse + store time, each message stored once, the same file again stores nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark: run in release with --ignored"]
+async fn sources_bench_edifact_10k_messages() {
+    let env = spawn_with(Db::Sqlite, |_| {}).await.expect("sqlite");
+    env.account(
+        "psa",
+        json!({"identifier": "edi", "secret": "edi-pw", "events": 30_000, "seed": 13}),
+    )
+    .await;
+    env.put("psa", json!({"username": "edi", "password": "edi-pw"}))
+        .await;
+    assert_eq!(env.settled("psa").await["status"], "connected");
+    let file = env
+        .http
+        .get(format!(
+            "{}/emulations/psa/edifact?account=edi&limit=30000",
+            env.emu
+        ))
+        .send()
+        .await
+        .expect("file")
+        .text()
+        .await
+        .expect("text");
+    let messages = file.matches("UNH+").count();
+    assert_eq!(messages, 10_000);
+    let post = || async {
+        let t0 = Instant::now();
+        let resp = env
+            .http
+            .post(format!("{}/v1/data-sources/psa/edifact", env.api))
+            .bearer_auth(&env.editor)
+            .header("content-type", "text/plain")
+            .body(file.clone())
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(resp.status().as_u16(), 200);
+        let run: serde_json::Value = resp.json().await.expect("run");
+        (t0.elapsed(), run)
+    };
+    let (took, run) = post().await;
+    println!(
+        "BENCH edifact intake: {} messages ({:.1} MB) parsed and stored in {:.2} s ({:.0} messages/s): stored={} quarantined={}",
+        run["fetched"],
+        file.len() as f64 / 1e6,
+        took.as_secs_f64(),
+        10_000.0 / took.as_secs_f64(),
+        run["stored"],
+        run["quarantined"]
+    );
+    assert_eq!(run["stored"], 10_000, "{run}");
+    assert_eq!(run["quarantined"], 0, "{run}");
+    let (took, again) = post().await;
+    println!(
+        "BENCH edifact intake, same file again: {:.2} s, stored={}",
+        took.as_secs_f64(),
+        again["stored"]
+    );
+    assert_eq!(again["stored"], 0);
 }

@@ -68,14 +68,17 @@ fn kind(code: &str) -> Option<EventKind> {
 
 fn map(e: Event) -> Option<NormalizedEvent> {
     Some(NormalizedEvent {
-        source: Terminal::Dpworld,
-        kind: kind(&e.movement_code)?,
-        occurred_at: time(&e.timestamp_utc)?,
-        source_event_id: e.id,
-        equipment_number: e.equipment_id,
-        location: e.position.or(e.terminal),
+        yard_position: e.position,
+        quay: e.terminal,
         vessel: e.vessel.and_then(|v| v.name),
         status: e.customs,
+        ..NormalizedEvent::new(
+            Terminal::Dpworld,
+            e.id,
+            e.equipment_id,
+            kind(&e.movement_code)?,
+            time(&e.timestamp_utc)?,
+        )
     })
 }
 

@@ -67,14 +67,17 @@ fn kind(code: &str) -> Option<EventKind> {
 
 fn map(e: Event) -> Option<NormalizedEvent> {
     Some(NormalizedEvent {
-        source: Terminal::Ect,
-        kind: kind(&e.event_code)?,
-        occurred_at: time(&e.event_date_time)?,
-        source_event_id: e.event_id,
-        equipment_number: e.container_number,
-        location: e.yard_location.or(e.terminal),
+        yard_position: e.yard_location,
+        quay: e.terminal,
         vessel: e.vessel_name,
         status: e.customs_status,
+        ..NormalizedEvent::new(
+            Terminal::Ect,
+            e.event_id,
+            e.container_number,
+            kind(&e.event_code)?,
+            time(&e.event_date_time)?,
+        )
     })
 }
 

@@ -72,16 +72,24 @@ impl Credentials {
 }
 
 /// Why a terminal call failed, in terms a user can act on.
+///
+/// Classified from the answers' real shapes: OAuth errors (`{error: invalid_grant}`), NxtPort's
+/// RFC 7807 ProblemDetails (`{type, title, status, detail}`), Azure API Management's
+/// `{statusCode, message}` (quota and rate limit messages), and `Retry-After`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SourceError {
     #[error("invalid credentials")]
     InvalidCredentials,
-    #[error("account locked")]
-    AccountLocked,
-    #[error("IP address not whitelisted")]
-    NotWhitelisted,
+    /// 403 that is not a quota: API access not activated for the account (or, the seed says, the
+    /// gateway's IP address not whitelisted: a terminal does not tell the two apart).
     #[error("API access not activated")]
     ApiAccessNotActivated,
+    /// 403 "Out of call volume quota": the subscription's quota is used up until it is replenished.
+    #[error("call volume quota exhausted")]
+    QuotaExceeded { retry_after_secs: Option<u64> },
+    /// 429: too many calls; `Retry-After` says when to come back.
+    #[error("rate limited")]
+    RateLimited { retry_after_secs: Option<u64> },
     #[error("terminal unavailable (HTTP {status})")]
     Unavailable { status: u16 },
     #[error("terminal did not answer in time")]
@@ -97,9 +105,9 @@ impl SourceError {
     pub fn code(&self) -> &'static str {
         match self {
             SourceError::InvalidCredentials => "invalid_credentials",
-            SourceError::AccountLocked => "account_locked",
-            SourceError::NotWhitelisted => "ip_not_whitelisted",
             SourceError::ApiAccessNotActivated => "api_access_not_activated",
+            SourceError::QuotaExceeded { .. } => "quota_exceeded",
+            SourceError::RateLimited { .. } => "rate_limited",
             SourceError::Unavailable { .. } => "terminal_unavailable",
             SourceError::Timeout => "terminal_timeout",
             SourceError::Unreachable => "terminal_unreachable",
@@ -110,18 +118,24 @@ impl SourceError {
     /// What the console shows: says what happened and what to do.
     pub fn user_message(&self, terminal: Terminal) -> String {
         let name = terminal.info().name;
+        let when = |s: &Option<u64>| match s {
+            Some(s) => format!("in {s} s"),
+            None => "later".to_string(),
+        };
         match self {
             SourceError::InvalidCredentials => format!(
                 "{name} rejected the credentials. Check them by logging in to the terminal's portal (no extra spaces, correct case) and save them again."
             ),
-            SourceError::AccountLocked => format!(
-                "{name} reports the account as locked after failed login attempts. Ask the terminal's support to unlock it, then save the credentials again."
-            ),
-            SourceError::NotWhitelisted => format!(
-                "{name} refused the connection because our IP address is not whitelisted. Ask the terminal's support to whitelist the gateway's IP addresses."
-            ),
             SourceError::ApiAccessNotActivated => format!(
-                "API access is not activated for this {name} account. Contact the terminal's support to activate API access."
+                "{name} refused access: API access is not activated for this account, or the gateway's IP address is not whitelisted. Contact the terminal's support."
+            ),
+            SourceError::QuotaExceeded { retry_after_secs } => format!(
+                "{name} reports the call volume quota of this subscription as used up. The sync resumes {} when the quota is replenished; ask the terminal for a larger quota if this repeats.",
+                when(retry_after_secs)
+            ),
+            SourceError::RateLimited { retry_after_secs } => format!(
+                "{name} asked us to slow down (too many calls). The sync resumes {} as the terminal asked.",
+                when(retry_after_secs)
             ),
             SourceError::Unavailable { .. } => format!(
                 "{name} is temporarily unavailable. Nothing to do on your side: the next sync retries automatically."
@@ -146,7 +160,20 @@ impl SourceError {
                 | SourceError::Timeout
                 | SourceError::Unreachable
                 | SourceError::Protocol(_)
+                | SourceError::QuotaExceeded { .. }
+                | SourceError::RateLimited { .. }
         )
+    }
+
+    /// When the terminal asked us to come back (`Retry-After`, or the quota's replenish time).
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            SourceError::QuotaExceeded { retry_after_secs }
+            | SourceError::RateLimited { retry_after_secs } => {
+                retry_after_secs.map(Duration::from_secs)
+            }
+            _ => None,
+        }
     }
 }
 
@@ -200,6 +227,20 @@ pub trait SourceAdapter: Send + Sync {
         session: &'a Session,
         cursor: Option<&'a str>,
     ) -> BoxFuture<'a, Result<Page, SourceError>>;
+    /// The documented fetch after a webhook (T-Mining `onRelease`): the release's current state
+    /// as events. `Ok(None)`: the terminal knows no such release. Terminals without webhooks
+    /// answer a protocol error.
+    fn fetch_release<'a>(
+        &'a self,
+        _session: &'a Session,
+        _release: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Vec<NormalizedEvent>>, SourceError>> {
+        Box::pin(async {
+            Err(SourceError::Protocol(
+                "this terminal sends no webhooks".into(),
+            ))
+        })
+    }
 }
 
 /// Where the adapters find the terminals and how patient they are.
@@ -385,35 +426,79 @@ fn transport(e: reqwest::Error) -> SourceError {
     }
 }
 
-/// Classify a non-success answer by status and the `error` code of its JSON body.
+/// Classify a non-success answer by status, `Retry-After` and its body (see [`SourceError`]).
 async fn check(resp: reqwest::Response) -> Result<reqwest::Response, SourceError> {
     let status = resp.status();
     if status.is_success() {
         return Ok(resp);
     }
+    let retry_after = resp
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
     let body = resp.bytes().await.unwrap_or_default();
-    let code = serde_json::from_slice::<serde_json::Value>(&body)
-        .ok()
-        .and_then(|v| {
-            v.get("error")
-                .and_then(|e| e.as_str())
-                .map(str::to_ascii_lowercase)
-        })
-        .unwrap_or_default();
-    Err(classify(status.as_u16(), &code))
+    Err(classify(status.as_u16(), &body, retry_after))
 }
 
-fn classify(status: u16, code: &str) -> SourceError {
-    match (status, code) {
-        (_, "account_locked") | (423, _) => SourceError::AccountLocked,
-        (_, "ip_not_whitelisted") => SourceError::NotWhitelisted,
-        (_, "api_access_not_activated") => SourceError::ApiAccessNotActivated,
+/// The parts of an error body that say why: OAuth `error`, ProblemDetails `title`/`detail`,
+/// API Management `message`, lower-cased and joined.
+fn error_text(body: &[u8]) -> (String, String) {
+    let v = serde_json::from_slice::<serde_json::Value>(body).unwrap_or_default();
+    let s = |k: &str| {
+        v.get(k)
+            .and_then(|x| x.as_str())
+            .unwrap_or("")
+            .to_ascii_lowercase()
+    };
+    let code = s("error");
+    let text = [
+        s("title"),
+        s("detail"),
+        s("message"),
+        s("error_description"),
+    ]
+    .join(" ");
+    (code, text)
+}
+
+/// Seconds in an API Management message: "Try again in 5 seconds." or "Quota will be
+/// replenished in 2.03:04:05." (days.hh:mm:ss) / "00:00:10".
+fn seconds_in(text: &str) -> Option<u64> {
+    let after = text.split(" in ").nth(1)?;
+    let token = after.split_whitespace().next()?.trim_end_matches('.');
+    if let Ok(n) = token.parse::<u64>() {
+        return Some(n);
+    }
+    let (days, hms) = match token.split_once('.') {
+        Some((d, rest)) if !d.contains(':') => (d.parse::<u64>().ok()?, rest),
+        _ => (0, token),
+    };
+    let parts: Vec<u64> = hms
+        .split(':')
+        .map(|p| p.parse().ok())
+        .collect::<Option<_>>()?;
+    match parts.as_slice() {
+        [h, m, s] => Some(days * 86_400 + h * 3600 + m * 60 + s),
+        _ => None,
+    }
+}
+
+fn classify(status: u16, body: &[u8], retry_after: Option<u64>) -> SourceError {
+    let (code, text) = error_text(body);
+    match (status, code.as_str()) {
+        (429, _) => SourceError::RateLimited {
+            retry_after_secs: retry_after.or_else(|| seconds_in(&text)),
+        },
+        (403, _) if text.contains("quota") => SourceError::QuotaExceeded {
+            retry_after_secs: retry_after.or_else(|| seconds_in(&text)),
+        },
         (401, _) | (400, "invalid_client" | "invalid_grant" | "unauthorized_client") => {
             SourceError::InvalidCredentials
         }
         (403, _) => SourceError::ApiAccessNotActivated,
         (408, _) | (504, _) => SourceError::Timeout,
-        (429, _) | (500..=599, _) => SourceError::Unavailable { status },
+        (500..=599, _) => SourceError::Unavailable { status },
         (s, _) => SourceError::Protocol(format!("HTTP {s}")),
     }
 }
@@ -442,23 +527,70 @@ mod tests {
     use super::*;
 
     #[test]
-    fn classification() {
-        assert_eq!(classify(401, ""), SourceError::InvalidCredentials);
+    fn classification_from_real_shapes() {
+        assert_eq!(classify(401, b"", None), SourceError::InvalidCredentials);
         assert_eq!(
-            classify(400, "invalid_client"),
+            classify(400, br#"{"error":"invalid_grant"}"#, None),
             SourceError::InvalidCredentials
         );
-        assert_eq!(classify(423, ""), SourceError::AccountLocked);
+        // Azure API Management: invalid subscription key (401), quota (403), rate limit (429).
         assert_eq!(
-            classify(403, "ip_not_whitelisted"),
-            SourceError::NotWhitelisted
+            classify(
+                401,
+                br#"{"statusCode":401,"message":"Access denied due to invalid subscription key. Make sure to provide a valid key for an active subscription."}"#,
+                None
+            ),
+            SourceError::InvalidCredentials
         );
         assert_eq!(
-            classify(403, "api_access_not_activated"),
-            SourceError::ApiAccessNotActivated
+            classify(
+                403,
+                br#"{"statusCode":403,"message":"Out of call volume quota. Quota will be replenished in 1.02:03:04."}"#,
+                None
+            ),
+            SourceError::QuotaExceeded {
+                retry_after_secs: Some(86_400 + 2 * 3600 + 3 * 60 + 4)
+            }
         );
-        assert_eq!(classify(503, ""), SourceError::Unavailable { status: 503 });
-        assert_eq!(classify(404, ""), SourceError::Protocol("HTTP 404".into()));
+        assert_eq!(
+            classify(
+                429,
+                br#"{"statusCode":429,"message":"Rate limit is exceeded. Try again in 7 seconds."}"#,
+                None
+            ),
+            SourceError::RateLimited {
+                retry_after_secs: Some(7)
+            }
+        );
+        // Retry-After wins over the message.
+        assert_eq!(
+            classify(429, b"", Some(3)).retry_after(),
+            Some(Duration::from_secs(3))
+        );
+        // NxtPort ProblemDetails 403 without quota: not activated (permanent).
+        let e = classify(
+            403,
+            br#"{"type":"https://tools.ietf.org/html/rfc7231#section-6.5.3","title":"Forbidden","status":403,"detail":"No subscription for this API."}"#,
+            None,
+        );
+        assert_eq!(e, SourceError::ApiAccessNotActivated);
+        assert!(!e.is_transient());
+        assert!(classify(
+            403,
+            br#"{"statusCode":403,"message":"Out of call volume quota."}"#,
+            None
+        )
+        .is_transient());
+        assert_eq!(
+            classify(503, b"", None),
+            SourceError::Unavailable { status: 503 }
+        );
+        assert_eq!(
+            classify(404, b"", None),
+            SourceError::Protocol("HTTP 404".into())
+        );
+        assert_eq!(seconds_in("try again in 00:00:10."), Some(10));
+        assert_eq!(seconds_in("no number"), None);
     }
 
     #[test]

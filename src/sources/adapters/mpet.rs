@@ -8,7 +8,7 @@ use super::{
     check, json, time, transport, Credentials, Http, Page, Session, SourceAdapter, SourceError,
 };
 use crate::sources::catalogue::Terminal;
-use crate::sources::model::{EventKind, NormalizedEvent};
+use crate::sources::model::{EventKind, NormalizedEvent, TimeKind};
 
 pub(super) struct Mpet {
     pub(super) h: Http,
@@ -34,6 +34,20 @@ struct Event {
     vessel_name: Option<String>,
     yard_location: Option<String>,
     customs_status: Option<String>,
+    #[serde(default)]
+    status_lights: Option<StatusLights>,
+}
+
+/// MPET Connect's six status lights.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StatusLights {
+    on_terminal: bool,
+    terminal_release: bool,
+    commercial_release: bool,
+    customs: bool,
+    assignment: bool,
+    pickup_ready: bool,
 }
 
 fn kind(m: &str) -> Option<EventKind> {
@@ -50,17 +64,61 @@ fn kind(m: &str) -> Option<EventKind> {
     })
 }
 
-fn map(e: Event) -> Option<NormalizedEvent> {
-    Some(NormalizedEvent {
-        source: Terminal::Mpet,
-        kind: kind(&e.movement)?,
-        occurred_at: time(&e.occurred_at)?,
-        source_event_id: e.id,
-        equipment_number: e.container_number,
-        location: e.yard_location.or(e.quay),
-        vessel: e.vessel_name,
-        status: e.customs_status,
-    })
+/// The movement, then one observed event per status light (GREEN or RED): a light's change is
+/// stored once, the same state read again is not.
+fn map(e: Event) -> Vec<NormalizedEvent> {
+    let Some(at) = time(&e.occurred_at) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    if let Some(k) = kind(&e.movement) {
+        out.push(NormalizedEvent {
+            yard_position: e.yard_location.clone(),
+            quay: e.quay.clone(),
+            vessel: e.vessel_name.clone(),
+            status: e.customs_status.clone(),
+            ..NormalizedEvent::new(
+                Terminal::Mpet,
+                e.id.clone(),
+                e.container_number.clone(),
+                k,
+                at,
+            )
+        });
+    }
+    if let Some(l) = &e.status_lights {
+        for (name, kind, on) in [
+            ("onTerminal", EventKind::YardLocation, l.on_terminal),
+            (
+                "terminalRelease",
+                EventKind::TerminalRelease,
+                l.terminal_release,
+            ),
+            (
+                "commercialRelease",
+                EventKind::CommercialRelease,
+                l.commercial_release,
+            ),
+            ("customs", EventKind::CustomsStatus, l.customs),
+            ("assignment", EventKind::Assignment, l.assignment),
+            ("pickupReady", EventKind::PickupReady, l.pickup_ready),
+        ] {
+            let value = if on { "GREEN" } else { "RED" };
+            out.push(NormalizedEvent {
+                time_kind: TimeKind::Observed,
+                quay: e.quay.clone(),
+                status: Some(value.to_string()),
+                ..NormalizedEvent::new(
+                    Terminal::Mpet,
+                    format!("light:{name}={value}"),
+                    e.container_number.clone(),
+                    kind,
+                    at,
+                )
+            });
+        }
+    }
+    out
 }
 
 impl SourceAdapter for Mpet {
@@ -109,10 +167,17 @@ impl SourceAdapter for Mpet {
                 .await
                 .map_err(transport)?;
             let feed: Feed = json(check(resp).await?).await?;
-            let total = feed.items.len();
-            let events: Vec<_> = feed.items.into_iter().filter_map(map).collect();
+            let mut events = Vec::new();
+            let mut skipped = 0;
+            for item in feed.items {
+                let evs = map(item);
+                if evs.is_empty() {
+                    skipped += 1;
+                }
+                events.extend(evs);
+            }
             Ok(Page {
-                skipped: total - events.len(),
+                skipped,
                 events,
                 next_cursor: Some(feed.next),
                 has_more: feed.has_more,

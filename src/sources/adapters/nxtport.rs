@@ -6,10 +6,27 @@
 //! sync reads day by day from the cursor (the newest `storedOn` read) to today; notifications at
 //! or after the cursor are kept (the overlap is removed by the dedup key).
 //!
-//! Mapping: `ReleaseLight` with light `Customs` -> customs status (new value), `TerminalOperation`
-//! `DISCHARGED` / `GATEIN` -> discharge / gate in, `GateOperation` `GATEOUTRECEIVED` -> gate out;
-//! `TerminalEvent` -> discharge, gate in or gate out by its operation type; event `GateOut` ->
-//! gate out. Everything else (release-right bookkeeping) is skipped.
+//! Mapping (every light and every ReleaseRight notification; NxtPort's names compared
+//! case-insensitively, `_`/`-`/space ignored):
+//!
+//! | notification | event kind | status |
+//! |---|---|---|
+//! | `ReleaseLight` Customs | customs_status | the new value |
+//! | `ReleaseLight` CustomsProgress | customs_progress | the new value |
+//! | `ReleaseLight` CommercialRelease | commercial_release | the new value (OK, NOK, BLOCKED, EXPIRED, ...) |
+//! | `ReleaseLight` TerminalRelease / TerminalReady | terminal_release | the new value |
+//! | `ReleaseLight` TerminalOperation DISCHARGED / GATEIN | discharge / gate_in | - |
+//! | `ReleaseLight` GateOperation GATEOUTRECEIVED, event `GateOut` | gate_out | - |
+//! | `ReleaseLight` Overall / Total / CombinedGreenLight | pickup_ready | the new value |
+//! | `TerminalEvent` | discharge / gate_in / gate_out by its operation type | - |
+//! | `ReleaseRight` Release / Update / Delete / ExpiredReleaseRights | commercial_release | RELEASED / UPDATED / DELETED / EXPIRED |
+//! | `ReleaseRight` Block, TerminalBlocked / Unblock | blocked | BLOCKED / UNBLOCKED |
+//! | `ReleaseRight` TerminalRelease / TerminalScan | terminal_release | RELEASED / SCANNING |
+//! | `ReleaseRight` Transferred, AcceptedByNextParty, DeclinedByNextParty, Revoke, RevokedByPreviousParty, PickedUpByParty, InactiveReleaseRights | release_right | TRANSFERRED, ACCEPTED, DECLINED, REVOKED, REVOKED_BY_PREVIOUS_PARTY, PICKED_UP, INACTIVE |
+//!
+//! Every event carries the body's `billOfLadingNumbers` as bill-of-lading documents and its
+//! `terminalCode` as quay. Answers to our own requests (NotValidated, ThrownException, Get*,
+//! DigitalKey*, AlfapassPickUpValidation) are not container events and are counted as skipped.
 
 use chrono::SecondsFormat;
 use futures::future::BoxFuture;
@@ -19,7 +36,7 @@ use serde::Deserialize;
 use super::{check, json, transport, Credentials, Http, Page, Session, SourceAdapter, SourceError};
 use crate::nxtport::{paths, NotificationDetail, NotificationEvent, NotificationType};
 use crate::sources::catalogue::Terminal;
-use crate::sources::model::{EventKind, NormalizedEvent};
+use crate::sources::model::{Document, EventKind, NormalizedEvent};
 
 pub(super) struct NxtPort {
     pub(super) h: Http,
@@ -37,25 +54,90 @@ fn body_str<'a>(body: &'a serde_json::Value, keys: &[&str]) -> Option<&'a str> {
         .find_map(|k| body.get(*k).and_then(|v| v.as_str()))
 }
 
+/// `billOfLadingNumbers` as an array (notifications) or a comma-separated string (release detail).
+fn bills_of_lading(body: &serde_json::Value) -> Vec<Document> {
+    let mut out: Vec<Document> = Vec::new();
+    let mut push = |s: &str| {
+        let s = s.trim();
+        if !s.is_empty() && !out.iter().any(|d| d.number == s) {
+            out.push(Document::bill_of_lading(s));
+        }
+    };
+    match body.get("billOfLadingNumbers") {
+        Some(serde_json::Value::Array(a)) => {
+            a.iter().filter_map(|v| v.as_str()).for_each(&mut push)
+        }
+        Some(serde_json::Value::String(s)) => s.split([',', ';']).for_each(&mut push),
+        _ => {}
+    }
+    out
+}
+
+fn norm(s: &str) -> String {
+    s.to_ascii_uppercase().replace(['_', ' ', '-'], "")
+}
+
+/// Kind and status of a ReleaseRight notification, by its event.
+fn release_right(event: NotificationEvent) -> Option<(EventKind, &'static str)> {
+    use NotificationEvent as E;
+    Some(match event {
+        E::Release => (EventKind::CommercialRelease, "RELEASED"),
+        E::Update => (EventKind::CommercialRelease, "UPDATED"),
+        E::Delete => (EventKind::CommercialRelease, "DELETED"),
+        E::ExpiredReleaseRights => (EventKind::CommercialRelease, "EXPIRED"),
+        E::Block | E::TerminalBlocked => (EventKind::Blocked, "BLOCKED"),
+        E::Unblock => (EventKind::Blocked, "UNBLOCKED"),
+        E::TerminalRelease => (EventKind::TerminalRelease, "RELEASED"),
+        E::TerminalScan => (EventKind::TerminalRelease, "SCANNING"),
+        E::Transferred => (EventKind::ReleaseRight, "TRANSFERRED"),
+        E::AcceptedByNextParty => (EventKind::ReleaseRight, "ACCEPTED"),
+        E::DeclinedByNextParty => (EventKind::ReleaseRight, "DECLINED"),
+        E::Revoke => (EventKind::ReleaseRight, "REVOKED"),
+        E::RevokedByPreviousParty => (EventKind::ReleaseRight, "REVOKED_BY_PREVIOUS_PARTY"),
+        E::PickedUpByParty => (EventKind::ReleaseRight, "PICKED_UP"),
+        E::InactiveReleaseRights => (EventKind::ReleaseRight, "INACTIVE"),
+        E::GateOut => (EventKind::GateOut, ""),
+        E::Unknown
+        | E::NotValidated
+        | E::ThrownException
+        | E::GetPagedContainers
+        | E::GetAllReleaseLights
+        | E::GetCombinedGreenLight
+        | E::DigitalKeyCreated
+        | E::DigitalKeyRevoked
+        | E::GetReleaseDetail
+        | E::ReleaseLightChanged
+        | E::ReleaseLightRegistered
+        | E::AlfapassPickUpValidation => return None,
+    })
+}
+
 /// Map one notification; `None` when it is not a container event of the model.
 pub(crate) fn map(d: &NotificationDetail) -> Option<NormalizedEvent> {
     let n = d.notification().ok();
     let body = n.as_ref().map(|n| n.body.clone()).unwrap_or_default();
     let at = n.as_ref().map(|n| n.timestamp).unwrap_or(d.stored_on);
-    let norm = |s: &str| s.to_ascii_uppercase().replace(['_', ' ', '-'], "");
     let (kind, status, tag) = match (d.type_, d.event) {
         (_, NotificationEvent::GateOut) => (EventKind::GateOut, None, "GateOut".to_string()),
         (NotificationType::ReleaseLight, _) => {
             let name = body_str(&body, &["greenLightName", "name"])?;
             let value = body_str(&body, &["newValue", "value"])?;
-            let kind = match (norm(name).as_str(), norm(value).as_str()) {
-                ("CUSTOMS", _) => EventKind::CustomsStatus,
-                ("TERMINALOPERATION", "DISCHARGED") => EventKind::Discharge,
-                ("TERMINALOPERATION", "GATEIN") => EventKind::GateIn,
-                ("GATEOPERATION", "GATEOUTRECEIVED") => EventKind::GateOut,
+            let upper = value.to_ascii_uppercase();
+            let (kind, status) = match (norm(name).as_str(), norm(value).as_str()) {
+                ("CUSTOMS", _) => (EventKind::CustomsStatus, Some(upper)),
+                ("CUSTOMSPROGRESS", _) => (EventKind::CustomsProgress, Some(upper)),
+                ("COMMERCIALRELEASE", _) => (EventKind::CommercialRelease, Some(upper)),
+                ("TERMINALRELEASE" | "TERMINALREADY", _) => {
+                    (EventKind::TerminalRelease, Some(upper))
+                }
+                ("TERMINALOPERATION", "DISCHARGED") => (EventKind::Discharge, None),
+                ("TERMINALOPERATION", "GATEIN") => (EventKind::GateIn, None),
+                ("GATEOPERATION", "GATEOUTRECEIVED") => (EventKind::GateOut, None),
+                ("OVERALL" | "TOTAL" | "COMBINEDGREENLIGHT", _) => {
+                    (EventKind::PickupReady, Some(upper))
+                }
                 _ => return None,
             };
-            let status = (kind == EventKind::CustomsStatus).then(|| value.to_ascii_uppercase());
             (kind, status, format!("{name}={value}"))
         }
         (NotificationType::TerminalEvent, _) => {
@@ -68,17 +150,26 @@ pub(crate) fn map(d: &NotificationDetail) -> Option<NormalizedEvent> {
             };
             (kind, None, op.to_string())
         }
-        (NotificationType::ReleaseRight, _) => return None,
+        (NotificationType::ReleaseRight, event) => {
+            let (kind, status) = release_right(event)?;
+            (
+                kind,
+                (!status.is_empty()).then(|| status.to_string()),
+                format!("{event:?}"),
+            )
+        }
     };
     Some(NormalizedEvent {
-        source: Terminal::Nxtport,
-        source_event_id: format!("{}:{:?}:{tag}", d.public_reference_id, d.event),
-        equipment_number: d.equipment_number.clone(),
-        kind,
-        occurred_at: at,
-        location: body_str(&body, &["terminalCode"]).map(str::to_string),
-        vessel: None,
+        quay: body_str(&body, &["terminalCode"]).map(str::to_string),
         status,
+        documents: bills_of_lading(&body),
+        ..NormalizedEvent::new(
+            Terminal::Nxtport,
+            format!("{}:{:?}:{tag}", d.public_reference_id, d.event),
+            d.equipment_number.clone(),
+            kind,
+            at,
+        )
     })
 }
 
@@ -180,5 +271,155 @@ impl SourceAdapter for NxtPort {
             })
         }
         .boxed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A stored notification around an envelope in NxtPort's documented shape.
+    fn detail(type_: &str, event: &str, body: serde_json::Value) -> NotificationDetail {
+        let envelope = serde_json::json!({
+            "assetId": "00000000-0000-0001-0000-000000000037",
+            "id": "CSQU3054383",
+            "publicReferenceId": "4d1c8f62-4f0e-4c8f-9a55-2f0f2d1f8a11",
+            "externalReferenceId": "ERI+CommercialRelease+772",
+            "receiverId": "NXT22125864695",
+            "senderId": null,
+            "timestamp": "2026-03-01T10:00:00.0000000Z",
+            "type": type_,
+            "event": event,
+            "errors": [],
+            "warnings": [],
+            "body": body,
+        });
+        serde_json::from_value(serde_json::json!({
+            "nxtEntityId": "NXT22125864695",
+            "equipmentNumber": "CSQU3054383",
+            "publicReferenceId": "4d1c8f62-4f0e-4c8f-9a55-2f0f2d1f8a11",
+            "storedOn": "2026-03-01T10:00:01Z",
+            "message": envelope.to_string(),
+            "type": type_,
+            "event": event,
+        }))
+        .expect("detail")
+    }
+
+    /// The documented "Commercial Release Light switches to GREEN" example body.
+    fn light(name: &str, value: &str) -> serde_json::Value {
+        serde_json::json!({
+            "carrier": {"nxtEntityId": "NXT1", "name": "Carrier", "eori": null, "tin": null, "apcs": null, "duns": null, "externalId": null},
+            "terminalCode": "0100",
+            "portLoCode": "BEANR",
+            "equipmentNumber": "CSQU3054383",
+            "billOfLadingNumbers": ["BL-0001", "BL-0002"],
+            "releaseIdentification": "CSQU3054383",
+            "greenLightName": name,
+            "originalValue": "UNKNOWN",
+            "newValue": value,
+            "meansOfTransport": null,
+            "releaseId": "8d6c1f70-1d3e-4a8e-b3c9-3b8a7c2e9f01",
+            "releaseDateTimeUtc": "2026-03-01T09:00:00Z",
+            "expirationDateTimeUtc": "2026-04-30T09:00:00Z"
+        })
+    }
+
+    #[test]
+    fn every_light_maps_with_its_value_bills_of_lading_and_quay() {
+        let cases = [
+            (
+                "CommercialRelease",
+                "OK",
+                EventKind::CommercialRelease,
+                Some("OK"),
+            ),
+            (
+                "Customs",
+                "SELECTEDFORSCAN",
+                EventKind::CustomsStatus,
+                Some("SELECTEDFORSCAN"),
+            ),
+            (
+                "CustomsProgress",
+                "PARTIALLYCLEARED",
+                EventKind::CustomsProgress,
+                Some("PARTIALLYCLEARED"),
+            ),
+            (
+                "TerminalRelease",
+                "RELEASED",
+                EventKind::TerminalRelease,
+                Some("RELEASED"),
+            ),
+            (
+                "TerminalOperation",
+                "DISCHARGED",
+                EventKind::Discharge,
+                None,
+            ),
+            ("TerminalOperation", "GATEIN", EventKind::GateIn, None),
+            ("GateOperation", "GATEOUTRECEIVED", EventKind::GateOut, None),
+        ];
+        for (name, value, kind, status) in cases {
+            let e = map(&detail(
+                "ReleaseLight",
+                "ReleaseLightChanged",
+                light(name, value),
+            ))
+            .unwrap_or_else(|| panic!("{name}={value} maps"));
+            assert_eq!(e.kind, kind, "{name}");
+            assert_eq!(e.status.as_deref(), status, "{name}");
+            assert_eq!(e.quay.as_deref(), Some("0100"));
+            assert_eq!(
+                e.documents,
+                vec![
+                    Document::bill_of_lading("BL-0001"),
+                    Document::bill_of_lading("BL-0002")
+                ]
+            );
+            assert_eq!(e.occurred_at.to_rfc3339(), "2026-03-01T10:00:00+00:00");
+        }
+        // A terminal operation that is not a move is not an event.
+        assert!(map(&detail(
+            "ReleaseLight",
+            "ReleaseLightChanged",
+            light("TerminalOperation", "UNKNOWN")
+        ))
+        .is_none());
+    }
+
+    #[test]
+    fn release_right_notifications_map_to_release_statuses() {
+        let body = serde_json::json!({"terminalCode": "1700", "billOfLadingNumbers": ["BL-9"], "actionType": "Transfer"});
+        let cases = [
+            ("Release", EventKind::CommercialRelease, "RELEASED"),
+            ("Block", EventKind::Blocked, "BLOCKED"),
+            ("Unblock", EventKind::Blocked, "UNBLOCKED"),
+            ("TerminalBlocked", EventKind::Blocked, "BLOCKED"),
+            ("TerminalRelease", EventKind::TerminalRelease, "RELEASED"),
+            ("TerminalScan", EventKind::TerminalRelease, "SCANNING"),
+            ("Transferred", EventKind::ReleaseRight, "TRANSFERRED"),
+            ("AcceptedByNextParty", EventKind::ReleaseRight, "ACCEPTED"),
+            (
+                "ExpiredReleaseRights",
+                EventKind::CommercialRelease,
+                "EXPIRED",
+            ),
+        ];
+        for (event, kind, status) in cases {
+            let e = map(&detail("ReleaseRight", event, body.clone())).expect(event);
+            assert_eq!(
+                (e.kind, e.status.as_deref()),
+                (kind, Some(status)),
+                "{event}"
+            );
+            assert_eq!(e.documents, vec![Document::bill_of_lading("BL-9")]);
+        }
+        assert!(map(&detail("ReleaseRight", "NotValidated", body.clone())).is_none());
+        // Two notifications of one call are two events (the event is part of the id).
+        let a = map(&detail("ReleaseRight", "Block", body.clone())).expect("a");
+        let b = map(&detail("ReleaseRight", "Unblock", body)).expect("b");
+        assert_ne!(a.dedup_key(), b.dedup_key());
     }
 }

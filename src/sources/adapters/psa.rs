@@ -53,14 +53,17 @@ fn kind(code: &str) -> Option<EventKind> {
 fn map(e: Event) -> Option<NormalizedEvent> {
     let kind = kind(&e.event_type)?;
     Some(NormalizedEvent {
-        source: Terminal::Psa,
-        source_event_id: e.event_id,
-        equipment_number: e.container_number,
-        kind,
-        occurred_at: time(&e.event_time)?,
-        location: e.yard_position.or(e.quay),
+        yard_position: e.yard_position,
+        quay: e.quay,
         vessel: e.vessel_name,
         status: e.customs_status,
+        ..NormalizedEvent::new(
+            Terminal::Psa,
+            e.event_id,
+            e.container_number,
+            kind,
+            time(&e.event_time)?,
+        )
     })
 }
 

@@ -55,6 +55,16 @@ pub fn movement_code(k: EventKind) -> &'static str {
         EventKind::VesselDeparture => "VD",
         EventKind::CustomsStatus => "CS",
         EventKind::YardLocation => "YM",
+        // The generated feeds hold only the eight movement kinds above; the release statuses
+        // come from other channels (CPu, T-Mining, MPET lights).
+        EventKind::CustomsProgress
+        | EventKind::CommercialRelease
+        | EventKind::TerminalRelease
+        | EventKind::Blocked
+        | EventKind::PickupReady
+        | EventKind::ReleaseRight
+        | EventKind::Document
+        | EventKind::Assignment => "ST",
     }
 }
 

@@ -58,6 +58,16 @@ pub fn event_code(k: EventKind) -> &'static str {
         EventKind::VesselDeparture => "DEPA",
         EventKind::CustomsStatus => "CUST",
         EventKind::YardLocation => "YARD",
+        // The generated feeds hold only the eight movement kinds above; the release statuses
+        // come from other channels (CPu, T-Mining, MPET lights).
+        EventKind::CustomsProgress
+        | EventKind::CommercialRelease
+        | EventKind::TerminalRelease
+        | EventKind::Blocked
+        | EventKind::PickupReady
+        | EventKind::ReleaseRight
+        | EventKind::Document
+        | EventKind::Assignment => "STAT",
     }
 }
 

@@ -9,13 +9,13 @@ use utoipa::ToSchema;
 pub enum FaultKind {
     /// Login / token request refused as invalid credentials (401), even with the right ones.
     WrongPassword,
-    /// Login refused: the account is locked after too many failed attempts (423).
-    LockedAccount,
-    /// 403: the caller's IP address is not whitelisted.
-    NotWhitelisted,
-    /// 403: the account exists but API access has not been activated.
+    /// 403 ProblemDetails: the account exists but API access has not been activated.
     ApiNotActivated,
-    /// 503 on every request.
+    /// 403 `{statusCode, message}` "Out of call volume quota" (Azure API Management's shape).
+    QuotaExceeded,
+    /// 429 with `Retry-After` (`retryAfterSecs`, default 30) and API Management's body.
+    RateLimited,
+    /// 503 ProblemDetails on every request.
     ServerError,
     /// Answer normally after `latencyMs` (default 5,000 ms).
     Slow,
@@ -32,6 +32,9 @@ pub struct FaultSpec {
     /// Delay for `slow`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latency_ms: Option<u64>,
+    /// Seconds announced by `rate_limited` (Retry-After) and `quota_exceeded` (replenish time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_secs: Option<u64>,
     /// Only requests of this account (username, UUID or client id); absent: all accounts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,
@@ -50,6 +53,8 @@ pub enum Phase {
 pub struct Verdict {
     pub delay_ms: u64,
     pub fail: Option<FaultKind>,
+    /// Seconds the failure announces (429 Retry-After, quota replenish time).
+    pub retry_after_secs: Option<u64>,
 }
 
 /// The active faults of one terminal.
@@ -79,10 +84,11 @@ impl Faults {
                 }
             }
             let applies = match f.kind {
-                FaultKind::WrongPassword | FaultKind::LockedAccount => phase == Phase::Auth,
-                FaultKind::NotWhitelisted | FaultKind::ApiNotActivated | FaultKind::ServerError => {
-                    true
-                }
+                FaultKind::WrongPassword => phase == Phase::Auth,
+                FaultKind::ApiNotActivated
+                | FaultKind::QuotaExceeded
+                | FaultKind::RateLimited
+                | FaultKind::ServerError => true,
                 FaultKind::Slow => true,
             };
             if !applies || (f.kind != FaultKind::Slow && v.fail.is_some()) {
@@ -92,6 +98,7 @@ impl Faults {
                 v.delay_ms = v.delay_ms.max(f.latency_ms.unwrap_or(5_000));
             } else {
                 v.fail = Some(f.kind);
+                v.retry_after_secs = f.retry_after_secs;
             }
             if let Some(c) = f.count.as_mut() {
                 *c = c.saturating_sub(1);
@@ -113,6 +120,7 @@ mod tests {
             kind: FaultKind::WrongPassword,
             count: Some(1),
             latency_ms: None,
+            retry_after_secs: None,
             account: None,
         });
         assert_eq!(f.judge(Phase::Data, Some("a")).fail, None);
@@ -130,12 +138,14 @@ mod tests {
             kind: FaultKind::ServerError,
             count: None,
             latency_ms: None,
+            retry_after_secs: None,
             account: Some("bob".into()),
         });
         f.add(FaultSpec {
             kind: FaultKind::Slow,
             count: None,
             latency_ms: Some(10),
+            retry_after_secs: None,
             account: None,
         });
         let v = f.judge(Phase::Data, Some("alice"));
@@ -143,7 +153,8 @@ mod tests {
             v,
             Verdict {
                 delay_ms: 10,
-                fail: None
+                fail: None,
+                retry_after_secs: None
             }
         );
         assert_eq!(

@@ -1,7 +1,9 @@
 //! Emulations of the five terminal APIs behind Data Sources, served under `/emulations/{terminal}/...`.
 //!
-//! T-Mining SCR follows its public developer documentation (JWT bearer login, releases, webhook-style
-//! release events, here readable as a feed paged by cursor). PSA E-Portal, DP World E-Portal, MPET
+//! T-Mining SCR follows its public developer documentation: JWT bearer login, `onRelease` webhooks
+//! with the documented body (sent by the emulation to a receiver on request), and the release
+//! object to GET after each one. PSA and DP World also write their container moves as UN/EDIFACT
+//! COARRI/CODECO interchanges (`GET /emulations/{psa,dpworld}/edifact`). PSA E-Portal, DP World E-Portal, MPET
 //! Connect and ECT MyTerminal publish no API: their emulations reproduce the authentication scheme
 //! the seed names (session login, UUID + token headers, OAuth client credentials + subscription
 //! key) and an event feed in a vocabulary of their own. They are emulations, not copies (see
@@ -37,6 +39,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use self::faults::{FaultKind, FaultSpec, Faults, Phase};
+pub use self::tmining::release_address as tmining_release_address;
 use crate::sources::catalogue::Terminal;
 
 /// The terminals that have an emulation here (NxtPort CPu is the simulator's own surface).
@@ -103,6 +106,9 @@ struct TerminalEmu {
     accounts: Mutex<HashMap<String, Account>>,
     sessions: Mutex<HashMap<String, String>>,
     faults: Mutex<Faults>,
+    /// T-Mining only: the release objects by address, with the feed position they stand at
+    /// (bounded). A release only moves forward: sending old events again does not rewind it.
+    releases: Mutex<HashMap<String, (u64, serde_json::Value)>>,
     auth_calls: AtomicU64,
     data_calls: AtomicU64,
     events_served: AtomicU64,
@@ -272,7 +278,7 @@ impl EmulationsState {
         }
         match verdict.fail {
             None => Ok(()),
-            Some(kind) => Err(fault_response(kind)),
+            Some(kind) => Err(fault_response(kind, verdict.retry_after_secs)),
         }
     }
 
@@ -305,6 +311,31 @@ impl EmulationsState {
         a
     }
 
+    /// T-Mining: keep a release object as it now stands (bounded: the oldest go first).
+    fn remember_release(&self, address: &str, index: u64, object: serde_json::Value) {
+        if let Some(e) = self.emu(Terminal::Tmining) {
+            let key = address.to_ascii_lowercase();
+            let mut r = e.releases.lock();
+            if r.len() >= 200_000 && !r.contains_key(&key) {
+                r.clear(); // bounded: a test double, not a store
+            }
+            match r.get(&key) {
+                Some((at, _)) if *at > index => {}
+                _ => {
+                    r.insert(key, (index, object));
+                }
+            }
+        }
+    }
+
+    fn release(&self, address: &str) -> Option<serde_json::Value> {
+        self.emu(Terminal::Tmining)?
+            .releases
+            .lock()
+            .get(&address.to_ascii_lowercase())
+            .map(|(_, o)| o.clone())
+    }
+
     fn served(&self, t: Terminal, n: usize) {
         if let Some(e) = self.emu(t) {
             e.events_served.fetch_add(n as u64, Ordering::Relaxed);
@@ -325,31 +356,58 @@ pub(crate) fn invalid_credentials() -> HttpResponse {
     )
 }
 
-fn fault_response(kind: FaultKind) -> HttpResponse {
+/// An RFC 7807 ProblemDetails answer (NxtPort's error shape).
+pub(crate) fn problem(status: StatusCode, detail: &str) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type("application/problem+json")
+        .json(serde_json::json!({
+            "type": format!("https://tools.ietf.org/html/rfc7231#section-6.5.{}", match status.as_u16() { 403 => 3, 404 => 4, _ => 1 }),
+            "title": status.canonical_reason().unwrap_or("Error"),
+            "status": status.as_u16(),
+            "detail": detail,
+        }))
+}
+
+/// An Azure API Management gateway answer: `{statusCode, message}`.
+pub(crate) fn apim(status: StatusCode, message: &str) -> HttpResponse {
+    HttpResponse::build(status)
+        .json(serde_json::json!({ "statusCode": status.as_u16(), "message": message }))
+}
+
+fn fault_response(kind: FaultKind, retry_after_secs: Option<u64>) -> HttpResponse {
+    let secs = retry_after_secs.unwrap_or(30);
     match kind {
         FaultKind::WrongPassword => invalid_credentials(),
-        FaultKind::LockedAccount => error(
-            StatusCode::LOCKED,
-            "account_locked",
-            "Account locked after too many failed attempts.",
-        ),
-        FaultKind::NotWhitelisted => error(
+        FaultKind::ApiNotActivated => problem(
             StatusCode::FORBIDDEN,
-            "ip_not_whitelisted",
-            "Client IP address is not whitelisted.",
-        ),
-        FaultKind::ApiNotActivated => error(
-            StatusCode::FORBIDDEN,
-            "api_access_not_activated",
             "API access is not activated for this account.",
         ),
-        FaultKind::ServerError => error(
+        FaultKind::QuotaExceeded => apim(
+            StatusCode::FORBIDDEN,
+            &format!(
+                "Out of call volume quota. Quota will be replenished in {:02}:{:02}:{:02}.",
+                secs / 3600,
+                secs / 60 % 60,
+                secs % 60
+            ),
+        ),
+        FaultKind::RateLimited => {
+            let mut r = apim(
+                StatusCode::TOO_MANY_REQUESTS,
+                &format!("Rate limit is exceeded. Try again in {secs} seconds."),
+            );
+            if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&secs.to_string()) {
+                r.headers_mut()
+                    .insert(actix_web::http::header::RETRY_AFTER, v);
+            }
+            r
+        }
+        FaultKind::ServerError => problem(
             StatusCode::SERVICE_UNAVAILABLE,
-            "service_unavailable",
             "Service temporarily unavailable.",
         ),
         // `slow` never fails a request; listed for exhaustiveness.
-        FaultKind::Slow => error(StatusCode::GATEWAY_TIMEOUT, "timeout", "Upstream timeout."),
+        FaultKind::Slow => problem(StatusCode::GATEWAY_TIMEOUT, "Upstream timeout."),
     }
 }
 
@@ -498,6 +556,85 @@ pub async fn clear_faults(
     }
 }
 
+/// `?account=&since=&limit=` of the EDIFACT files.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct EdifactQuery {
+    /// The account whose feed to write (default: the demo account).
+    pub account: Option<String>,
+    /// First feed event (default 0).
+    pub since: Option<u64>,
+    /// Feed events to read, 1..=100000 (default 500); only moves become messages.
+    pub limit: Option<u64>,
+}
+
+/// The container moves of an account's feed as one UN/EDIFACT interchange: discharges and loads
+/// as COARRI, gate in and gate out as CODECO (D.95B, SMDG codes). What PSA and DP World exchange
+/// by EDI / SFTP; test tooling (no authentication), answered as `text/plain` with the next
+/// position in `X-Next-Since`.
+#[utoipa::path(get, path = "/emulations/{terminal}/edifact", tag = "emulations",
+    params(("terminal" = String, Path, description = "psa | dpworld"), EdifactQuery),
+    responses((status = 200, description = "the interchange", content_type = "text/plain"), (status = 404, description = "unknown terminal or account")))]
+pub async fn edifact_file(
+    state: web::Data<EmulationsState>,
+    path: web::Path<String>,
+    q: web::Query<EdifactQuery>,
+) -> HttpResponse {
+    let t = match emulated_terminal(&path) {
+        Ok(t @ (Terminal::Psa | Terminal::Dpworld)) => t,
+        Ok(_) => {
+            return error(
+                StatusCode::NOT_FOUND,
+                "unknown_terminal",
+                "EDIFACT files are written for psa and dpworld",
+            )
+        }
+        Err(r) => return r,
+    };
+    let account = match &q.account {
+        Some(id) => state
+            .accounts(t)
+            .into_iter()
+            .find(|a| a.identifier.eq_ignore_ascii_case(id)),
+        None => Some(demo_account(t)),
+    };
+    let Some(account) = account else {
+        return error(StatusCode::NOT_FOUND, "not_found", "no such account");
+    };
+    let since = q.since.unwrap_or(0);
+    let limit = q.limit.unwrap_or(DEFAULT_PAGE).clamp(1, 100_000);
+    let (evs, next) = feed::page(t, account.seed, account.events, since, limit);
+    let messages: Vec<String> = evs
+        .iter()
+        .filter_map(|e| {
+            let m = crate::sources::edifact::Move {
+                kind: e.kind,
+                equipment: e.equipment.clone(),
+                at: e.at,
+                full: true,
+                bill_of_lading: Some(format!("EMUBL{}", &e.id[..8])),
+                vessel: Some(e.vessel.to_string()),
+                voyage: Some(e.voyage.clone()),
+                quay: Some(e.terminal_code.to_string()),
+                position: None,
+            };
+            crate::sources::edifact::write_message(&format!("{}", e.index + 1), &e.id, &m)
+        })
+        .collect();
+    state.served(t, messages.len());
+    let sender = match t {
+        Terminal::Dpworld => "DPWORLDANTWERP",
+        _ => "PSAANTWERP",
+    };
+    HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .insert_header(("X-Next-Since", next.to_string()))
+        .body(crate::sources::edifact::write_interchange(
+            sender,
+            &format!("{since}"),
+            &messages,
+        ))
+}
+
 /// Request counters of one terminal's emulation.
 #[utoipa::path(get, path = "/emulations/{terminal}/stats", tag = "emulations",
     params(("terminal" = String, Path, description = "psa | dpworld | mpet | tmining | ect")),
@@ -531,7 +668,10 @@ pub fn configure_emulations(cfg: &mut web::ServiceConfig, state: EmulationsState
                 .route(web::post().to(add_fault))
                 .route(web::delete().to(clear_faults)),
         )
-        .service(web::resource("/emulations/{terminal}/stats").route(web::get().to(stats)));
+        .service(web::resource("/emulations/{terminal}/stats").route(web::get().to(stats)))
+        .service(
+            web::resource("/emulations/{terminal}/edifact").route(web::get().to(edifact_file)),
+        );
     psa::configure(cfg);
     dpworld::configure(cfg);
     mpet::configure(cfg);
@@ -545,9 +685,10 @@ pub fn configure_emulations(cfg: &mut web::ServiceConfig, state: EmulationsState
     paths(
         list_accounts, upsert_account, add_fault, list_faults, clear_faults, stats,
         psa::login, psa::events, dpworld::session, dpworld::events, mpet::me, mpet::events,
-        tmining::login, tmining::events, tmining::release, ect::token, ect::events
+        tmining::login, tmining::releases, tmining::release, tmining::send_webhooks,
+        edifact_file, ect::token, ect::events
     ),
-    components(schemas(Account, AccountInput, FaultSpec, FaultKind, Stats)),
+    components(schemas(Account, AccountInput, FaultSpec, FaultKind, Stats, tmining::WebhookBurst, tmining::BurstResult)),
     tags((name = "emulations", description = "Terminal emulations for Data Sources (test doubles)"))
 )]
 pub struct EmulationsApiDoc;

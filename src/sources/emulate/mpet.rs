@@ -30,6 +30,49 @@ struct MpetEvent {
     yard_location: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     customs_status: Option<&'static str>,
+    /// The six status lights MPET Connect shows per container, as they stand after this event.
+    status_lights: StatusLights,
+}
+
+/// MPET Connect's per-container status lights (names are ours: MPET publishes only the labels
+/// "on terminal, terminal release, commercial release, customs, assignment, pickup ready").
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct StatusLights {
+    on_terminal: bool,
+    terminal_release: bool,
+    commercial_release: bool,
+    customs: bool,
+    assignment: bool,
+    pickup_ready: bool,
+}
+
+/// The lights after event `e` of the feed with `seed`: an import container is on the terminal
+/// from discharge to gate out, commercially released from the start, cleared by customs at its
+/// customs step when that says RELEASED, assigned a slot at its last yard move; pickup ready when
+/// all hold. An export container only shows "on terminal".
+fn lights(e: &FeedEvent, seed: u64) -> StatusLights {
+    let step = e.index % feed::STEPS;
+    let import = feed::profile(T, &e.equipment).import;
+    let base = e.index - step;
+    let on_terminal = if import {
+        (1..=4).contains(&step)
+    } else {
+        step <= 3
+    };
+    let customs =
+        import && step >= 3 && feed::event(T, seed, base + 3).customs_status == Some("RELEASED");
+    let commercial_release = import;
+    let terminal_release = on_terminal && customs;
+    let assignment = import && step >= 4;
+    StatusLights {
+        on_terminal,
+        terminal_release,
+        commercial_release,
+        customs,
+        assignment,
+        pickup_ready: on_terminal && terminal_release && commercial_release && assignment,
+    }
 }
 
 pub fn movement(k: EventKind) -> &'static str {
@@ -42,11 +85,22 @@ pub fn movement(k: EventKind) -> &'static str {
         EventKind::VesselDeparture => "vessel-departed",
         EventKind::CustomsStatus => "customs",
         EventKind::YardLocation => "yard-move",
+        // The generated feeds hold only the eight movement kinds above; the release statuses
+        // come from other channels (CPu, T-Mining, MPET lights).
+        EventKind::CustomsProgress
+        | EventKind::CommercialRelease
+        | EventKind::TerminalRelease
+        | EventKind::Blocked
+        | EventKind::PickupReady
+        | EventKind::ReleaseRight
+        | EventKind::Document
+        | EventKind::Assignment => "status",
     }
 }
 
-fn render(e: FeedEvent) -> MpetEvent {
+fn render(e: FeedEvent, seed: u64) -> MpetEvent {
     MpetEvent {
+        status_lights: lights(&e, seed),
         id: e.id,
         container_number: e.equipment,
         movement: movement(e.kind),
@@ -114,7 +168,7 @@ pub async fn events(
     };
     let (evs, next) = feed::page(T, account.seed, account.events, since, limit);
     state.served(T, evs.len());
-    let items: Vec<_> = evs.into_iter().map(render).collect();
+    let items: Vec<_> = evs.into_iter().map(|e| render(e, account.seed)).collect();
     HttpResponse::Ok().json(serde_json::json!({ "items": items, "next": next.to_string(), "hasMore": next < account.events }))
 }
 

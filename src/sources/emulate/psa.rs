@@ -49,6 +49,16 @@ pub fn event_code(k: EventKind) -> &'static str {
         EventKind::VesselDeparture => "VESSEL_DEPARTURE",
         EventKind::CustomsStatus => "CUSTOMS",
         EventKind::YardLocation => "YARD_MOVE",
+        // The generated feeds hold only the eight movement kinds above; the release statuses
+        // come from other channels (CPu, T-Mining, MPET lights).
+        EventKind::CustomsProgress
+        | EventKind::CommercialRelease
+        | EventKind::TerminalRelease
+        | EventKind::Blocked
+        | EventKind::PickupReady
+        | EventKind::ReleaseRight
+        | EventKind::Document
+        | EventKind::Assignment => "STATUS",
     }
 }
 

@@ -1,13 +1,16 @@
 //! T-Mining Secure Container Release (SCR) emulation, after its public developer documentation:
 //! a JWT obtained by login is sent as `Authorization: Bearer <JWT>`; releases are identified by a
-//! blockchain-style `address` (0x...); changes arrive as webhook-style `onRelease` events
-//! `{release, event, organization, vat}` with events `transfer, update, block, unblock, delete,
-//! revoke, greenlights`, after which the client GETs the release.
+//! blockchain-style `address` (0x...); a change is announced by an `onRelease` webhook whose body
+//! is exactly `{release, event, organization, vat}` (events `TRANSFER`, `UPDATE`, `GREENLIGHTS`,
+//! ... upper case as in T-Mining's example), after which the client GETs the release object
+//! (`release_data.billOfLading`, `release_data.container`, `greenLights`, `address`, `deleted`,
+//! `blocked`, `gateOut`).
 //!
-//! Instead of pushing webhooks the emulation exposes the same events as a feed paged by cursor
-//! (`GET /emulations/tmining/tmining/api/v1/events?since=&limit=`), each enriched with the
-//! container number and, for `greenlights`, the changed lights (lower-case names and values, as
-//! T-Mining documents them). `GET .../releases/{address}` returns the release object.
+//! Releases follow an account's generated feed: feed event `i` moves its container's release
+//! (discharge, customs, gate out change the green lights). `POST /emulations/tmining/webhooks`
+//! sends the webhooks of a range of feed events to a receiver (signed with the receiver's secret);
+//! `GET .../releases?since=&limit=` lists release objects (the adapter's gap-filling fallback;
+//! the listing endpoint is ours, T-Mining's is not in the retrievable documentation).
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -16,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::faults::Phase;
-use super::feed::{self, FeedEvent};
+use super::feed;
 use super::{error, invalid_credentials, EmulationsState, FeedQuery};
 use crate::sources::catalogue::Terminal;
 use crate::sources::model::{parse_equipment_number, EventKind};
@@ -27,21 +30,6 @@ const T: Terminal = Terminal::Tmining;
 pub struct LoginRequest {
     pub username: String,
     pub password: String,
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ScrEvent {
-    id: String,
-    /// transfer | update | block | unblock | delete | revoke | greenlights
-    event: &'static str,
-    release: String,
-    organization: &'static str,
-    vat: &'static str,
-    timestamp: String,
-    container_number: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    greenlights: Option<serde_json::Value>,
 }
 
 /// The release address of a container: its number in hex, padded with a hash to 40 hex digits.
@@ -58,38 +46,102 @@ fn equipment_of(address: &str) -> Option<String> {
     parse_equipment_number(std::str::from_utf8(&raw).ok()?)
 }
 
-fn render(e: FeedEvent) -> ScrEvent {
-    let (event, greenlights) = match e.kind {
-        EventKind::Discharge => (
-            "greenlights",
-            Some(serde_json::json!({ "terminaloperation": "discharged" })),
-        ),
-        EventKind::CustomsStatus => (
-            "greenlights",
-            Some(
-                serde_json::json!({ "customs": e.customs_status.unwrap_or("RELEASED").to_ascii_lowercase() }),
-            ),
-        ),
-        EventKind::GateOut => (
-            "greenlights",
-            Some(serde_json::json!({ "gateoperation": "gateoutreceived" })),
-        ),
-        EventKind::VesselArrival => ("transfer", None),
-        EventKind::YardLocation
-        | EventKind::GateIn
-        | EventKind::Load
-        | EventKind::VesselDeparture => ("update", None),
-    };
-    ScrEvent {
-        id: e.id,
-        event,
-        release: release_address(&e.equipment),
-        organization: "Emulated Forwarding NV",
-        vat: "BE0123456789",
-        timestamp: e.at.to_rfc3339(),
-        container_number: e.equipment,
-        greenlights,
+const ORGANIZATION: &str = "0x78f13e5253a30f0EE079f5DDE281B3F1efe70B94";
+const VAT: &str = "BE0123456789";
+
+/// The release object of the container of feed event `index` as it stands after that event, and
+/// the `onRelease` event that announces the change (upper case, as in T-Mining's example).
+pub fn release_at(seed: u64, index: u64) -> (String, &'static str, serde_json::Value) {
+    let e = feed::event(T, seed, index);
+    let step = index % feed::STEPS;
+    let base = index - step;
+    let p = feed::profile(T, &e.equipment);
+    let mut customs = "notreleased".to_string();
+    let mut terminal_operation = "unknown";
+    let mut terminal_ready = "unknown";
+    let mut gate = "unknown";
+    let mut gate_out: Option<String> = None;
+    let mut event = "UPDATE";
+    for s in 0..=step {
+        let ev = feed::event(T, seed, base + s);
+        let before = (customs.clone(), terminal_operation, terminal_ready, gate);
+        match ev.kind {
+            EventKind::Discharge => terminal_operation = "discharged",
+            EventKind::CustomsStatus => {
+                customs = ev.customs_status.unwrap_or("RELEASED").to_ascii_lowercase()
+            }
+            EventKind::GateOut => {
+                gate = "gateoutreceived";
+                gate_out = Some(ev.at.to_rfc3339());
+            }
+            _ => {}
+        }
+        if customs == "released" && terminal_operation == "discharged" && gate == "unknown" {
+            terminal_ready = "released";
+        }
+        if s == step {
+            event = if s == 0 {
+                "TRANSFER"
+            } else if before != (customs.clone(), terminal_operation, terminal_ready, gate) {
+                "GREENLIGHTS"
+            } else {
+                "UPDATE"
+            };
+        }
     }
+    // The total light "in line with CPu": green when all four hold, yellow when only customs is
+    // orange (scan, transhipment, port equalisation, FASFC), red otherwise.
+    let others = terminal_operation == "discharged" && terminal_ready == "released";
+    let total = match customs.as_str() {
+        "released" if others => "green",
+        "selectedforscan" | "transhipment" | "portequalisation" | "favv"
+            if terminal_operation == "discharged" =>
+        {
+            "yellow"
+        }
+        _ => "red",
+    };
+    let address = release_address(&e.equipment);
+    let valid_from = feed::event(T, seed, base).at;
+    let object = serde_json::json!({
+        "release_data": {
+            "billOfLading": {
+                "blNumber": format!("EMUBL{:08}", p.hash % 100_000_000),
+                "portOfLoading": "CNSHA",
+                "portOfDestination": "BEANR",
+                "vessel": p.vessel,
+                "agent": "EMULATED AGENT",
+                "stayNumber": format!("{:05}", p.hash % 100_000),
+                "voyageNumber": p.voyage,
+                "lineCode": "EMU",
+            },
+            "container": {
+                "containerNumber": e.equipment,
+                "containerStatus": if gate_out.is_some() { "picked_up" } else { "released" },
+                "pickupLocation": p.terminal_code,
+                "pickupLoCode": "BEANR",
+                "validFrom": valid_from.to_rfc3339(),
+                "validUntil": (valid_from + chrono::Duration::days(60)).to_rfc3339(),
+                "isoTypeCode": "45G1",
+                "loadStatus": "full",
+                "moveType": if p.import { "import" } else { "export" },
+            },
+        },
+        "greenLights": {
+            "commercialrelease": "ok",
+            "customs": customs,
+            "customsprogress": if customs == "released" { "partiallycleared" } else { "unknown" },
+            "terminaloperation": terminal_operation,
+            "terminalready": terminal_ready,
+            "gateoperation": gate,
+            "total": total,
+        },
+        "address": address,
+        "deleted": false,
+        "blocked": customs == "documentarycontrol",
+        "gateOut": gate_out,
+    });
+    (address, event, object)
 }
 
 fn b64(v: &serde_json::Value) -> String {
@@ -148,11 +200,12 @@ fn bearer_account(state: &EmulationsState, req: &HttpRequest) -> Option<super::A
     state.session_account(T, &session_of(token)?)
 }
 
-/// Release events (the `onRelease` webhook payloads), paged by cursor.
-#[utoipa::path(get, path = "/emulations/tmining/tmining/api/v1/events", tag = "emulations",
+/// The organisation's releases, paged by cursor (the gap-filling fallback of the adapter): one
+/// release object per feed event, as it stood after that event.
+#[utoipa::path(get, path = "/emulations/tmining/tmining/api/v1/releases", tag = "emulations",
     params(FeedQuery),
-    responses((status = 200, description = "{data, cursor, hasMore}"), (status = 401), (status = 403), (status = 503)))]
-pub async fn events(
+    responses((status = 200, description = "{data: [release], cursor, hasMore}"), (status = 401), (status = 403), (status = 429), (status = 503)))]
+pub async fn releases(
     state: web::Data<EmulationsState>,
     req: HttpRequest,
     q: web::Query<FeedQuery>,
@@ -171,10 +224,122 @@ pub async fn events(
         Ok(v) => v,
         Err(r) => return r,
     };
-    let (evs, next) = feed::page(T, account.seed, account.events, since, limit);
-    state.served(T, evs.len());
-    let data: Vec<_> = evs.into_iter().map(render).collect();
-    HttpResponse::Ok().json(serde_json::json!({ "data": data, "cursor": next.to_string(), "hasMore": next < account.events }))
+    let end = since.saturating_add(limit).min(account.events).max(since);
+    let data: Vec<_> = (since..end)
+        .map(|i| {
+            let (address, _, object) = release_at(account.seed, i);
+            state.remember_release(&address, i, object.clone());
+            object
+        })
+        .collect();
+    state.served(T, data.len());
+    HttpResponse::Ok().json(serde_json::json!({ "data": data, "cursor": end.to_string(), "hasMore": end < account.events }))
+}
+
+/// Body of `POST /emulations/tmining/webhooks`: send the `onRelease` webhooks of an account's
+/// feed events `from..from+count` to `url`, each after updating its release.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WebhookBurst {
+    pub url: String,
+    pub secret: String,
+    /// The account whose feed drives the releases (default: the demo account).
+    pub account: Option<String>,
+    #[serde(default)]
+    pub from: u64,
+    pub count: u64,
+    /// `signature` (default: `X-Scr-Signature` HMAC) or `bearer` (`Authorization: Bearer <secret>`).
+    pub auth: Option<String>,
+    /// Deliveries in flight (default 16, at most 64).
+    pub concurrency: Option<usize>,
+}
+
+/// What a burst did.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BurstResult {
+    pub sent: u64,
+    /// Answers by HTTP status (0: no answer).
+    pub statuses: std::collections::BTreeMap<u16, u64>,
+    pub elapsed_ms: u64,
+}
+
+/// Send `onRelease` webhooks (test tooling; loopback receivers only make sense here).
+#[utoipa::path(post, path = "/emulations/tmining/webhooks", tag = "emulations",
+    request_body = WebhookBurst,
+    responses((status = 200, body = BurstResult), (status = 400), (status = 404)))]
+pub async fn send_webhooks(
+    state: web::Data<EmulationsState>,
+    body: web::Json<WebhookBurst>,
+) -> HttpResponse {
+    use futures::StreamExt;
+    let b = body.into_inner();
+    if b.count > 100_000 {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "too_many",
+            "count is at most 100000",
+        );
+    }
+    let account = match &b.account {
+        Some(id) => state
+            .accounts(T)
+            .into_iter()
+            .find(|a| a.identifier.eq_ignore_ascii_case(id)),
+        None => state.accounts(T).into_iter().next(),
+    };
+    let Some(account) = account else {
+        return error(StatusCode::NOT_FOUND, "not_found", "no such account");
+    };
+    let client = match reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+    {
+        Ok(c) => c,
+        Err(_) => {
+            return error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "no HTTP client",
+            )
+        }
+    };
+    let bearer = b.auth.as_deref() == Some("bearer");
+    let started = std::time::Instant::now();
+    let statuses: Vec<u16> = futures::stream::iter(b.from..b.from.saturating_add(b.count))
+        .map(|i| {
+            let (address, event, object) = release_at(account.seed, i);
+            state.remember_release(&address, i, object);
+            let payload = serde_json::json!({ "release": address, "event": event, "organization": ORGANIZATION, "vat": VAT }).to_string();
+            let mut req = client.post(&b.url).header("content-type", "application/json");
+            req = if bearer {
+                req.header("authorization", format!("Bearer {}", b.secret))
+            } else {
+                let t = chrono::Utc::now().timestamp();
+                req.header(
+                    crate::sources::intake::SIGNATURE_HEADER,
+                    crate::sources::intake::sign(&b.secret, t, payload.as_bytes()),
+                )
+            };
+            async move {
+                match req.body(payload).send().await {
+                    Ok(r) => r.status().as_u16(),
+                    Err(_) => 0,
+                }
+            }
+        })
+        .buffer_unordered(b.concurrency.unwrap_or(16).clamp(1, 64))
+        .collect()
+        .await;
+    let mut by_status = std::collections::BTreeMap::new();
+    for s in &statuses {
+        *by_status.entry(*s).or_insert(0u64) += 1;
+    }
+    HttpResponse::Ok().json(BurstResult {
+        sent: statuses.len() as u64,
+        statuses: by_status,
+        elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+    })
 }
 
 /// One release (the data to fetch after an `onRelease` event).
@@ -196,34 +361,14 @@ pub async fn release(
     if let Err(r) = state.gate(T, Phase::Data, Some(&account.identifier)).await {
         return r;
     }
-    let Some(equipment) = equipment_of(&path) else {
-        return error(
+    match state.release(&path) {
+        Some(object) if equipment_of(&path).is_some() => HttpResponse::Ok().json(object),
+        _ => error(
             StatusCode::NOT_FOUND,
             "not_found",
             "No release with this address.",
-        );
-    };
-    let p = feed::profile(T, &equipment);
-    HttpResponse::Ok().json(serde_json::json!({
-        "address": path.as_str(),
-        "deleted": false,
-        "blocked": false,
-        "release_data": {
-            "billOfLading": {
-                "blNumber": format!("EMUBL{:08}", p.hash % 100_000_000),
-                "portOfLoading": "CNSHA",
-                "portOfDestination": "BEANR",
-                "vessel": p.vessel,
-                "voyageNumber": p.voyage,
-            },
-            "container": {
-                "containerNumber": equipment,
-                "pickupLoCode": "BEANR",
-                "loadStatus": "full",
-                "moveType": if p.import { "import" } else { "export" },
-            },
-        },
-    }))
+        ),
+    }
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -231,8 +376,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::resource("/emulations/tmining/tmining/api/v1/auth/login").route(web::post().to(login)),
     )
     .service(
-        web::resource("/emulations/tmining/tmining/api/v1/events").route(web::get().to(events)),
+        web::resource("/emulations/tmining/tmining/api/v1/releases").route(web::get().to(releases)),
     )
+    .service(web::resource("/emulations/tmining/webhooks").route(web::post().to(send_webhooks)))
     .service(
         web::resource("/emulations/tmining/tmining/api/v1/releases/{address}")
             .route(web::get().to(release)),
