@@ -15,7 +15,8 @@
 //!
 //! Usage: `scale_out BIN` (the `cpu-gateway` binary). Environment: `PG_URL`
 //! (default `postgres://postgres@127.0.0.1:5432/test`), `BUDGET` (100), `PERIOD` (10),
-//! `OFFER_SECS` (15), `REPLICAS` (3), `RESERVE_PERCENT` (5).
+//! `OFFER_SECS` (15), `REPLICAS` (3), `RESERVE_PERCENT` (5), `MARGIN_MS` (the budget's safety
+//! margin, default 1% of the period).
 
 use std::collections::{HashMap, HashSet};
 use std::process::{Child, Command, Stdio};
@@ -235,6 +236,10 @@ async fn main() -> anyhow::Result<()> {
             "CPU_GATEWAY_BUDGET__INTERACTIVE_RESERVE_PERCENT",
             reserve.to_string(),
         ),
+        (
+            "CPU_GATEWAY_BUDGET__SAFETY_MARGIN_MS",
+            env_num("MARGIN_MS", period * 10).to_string(),
+        ),
         ("CPU_GATEWAY_DELIVERY__CONCURRENCY", "16".to_owned()),
         ("CPU_GATEWAY_DELIVERY__LEASE_SECS", "6".to_owned()),
         ("CPU_GATEWAY_DELIVERY__POLL_INTERVAL_MS", "100".to_owned()),
@@ -442,13 +447,14 @@ async fn main() -> anyhow::Result<()> {
             .map(|i| at[i..].iter().take_while(|u| **u < at[i] + window).count())
             .max()
             .unwrap_or(0);
-        // Saturated span: from one window after the first call to the last call.
+        // Saturated span: whole windows from one window after the first call to the last.
         let share = match (at.first(), at.last()) {
             (Some(first), Some(last)) if *last - *first > window * 2 => {
                 let from = *first + window;
-                let used = at.iter().filter(|t| **t >= from).count() as f64;
-                let span = (*last - from).num_milliseconds() as f64 / 1000.0;
-                used / (budget as f64 * span / period as f64) * 100.0
+                let windows = (*last - from).num_milliseconds() / window.num_milliseconds();
+                let to = from + window * windows as i32;
+                let used = at.iter().filter(|t| **t >= from && **t < to).count() as f64;
+                used / (budget as f64 * windows as f64) * 100.0
             }
             _ => f64::NAN,
         };

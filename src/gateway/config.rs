@@ -140,6 +140,9 @@ pub struct BudgetSettings {
     /// Share of every window (percent, rounded down to whole calls) that only synchronous
     /// calls (the gate) may use: background deliveries never take the whole budget.
     pub interactive_reserve_percent: u32,
+    /// Extra time added to the window, absorbing the difference in latency between calls a
+    /// window apart (NxtPort counts arrivals, we count grants). Default: 1% of the period.
+    pub safety_margin_ms: Option<u64>,
     /// Prefix of the budget's keys in Redis.
     pub redis_prefix: String,
     /// How long a budget call to Redis may take before the budget counts as unavailable.
@@ -266,6 +269,7 @@ impl Default for BudgetSettings {
             per_minute: 500,
             period_secs: 60,
             interactive_reserve_percent: 5,
+            safety_margin_ms: None,
             redis_prefix: "cpu-gateway:budget:".into(),
             redis_timeout_ms: 500,
         }

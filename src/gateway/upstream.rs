@@ -83,11 +83,14 @@ impl std::fmt::Debug for Upstreams {
 impl Upstreams {
     /// Build from settings; limiter waits are observed into `metrics`.
     pub fn new(settings: &Settings, vault: Vault, metrics: &Metrics) -> anyhow::Result<Self> {
-        let budget = BudgetConfig::new(
+        let mut budget = BudgetConfig::new(
             settings.budget.per_minute,
             Duration::from_secs(settings.budget.period_secs),
         )
         .with_interactive_reserve(settings.budget.interactive_reserve());
+        if let Some(ms) = settings.budget.safety_margin_ms {
+            budget.safety_margin = Duration::from_millis(ms);
+        }
         let wait = metrics.limiter_wait.clone();
         let budgets = BudgetRegistry::new(budget)
             .map_err(|e| anyhow::anyhow!("budget: {e}"))?
