@@ -20,10 +20,10 @@
 use super::state::GatewayState;
 use super::upstream::LinkError;
 use crate::nxtport::classify::{classify as meaning, Answer};
+use crate::nxtport::RetryPolicy;
 use crate::nxtport::{CallOptions, IngestionRequest, NxtPortError, TerminalReleaseRequest};
 use crate::store::now_millis;
 use crate::store::outbox::{Operation, OperationKind};
-use rand::Rng;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;
@@ -35,6 +35,8 @@ pub enum Outcome {
     Sent(String),
     /// Try again later.
     Retry(String),
+    /// Try again, not before NxtPort's `Retry-After`.
+    RetryAfter(String, Duration),
     /// Give up.
     Failed(String),
 }
@@ -153,7 +155,7 @@ pub async fn deliver(state: &GatewayState, owner: &str, op: Operation) {
             tracing::info!(operation = %op.id, public_reference_id = %reference, "operation sent");
             state.store.mark_sent(&op.id, owner, reference).await
         }
-        Outcome::Retry(error) if op.attempts >= max => {
+        Outcome::Retry(error) | Outcome::RetryAfter(error, _) if op.attempts >= max => {
             state.metrics.outbox_depth.dec();
             tracing::warn!(operation = %op.id, attempts = op.attempts, %error, "operation failed after its last attempt");
             state
@@ -165,11 +167,16 @@ pub async fn deliver(state: &GatewayState, owner: &str, op: Operation) {
                 )
                 .await
         }
-        Outcome::Retry(error) => {
+        Outcome::Retry(error) | Outcome::RetryAfter(error, _) => {
+            let after = match &outcome {
+                Outcome::RetryAfter(_, after) => Some(*after),
+                _ => None,
+            };
             let delay = backoff(
                 op.attempts,
                 state.settings.delivery.backoff_base_ms,
                 state.settings.delivery.backoff_max_ms,
+                after,
             );
             tracing::info!(operation = %op.id, attempts = op.attempts, retry_in_ms = delay, %error, "operation will be retried");
             state
@@ -196,12 +203,20 @@ pub async fn deliver(state: &GatewayState, owner: &str, op: Operation) {
     }
 }
 
-/// Exponential backoff with full jitter: uniform(base/2, min(max, base * 2^(n-1))).
-pub fn backoff(attempt: i64, base_ms: u64, max_ms: u64) -> u64 {
-    let exp = u32::try_from(attempt.saturating_sub(1).clamp(0, 30)).unwrap_or(30);
-    let cap = base_ms.saturating_mul(1u64 << exp).min(max_ms).max(1);
-    let floor = (base_ms / 2).min(cap);
-    rand::thread_rng().gen_range(floor..=cap)
+/// The delay before delivery attempt `attempt + 1`: the one retry policy of the NxtPort client
+/// ([`RetryPolicy`]: exponential backoff with full jitter, NxtPort's `Retry-After` honoured up to
+/// `max_ms`), here with the delivery worker's base and cap.
+pub fn backoff(attempt: i64, base_ms: u64, max_ms: u64, retry_after: Option<Duration>) -> u64 {
+    let policy = RetryPolicy {
+        max_attempts: u32::MAX,
+        base_delay: Duration::from_millis(base_ms),
+        max_delay: Duration::from_millis(max_ms),
+        max_retry_after: Duration::from_millis(max_ms),
+    };
+    let retry = u32::try_from(attempt.max(1)).unwrap_or(u32::MAX);
+    u64::try_from(policy.delay(retry, retry_after).as_millis())
+        .unwrap_or(max_ms)
+        .max(1)
 }
 
 fn endpoint(kind: OperationKind) -> &'static str {
@@ -227,7 +242,10 @@ pub fn classify(e: &NxtPortError) -> Outcome {
             Outcome::Retry(format!("NxtPort refused the entity's credentials: {e}"))
         }
         Answer::BudgetUnavailable => Outcome::Retry(format!("waiting for the budget: {e}")),
-        Answer::Transient { .. } => Outcome::Retry(e.to_string()),
+        Answer::Transient {
+            retry_after: Some(after),
+        } => Outcome::RetryAfter(e.to_string(), after),
+        Answer::Transient { retry_after: None } => Outcome::Retry(e.to_string()),
     }
 }
 
@@ -306,6 +324,14 @@ mod tests {
             matches!(classify(&status(401)), Outcome::Failed(m) if m.contains("equipmentNumber is wrong"))
         );
         assert!(matches!(classify(&status(429)), Outcome::Retry(_)));
+        let mut limited = status(429);
+        if let NxtPortError::Status { retry_after, .. } = &mut limited {
+            *retry_after = Some(Duration::from_secs(2));
+        }
+        assert!(matches!(
+            classify(&limited),
+            Outcome::RetryAfter(_, d) if d == Duration::from_secs(2)
+        ));
         assert!(matches!(classify(&status(503)), Outcome::Retry(_)));
         let exhausted = NxtPortError::RetriesExhausted {
             attempts: 5,
@@ -324,11 +350,23 @@ mod tests {
     #[test]
     fn backoff_grows_and_is_capped() {
         for _ in 0..100 {
-            let first = backoff(1, 1000, 300_000);
-            assert!((500..=1000).contains(&first), "{first}");
-            let tenth = backoff(10, 1000, 300_000);
-            assert!((500..=300_000).contains(&tenth), "{tenth}");
-            assert!(backoff(60, 1000, 300_000) <= 300_000);
+            let first = backoff(1, 1000, 300_000, None);
+            assert!((1..=1000).contains(&first), "{first}");
+            let tenth = backoff(10, 1000, 300_000, None);
+            assert!((1..=300_000).contains(&tenth), "{tenth}");
+            assert!(backoff(60, 1000, 300_000, None) <= 300_000);
         }
+        // Full jitter spreads retries over the whole range.
+        let tenths: Vec<u64> = (0..200).map(|_| backoff(10, 1000, 300_000, None)).collect();
+        assert!(tenths.iter().any(|d| *d > 200_000) && tenths.iter().any(|d| *d < 100_000));
+        // NxtPort's Retry-After wins, capped at the maximum.
+        assert_eq!(
+            backoff(1, 1000, 300_000, Some(Duration::from_secs(7))),
+            7_000
+        );
+        assert_eq!(
+            backoff(1, 1000, 300_000, Some(Duration::from_secs(9_999))),
+            300_000
+        );
     }
 }
