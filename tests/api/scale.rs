@@ -716,3 +716,61 @@ async fn cpu_refusals_fail_fast_block_their_container_and_operators_retry_or_can
         );
     }
 }
+
+/// The Redis window directly: two registries (two replicas) share one budget per key, with
+/// the reserve for the gate, and a registry built later (a restarted replica) remembers the
+/// calls of the window.
+#[tokio::test]
+async fn the_redis_budget_is_shared_reserved_for_the_gate_and_survives_a_restart() {
+    use cpu_gateway::nxtport::{BudgetConfig, BudgetRegistry, Priority, RedisBudgetStore};
+    let Some(redis) = PrivateRedis::start() else {
+        return skip(
+            "the_redis_budget_is_shared",
+            "redis-server is not installed",
+        );
+    };
+    let prefix = format!("test:{}:", uuid::Uuid::new_v4().simple());
+    let config = BudgetConfig::new(10, Duration::from_secs(30)).with_interactive_reserve(2);
+    let registry = || {
+        let store = RedisBudgetStore::new(&redis.url(), &prefix, Duration::from_millis(500))
+            .expect("store");
+        BudgetRegistry::new(config.clone())
+            .expect("registry")
+            .with_shared(store)
+    };
+    let key = SecretString::from("subscription-key-1".to_owned());
+    let (a, b) = (registry().budget_for(&key), registry().budget_for(&key));
+    // Background calls of both replicas: 8 of 10 granted at once, then they wait.
+    for i in 0..8 {
+        let budget = if i % 2 == 0 { &a } else { &b };
+        let waited = budget.acquire(Priority::Background).await.expect("grant");
+        assert!(waited < Duration::from_secs(1), "{waited:?}");
+    }
+    let blocked =
+        tokio::time::timeout(Duration::from_millis(500), a.acquire(Priority::Background)).await;
+    assert!(
+        blocked.is_err(),
+        "a 9th background call must wait for the window"
+    );
+    // The gate still gets its 2 reserved slots at once, on either replica.
+    for budget in [&a, &b] {
+        let waited = budget.acquire(Priority::Interactive).await.expect("grant");
+        assert!(waited < Duration::from_secs(1), "{waited:?}");
+    }
+    // A restarted replica (new registry, same Redis) has no slot left in this window.
+    let restarted = registry().budget_for(&key);
+    let blocked = tokio::time::timeout(
+        Duration::from_millis(500),
+        restarted.acquire(Priority::Interactive),
+    )
+    .await;
+    assert!(blocked.is_err(), "the window survived the restart");
+    // Another key has its own budget.
+    let other = registry().budget_for(&SecretString::from("subscription-key-2".to_owned()));
+    other.acquire(Priority::Background).await.expect("grant");
+    assert_eq!(other.metrics().granted_background, 1);
+    assert_eq!(
+        a.metrics().granted_background + b.metrics().granted_background,
+        8
+    );
+}
