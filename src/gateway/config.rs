@@ -192,6 +192,9 @@ pub struct DeliverySettings {
     pub poll_interval_ms: u64,
     /// Operations in flight at once (never two of one container).
     pub concurrency: usize,
+    /// Operations of one entity in flight at once at one replica, so a slow, failing or
+    /// budget-bound entity leaves slots for the others.
+    pub per_entity_concurrency: usize,
     /// First delay before re-trying a delivery that failed transiently.
     pub backoff_base_ms: u64,
     /// Cap of that delay.
@@ -300,7 +303,8 @@ impl Default for DeliverySettings {
         Self {
             max_attempts: 40,
             poll_interval_ms: 250,
-            concurrency: 8,
+            concurrency: 32,
+            per_entity_concurrency: 8,
             backoff_base_ms: 1_000,
             backoff_max_ms: 300_000,
             lease_secs: 30,
@@ -458,6 +462,9 @@ impl Settings {
         }
         if self.delivery.concurrency == 0 {
             return bad("delivery.concurrency", "must be at least 1");
+        }
+        if self.delivery.per_entity_concurrency == 0 {
+            return bad("delivery.per_entity_concurrency", "must be at least 1");
         }
         if self.delivery.max_attempts == 0 {
             return bad("delivery.max_attempts", "must be at least 1");

@@ -7,6 +7,9 @@
 //! - A companion task renews this replica's leases every third of `delivery.lease_secs`, takes
 //!   back operations whose lease expired (a replica that died, e.g. kill -9, or lost the
 //!   database) and correlates `sent` operations whose notification is already stored.
+//! - Many tenants: at most `delivery.per_entity_concurrency` operations of one entity are in
+//!   flight at one replica (its other operations are not claimed meanwhile), so a slow, failing
+//!   or budget-bound entity leaves slots to the others; each key has its own budget.
 //! - Sends each with the entity's [`NxtPortClient`](crate::nxtport::NxtPortClient) as a
 //!   background-priority call, `External-Reference-Id` = operation id. The client retries
 //!   transient failures itself (backoff, jitter, Retry-After, token refresh on 401).
@@ -24,6 +27,7 @@ use crate::nxtport::RetryPolicy;
 use crate::nxtport::{CallOptions, IngestionRequest, NxtPortError, TerminalReleaseRequest};
 use crate::store::now_millis;
 use crate::store::outbox::{Operation, OperationKind};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;
@@ -72,16 +76,26 @@ pub async fn run(state: Arc<GatewayState>) {
         });
     }
     let slots = Arc::new(Semaphore::new(state.settings.delivery.concurrency));
+    let per_entity = state.settings.delivery.per_entity_concurrency;
+    let in_flight: Arc<parking_lot::Mutex<HashMap<String, usize>>> = Arc::default();
     let idle = Duration::from_millis(state.settings.delivery.poll_interval_ms);
     loop {
-        let free = slots.available_permits();
+        // At most `per_entity` per claim and per entity in flight: one budget-bound entity
+        // cannot take every slot.
+        let free = slots.available_permits().min(per_entity);
+        let busy: Vec<String> = in_flight
+            .lock()
+            .iter()
+            .filter(|(_, n)| **n >= per_entity)
+            .map(|(e, _)| e.clone())
+            .collect();
         let claimed = if free == 0 {
             Vec::new()
         } else {
             let now = now_millis();
             match state
                 .store
-                .claim_due(&owner, now, now + lease_ms, free as i64)
+                .claim_due_except(&owner, now, now + lease_ms, free as i64, &busy)
                 .await
             {
                 Ok(ops) => ops,
@@ -99,8 +113,20 @@ pub async fn run(state: Arc<GatewayState>) {
                 Err(_) => return,
             };
             let (state, owner) = (Arc::clone(&state), Arc::clone(&owner));
+            let entity = op.entity_id.clone();
+            *in_flight.lock().entry(entity.clone()).or_default() += 1;
+            let in_flight = Arc::clone(&in_flight);
             tokio::spawn(async move {
                 deliver(&state, &owner, op).await;
+                {
+                    let mut map = in_flight.lock();
+                    if let Some(n) = map.get_mut(&entity) {
+                        *n = n.saturating_sub(1);
+                        if *n == 0 {
+                            map.remove(&entity);
+                        }
+                    }
+                }
                 drop(permit);
                 // A finished operation may unblock the next one of its container.
                 state.wake_worker.notify_one();

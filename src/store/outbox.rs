@@ -307,11 +307,35 @@ impl Store {
         lease_until: i64,
         limit: i64,
     ) -> Result<Vec<Operation>, StoreError> {
-        let due = "SELECT o.seq AS picked_seq FROM operations o WHERE o.status = 'queued' \
-               AND o.next_attempt_at <= $3 AND NOT EXISTS (SELECT 1 FROM operations p \
+        self.claim_due_except(owner, now, lease_until, limit, &[])
+            .await
+    }
+
+    /// [`Self::claim_due`], skipping the operations of `busy` entities (those that already
+    /// have as many calls in flight at this replica as they may), so one slow or budget-bound
+    /// entity does not take every delivery slot.
+    pub async fn claim_due_except(
+        &self,
+        owner: &str,
+        now: i64,
+        lease_until: i64,
+        limit: i64,
+        busy: &[String],
+    ) -> Result<Vec<Operation>, StoreError> {
+        let skip = if busy.is_empty() {
+            String::new()
+        } else {
+            let params: Vec<String> = (0..busy.len()).map(|i| format!("${}", i + 4)).collect();
+            format!("AND o.entity_id NOT IN ({}) ", params.join(", "))
+        };
+        let limit_param = format!("${}", busy.len() + 4);
+        let due = format!(
+            "SELECT o.seq AS picked_seq FROM operations o WHERE o.status = 'queued' \
+               AND o.next_attempt_at <= $3 {skip}AND NOT EXISTS (SELECT 1 FROM operations p \
                  WHERE p.entity_id = o.entity_id AND p.container_key = o.container_key \
                  AND p.seq < o.seq AND p.status IN ('queued', 'sending', 'failed')) \
-               ORDER BY o.seq LIMIT $4";
+               ORDER BY o.seq LIMIT {limit_param}"
+        );
         let set = "SET status = 'sending', attempts = attempts + 1, lease_owner = $1, \
                lease_until = $2, updated_at = $3";
         // PostgreSQL: the locked candidates in a CTE (evaluated once; an `IN (subquery ...
@@ -328,13 +352,14 @@ impl Store {
                  AND seq IN (SELECT picked_seq FROM ({due})) RETURNING {COLUMNS}"
             ),
         };
-        let rows = sqlx::query(&sql)
+        let mut query = sqlx::query(&sql)
             .bind(owner.to_owned())
             .bind(lease_until)
-            .bind(now)
-            .bind(limit)
-            .fetch_all(self.pool())
-            .await?;
+            .bind(now);
+        for entity in busy {
+            query = query.bind(entity.clone());
+        }
+        let rows = query.bind(limit).fetch_all(self.pool()).await?;
         let mut claimed = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
         claimed.sort_by_key(|o| o.seq);
         Ok(claimed)
@@ -817,6 +842,39 @@ mod tests {
             .mark_sent(&mine[0].id, W, "ref-a")
             .await
             .expect("sent"));
+    }
+
+    /// Entities with enough in flight are skipped; the others are still served.
+    pub(crate) async fn busy_entities_are_skipped(store: &Store) {
+        let (a, _) = store.ensure_entity("a").await.expect("a");
+        let (b, _) = store.ensure_entity("b").await.expect("b");
+        let ops = vec![op(&a.id, "A1", 1), op(&a.id, "A2", 2), op(&b.id, "B1", 3)];
+        store.enqueue_batch(&ops).await.expect("enqueue");
+        let now = now_millis();
+        let got = store
+            .claim_due_except(W, now, now + LEASE, 10, std::slice::from_ref(&a.id))
+            .await
+            .expect("claim");
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].entity_id, b.id);
+        let got = store
+            .claim_due_except(W, now, now + LEASE, 1, &[])
+            .await
+            .expect("claim");
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].entity_id, a.id);
+    }
+
+    #[tokio::test]
+    async fn busy_entities_are_skipped_on_sqlite_and_postgres() {
+        let (store, _dir) = sqlite_store().await;
+        busy_entities_are_skipped(&store).await;
+        let Some(store) = crate::store::test_support::postgres_store().await else {
+            eprintln!("SKIPPED busy_entities_are_skipped on PostgreSQL: CPU_GATEWAY_SKIP_PG=1");
+            return;
+        };
+        busy_entities_are_skipped(&store).await;
+        crate::store::test_support::drop_schema(&store).await;
     }
 
     #[tokio::test]

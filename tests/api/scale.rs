@@ -774,3 +774,57 @@ async fn the_redis_budget_is_shared_reserved_for_the_gate_and_survives_a_restart
         8
     );
 }
+
+/// Many tenants: an entity whose budget is exhausted by its backlog does not hold every
+/// delivery slot; another entity's write goes through while that backlog still waits.
+#[tokio::test]
+async fn a_budget_bound_entity_does_not_delay_another_one() {
+    use super::gateway::{connected, Db};
+    let sim = Sim::start().await;
+    let gw = Gw::start(&sim, Db::Sqlite, |s| {
+        s.budget.per_minute = 4;
+        s.budget.period_secs = 3;
+        s.delivery.concurrency = 4;
+        s.delivery.per_entity_concurrency = 2;
+    })
+    .await
+    .expect("sqlite");
+    let (_, busy) = connected(&gw, &sim, "alpha", "psa").await;
+    let (_, quiet) = connected(&gw, &sim, "beta", "dpworld").await;
+    for n in 0..16 {
+        let (s, acc) = gw
+            .post(
+                "/v1/discharges",
+                &busy,
+                &json!({"equipmentNumber": container(1000 + n), "timestamp": "2024-05-01T08:00:00Z"}),
+            )
+            .await;
+        assert_eq!(s, 202, "{acc}");
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (s, acc) = gw
+        .post(
+            "/v1/discharges",
+            &quiet,
+            &json!({"equipmentNumber": container(1100), "timestamp": "2024-05-01T08:00:00Z"}),
+        )
+        .await;
+    assert_eq!(s, 202, "{acc}");
+    let id = acc["operationId"].as_str().expect("id").to_owned();
+    let op = gw
+        .wait_status(&quiet, &id, "completed", Duration::from_secs(20))
+        .await;
+    assert!(op["publicReferenceId"].is_string());
+    // alpha's backlog (4 calls per 3 s) is still far from done.
+    let (_, list) = gw.get("/v1/operations?limit=100", &busy).await;
+    let waiting = list
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter(|o| o["status"] == json!("queued"))
+        .count();
+    assert!(
+        waiting >= 8,
+        "beta waited for alpha's backlog: {waiting} left"
+    );
+}
