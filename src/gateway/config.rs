@@ -87,6 +87,12 @@ pub struct Settings {
     pub nxtport: UpstreamSettings,
     /// NxtPort call budget per subscription key.
     pub budget: BudgetSettings,
+    /// Name of this replica in the outbox's leases and logs (e.g. the pod name); a random
+    /// suffix is added per start. Default: `$HOSTNAME` or `gateway`.
+    pub replica_id: Option<String>,
+    /// `redis://host:port/db`: keep the budget of every subscription key in Redis, shared by
+    /// every replica and surviving restarts. None: an in-process budget (one replica).
+    pub redis_url: Option<SecretString>,
     /// Per-caller quota on this gateway's API.
     pub quota: QuotaSettings,
     /// Retries of one upstream call (inside the NxtPort client).
@@ -141,6 +147,27 @@ pub struct BudgetSettings {
     pub per_minute: u32,
     /// Length of the period in seconds (60; scaled down in benchmarks).
     pub period_secs: u64,
+    /// Share of every window (percent, rounded down to whole calls) that only synchronous
+    /// calls (the gate) may use: background deliveries never take the whole budget.
+    pub interactive_reserve_percent: u32,
+    /// Extra time added to the window, absorbing the difference in latency between calls a
+    /// window apart (NxtPort counts arrivals, we count grants). Default: 1% of the period.
+    pub safety_margin_ms: Option<u64>,
+    /// Prefix of the budget's keys in Redis.
+    pub redis_prefix: String,
+    /// How long a budget call to Redis may take before the budget counts as unavailable.
+    pub redis_timeout_ms: u64,
+}
+
+impl BudgetSettings {
+    /// Calls of every window reserved for synchronous calls.
+    pub fn interactive_reserve(&self) -> u32 {
+        let calls = u64::from(self.per_minute);
+        let reserve = calls * u64::from(self.interactive_reserve_percent) / 100;
+        u32::try_from(reserve)
+            .unwrap_or(0)
+            .min(self.per_minute.saturating_sub(1))
+    }
 }
 
 /// Each caller token's own quota on the gateway API.
@@ -175,10 +202,16 @@ pub struct DeliverySettings {
     pub poll_interval_ms: u64,
     /// Operations in flight at once (never two of one container).
     pub concurrency: usize,
+    /// Operations of one entity in flight at once at one replica, so a slow, failing or
+    /// budget-bound entity leaves slots for the others.
+    pub per_entity_concurrency: usize,
     /// First delay before re-trying a delivery that failed transiently.
     pub backoff_base_ms: u64,
     /// Cap of that delay.
     pub backoff_max_ms: u64,
+    /// A claimed operation's lease; renewed every third of it while its call is in flight.
+    /// Another replica takes the operation back only after the lease expired.
+    pub lease_secs: u64,
 }
 
 /// Notification intake and retention.
@@ -220,6 +253,8 @@ impl Default for Settings {
             public_url: None,
             nxtport: UpstreamSettings::default(),
             budget: BudgetSettings::default(),
+            redis_url: None,
+            replica_id: None,
             quota: QuotaSettings::default(),
             retry: RetrySettings::default(),
             delivery: DeliverySettings::default(),
@@ -247,6 +282,10 @@ impl Default for BudgetSettings {
         Self {
             per_minute: 500,
             period_secs: 60,
+            interactive_reserve_percent: 5,
+            safety_margin_ms: None,
+            redis_prefix: "cpu-gateway:budget:".into(),
+            redis_timeout_ms: 500,
         }
     }
 }
@@ -275,9 +314,11 @@ impl Default for DeliverySettings {
         Self {
             max_attempts: 40,
             poll_interval_ms: 250,
-            concurrency: 8,
+            concurrency: 32,
+            per_entity_concurrency: 8,
             backoff_base_ms: 1_000,
             backoff_max_ms: 300_000,
+            lease_secs: 30,
         }
     }
 }
@@ -333,6 +374,8 @@ const ENV_KEYS: &[&str] = &[
     "public_url",
     "nxtport",
     "budget",
+    "redis_url",
+    "replica_id",
     "quota",
     "retry",
     "delivery",
@@ -414,8 +457,27 @@ impl Settings {
         if self.budget.period_secs == 0 {
             return bad("budget.period_secs", "must be at least 1");
         }
+        if self.budget.interactive_reserve_percent > 50 {
+            return bad("budget.interactive_reserve_percent", "must be at most 50");
+        }
+        if self.delivery.lease_secs < 3 {
+            return bad("delivery.lease_secs", "must be at least 3");
+        }
+        if let Some(url) = &self.redis_url {
+            use secrecy::ExposeSecret;
+            let url = url.expose_secret();
+            if !(url.starts_with("redis://") || url.starts_with("rediss://"))
+                || reqwest::Url::parse(url).is_err()
+            {
+                // The URL may contain a password: not repeated in the message.
+                return bad("redis_url", "must be a redis:// or rediss:// URL");
+            }
+        }
         if self.delivery.concurrency == 0 {
             return bad("delivery.concurrency", "must be at least 1");
+        }
+        if self.delivery.per_entity_concurrency == 0 {
+            return bad("delivery.per_entity_concurrency", "must be at least 1");
         }
         if self.delivery.max_attempts == 0 {
             return bad("delivery.max_attempts", "must be at least 1");

@@ -80,9 +80,21 @@ pub enum ApiError {
     /// NxtPort unreachable or failing after retries.
     #[error("NxtPort is unavailable; retry later")]
     UpstreamUnavailable,
+    /// The shared NxtPort budget (Redis) cannot be reached: no call goes out unbudgeted.
+    #[error("the NxtPort call budget is unavailable; retry after {retry_after_secs} s")]
+    BudgetUnavailable {
+        /// Seconds to wait.
+        retry_after_secs: u64,
+    },
+    /// The resource is not in a state that allows this action.
+    #[error("{0}")]
+    Conflict(String),
     /// Database not reachable (readiness).
     #[error("not ready")]
     NotReady,
+    /// Not ready, and why (readiness).
+    #[error("not ready: {0}")]
+    NotReadyBecause(&'static str),
     /// Anything else: opaque to the caller, logged.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
@@ -112,7 +124,9 @@ impl ApiError {
             Self::UpstreamRejected { .. } => "upstream_rejected",
             Self::UpstreamAuth => "upstream_auth_failed",
             Self::UpstreamUnavailable => "upstream_unavailable",
-            Self::NotReady => "not_ready",
+            Self::BudgetUnavailable { .. } => "budget_unavailable",
+            Self::Conflict(_) => "conflict",
+            Self::NotReady | Self::NotReadyBecause(_) => "not_ready",
             Self::Internal(_) => "internal",
         }
     }
@@ -159,7 +173,10 @@ impl ResponseError for ApiError {
             Self::UpstreamRejected { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::UpstreamAuth => StatusCode::BAD_GATEWAY,
             Self::UpstreamUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::BudgetUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Conflict(_) => StatusCode::CONFLICT,
             Self::NotReady => StatusCode::SERVICE_UNAVAILABLE,
+            Self::NotReadyBecause(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -169,7 +186,9 @@ impl ResponseError for ApiError {
             tracing::error!(error = ?e, "internal error");
         }
         let mut resp = HttpResponse::build(self.status_code());
-        if let Self::RateLimited { retry_after_secs } = self {
+        if let Self::RateLimited { retry_after_secs }
+        | Self::BudgetUnavailable { retry_after_secs } = self
+        {
             resp.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
         }
         if matches!(self, Self::Unauthorized) {

@@ -29,6 +29,8 @@ envelope: {\"error\": {\"code\", \"message\", \"field\"?}}."
         events::post_gate_out,
         operations::get_operation,
         operations::list_operations,
+        operations::retry_operation,
+        operations::cancel_operation,
         notifications::list_notifications,
         webhooks::receive,
         validations::truck_pickup,

@@ -9,14 +9,15 @@ use super::config::Settings;
 use super::error::ApiError;
 use super::metrics::Metrics;
 use super::routes::connections::{ConnectionPublic, NXTPORT_KIND};
+use crate::nxtport::classify::{classify, Answer};
 use crate::nxtport::{
     BudgetConfig, BudgetRegistry, NxtPortClient, NxtPortConfig, NxtPortCredentials, NxtPortError,
-    Priority, RetryPolicy, Timeouts,
+    Priority, RedisBudgetStore, RetryPolicy, Timeouts,
 };
 use crate::store::Vault;
 use dashmap::DashMap;
 use parking_lot::RwLock;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -82,10 +83,14 @@ impl std::fmt::Debug for Upstreams {
 impl Upstreams {
     /// Build from settings; limiter waits are observed into `metrics`.
     pub fn new(settings: &Settings, vault: Vault, metrics: &Metrics) -> anyhow::Result<Self> {
-        let budget = BudgetConfig::new(
+        let mut budget = BudgetConfig::new(
             settings.budget.per_minute,
             Duration::from_secs(settings.budget.period_secs),
-        );
+        )
+        .with_interactive_reserve(settings.budget.interactive_reserve());
+        if let Some(ms) = settings.budget.safety_margin_ms {
+            budget.safety_margin = Duration::from_millis(ms);
+        }
         let wait = metrics.limiter_wait.clone();
         let budgets = BudgetRegistry::new(budget)
             .map_err(|e| anyhow::anyhow!("budget: {e}"))?
@@ -97,6 +102,18 @@ impl Upstreams {
                 wait.with_label_values(&[label])
                     .observe(ev.waited.as_secs_f64());
             }));
+        let budgets = match &settings.redis_url {
+            Some(url) => {
+                let store = RedisBudgetStore::new(
+                    url.expose_secret(),
+                    &settings.budget.redis_prefix,
+                    Duration::from_millis(settings.budget.redis_timeout_ms),
+                )
+                .map_err(|e| anyhow::anyhow!("invalid configuration: `{e}`"))?;
+                budgets.with_shared(store)
+            }
+            None => budgets,
+        };
         let retry = RetryPolicy {
             max_attempts: settings.retry.max_retries + 1,
             base_delay: Duration::from_millis(settings.retry.base_delay_ms),
@@ -194,64 +211,45 @@ pub fn secret(s: &str) -> SecretString {
     SecretString::from(s.to_owned())
 }
 
-/// Map a client error of a synchronous passthrough to the gateway's envelope.
+/// Map a client error of a synchronous passthrough to the gateway's envelope (the meaning
+/// comes from [`classify`], the one place that reads NxtPort's answers).
 pub fn api_error(e: NxtPortError) -> ApiError {
-    match &e {
-        NxtPortError::Token { .. } | NxtPortError::Status { status: 401, .. } => {
+    match classify(&e) {
+        Answer::Credentials => {
             // The error names the endpoint and NxtPort's answer, never a credential.
             tracing::warn!(error = %e, "NxtPort refused the entity's credentials");
             ApiError::UpstreamAuth
         }
-        NxtPortError::Status { status, .. }
-            if *status < 500 && *status != 429 && *status != 408 =>
-        {
-            ApiError::UpstreamRejected {
-                status: *status,
-                detail: rejection_detail(&e),
+        Answer::Refused { status, message } => ApiError::UpstreamRejected {
+            status,
+            detail: message,
+        },
+        Answer::BudgetUnavailable => {
+            tracing::warn!(error = %e, "synchronous call refused: no budget");
+            ApiError::BudgetUnavailable {
+                retry_after_secs: BUDGET_RETRY_AFTER_SECS,
             }
         }
-        NxtPortError::RetriesExhausted { last, .. } if !last.is_transient() => {
-            match last.as_ref() {
-                NxtPortError::Token { .. } | NxtPortError::Status { status: 401, .. } => {
-                    tracing::warn!(error = %e, "NxtPort refused the entity's credentials");
-                    ApiError::UpstreamAuth
-                }
-                _ => {
-                    tracing::warn!(error = %e, "NxtPort call failed");
-                    ApiError::UpstreamUnavailable
-                }
+        Answer::Broken => match e {
+            NxtPortError::InvalidRequest(_) | NxtPortError::Config(_) => {
+                ApiError::Internal(anyhow::anyhow!(e.to_string()))
             }
-        }
-        NxtPortError::InvalidRequest(_) | NxtPortError::Config(_) => {
-            ApiError::Internal(anyhow::anyhow!(e.to_string()))
-        }
-        _ => {
+            _ => {
+                tracing::warn!(error = %e, "NxtPort answer unreadable");
+                ApiError::UpstreamUnavailable
+            }
+        },
+        Answer::Transient { .. } => {
             tracing::warn!(error = %e, "NxtPort call failed");
             ApiError::UpstreamUnavailable
         }
     }
 }
 
+/// `Retry-After` of a 503 when the shared budget cannot be consulted.
+pub const BUDGET_RETRY_AFTER_SECS: u64 = 2;
+
 /// NxtPort's explanation of a rejection (ProblemDetails title/detail/errors, or the body).
 pub fn rejection_detail(e: &NxtPortError) -> String {
-    match e.problem() {
-        Some(p) => {
-            let mut out = match (p.title.is_empty(), p.detail.is_empty()) {
-                (false, false) => format!("{}: {}", p.title, p.detail),
-                (false, true) => p.title.clone(),
-                (true, false) => p.detail.clone(),
-                (true, true) => String::new(),
-            };
-            if let Some(errors) = &p.errors {
-                for (field, msgs) in errors {
-                    out.push_str(&format!("; {field}: {}", msgs.join(", ")));
-                }
-            }
-            out
-        }
-        None => match e {
-            NxtPortError::Status { body, .. } if !body.is_empty() => body.clone(),
-            other => other.to_string(),
-        },
-    }
+    crate::nxtport::classify::detail(e)
 }

@@ -1,23 +1,33 @@
-//! The delivery worker: sends queued operations to NxtPort.
+//! The delivery worker: sends queued operations to NxtPort. Several replicas may run it on
+//! one database.
 //!
-//! - Claims due operations in `seq` order, at most one per container at a time (the claim query
-//!   skips an operation while an earlier one of its container is queued or in flight).
+//! - Claims due operations in `seq` order under a lease in this replica's name (see
+//!   [`crate::store::outbox`]): at most one per container, none behind an earlier operation of
+//!   its container that is queued, in flight or failed.
+//! - A companion task renews this replica's leases every third of `delivery.lease_secs`, takes
+//!   back operations whose lease expired (a replica that died, e.g. kill -9, or lost the
+//!   database) and correlates `sent` operations whose notification is already stored.
+//! - Many tenants: at most `delivery.per_entity_concurrency` operations of one entity are in
+//!   flight at one replica (its other operations are not claimed meanwhile), so a slow, failing
+//!   or budget-bound entity leaves slots to the others; each key has its own budget.
 //! - Sends each with the entity's [`NxtPortClient`](crate::nxtport::NxtPortClient) as a
 //!   background-priority call, `External-Reference-Id` = operation id. The client retries
 //!   transient failures itself (backoff, jitter, Retry-After, token refresh on 401).
-//! - 202 -> `sent` with the publicReferenceId. A 4xx other than 401/408/429 -> `failed` with
-//!   NxtPort's explanation. Anything transient (5xx, 429, timeouts, refused credentials, no
-//!   connection yet) -> back to `queued` with exponential backoff; after
-//!   `delivery.max_attempts` -> `failed`.
-//! - On start, operations a dead process left in flight are re-queued: delivery is
-//!   at-least-once (see docs/ASSUMPTIONS.md, "Gateway").
+//! - What an error means comes from [`crate::nxtport::classify`]: 202 -> `sent`; a CPu
+//!   refusal -> `failed` at once with NxtPort's message; anything transient, a refused
+//!   credential or an unreachable shared budget -> back to `queued` with exponential backoff;
+//!   after `delivery.max_attempts` -> `failed`.
+//! - Delivery is at-least-once: an operation whose replica died after sending is sent again
+//!   with the same `External-Reference-Id` (see docs/ASSUMPTIONS.md, "Gateway").
 
 use super::state::GatewayState;
-use super::upstream::{rejection_detail, LinkError};
+use super::upstream::LinkError;
+use crate::nxtport::classify::{classify as meaning, Answer};
+use crate::nxtport::RetryPolicy;
 use crate::nxtport::{CallOptions, IngestionRequest, NxtPortError, TerminalReleaseRequest};
 use crate::store::now_millis;
 use crate::store::outbox::{Operation, OperationKind};
-use rand::Rng;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;
@@ -29,28 +39,65 @@ pub enum Outcome {
     Sent(String),
     /// Try again later.
     Retry(String),
+    /// Try again, not before NxtPort's `Retry-After`.
+    RetryAfter(String, Duration),
     /// Give up.
     Failed(String),
 }
 
+/// This replica's name in the outbox's leases: `configured` (or `$HOSTNAME`, or `gateway`)
+/// plus a random suffix, so it is unique per process start.
+pub fn replica_id(configured: Option<&str>) -> String {
+    let host = std::env::var("HOSTNAME").unwrap_or_default();
+    let name = configured
+        .filter(|c| !c.trim().is_empty())
+        .unwrap_or(if host.is_empty() { "gateway" } else { &host });
+    let name: String = name.chars().take(60).collect();
+    let short = uuid::Uuid::new_v4().simple().to_string();
+    format!("{name}-{}", &short[..8])
+}
+
 /// Run the worker until the runtime stops.
 pub async fn run(state: Arc<GatewayState>) {
-    match state.store.requeue_in_flight().await {
-        Ok(0) => {}
-        Ok(n) => tracing::warn!(
-            operations = n,
-            "re-queued operations left in flight by a previous process (at-least-once delivery)"
-        ),
-        Err(e) => tracing::error!(error = %e, "could not re-queue in-flight operations"),
+    let owner: Arc<str> = Arc::from(replica_id(state.settings.replica_id.as_deref()));
+    let lease = Duration::from_secs(state.settings.delivery.lease_secs);
+    let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
+    tracing::info!(replica = %owner, "delivery worker started");
+    housekeeping(&state, &owner, lease_ms).await;
+    {
+        let (state, owner) = (Arc::clone(&state), Arc::clone(&owner));
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(lease / 3);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                housekeeping(&state, &owner, lease_ms).await;
+            }
+        });
     }
     let slots = Arc::new(Semaphore::new(state.settings.delivery.concurrency));
+    let per_entity = state.settings.delivery.per_entity_concurrency;
+    let in_flight: Arc<parking_lot::Mutex<HashMap<String, usize>>> = Arc::default();
     let idle = Duration::from_millis(state.settings.delivery.poll_interval_ms);
     loop {
-        let free = slots.available_permits();
+        // At most `per_entity` per claim and per entity in flight: one budget-bound entity
+        // cannot take every slot.
+        let free = slots.available_permits().min(per_entity);
+        let busy: Vec<String> = in_flight
+            .lock()
+            .iter()
+            .filter(|(_, n)| **n >= per_entity)
+            .map(|(e, _)| e.clone())
+            .collect();
         let claimed = if free == 0 {
             Vec::new()
         } else {
-            match state.store.claim_due(now_millis(), free as i64).await {
+            let now = now_millis();
+            match state
+                .store
+                .claim_due_except(&owner, now, now + lease_ms, free as i64, &busy)
+                .await
+            {
                 Ok(ops) => ops,
                 Err(e) => {
                     tracing::error!(error = %e, "claiming operations failed");
@@ -65,9 +112,21 @@ pub async fn run(state: Arc<GatewayState>) {
                 Ok(p) => p,
                 Err(_) => return,
             };
-            let state = Arc::clone(&state);
+            let (state, owner) = (Arc::clone(&state), Arc::clone(&owner));
+            let entity = op.entity_id.clone();
+            *in_flight.lock().entry(entity.clone()).or_default() += 1;
+            let in_flight = Arc::clone(&in_flight);
             tokio::spawn(async move {
-                deliver(&state, op).await;
+                deliver(&state, &owner, op).await;
+                {
+                    let mut map = in_flight.lock();
+                    if let Some(n) = map.get_mut(&entity) {
+                        *n = n.saturating_sub(1);
+                        if *n == 0 {
+                            map.remove(&entity);
+                        }
+                    }
+                }
                 drop(permit);
                 // A finished operation may unblock the next one of its container.
                 state.wake_worker.notify_one();
@@ -79,8 +138,35 @@ pub async fn run(state: Arc<GatewayState>) {
     }
 }
 
-/// Deliver one claimed operation and record the outcome.
-pub async fn deliver(state: &GatewayState, op: Operation) {
+/// Renew this replica's leases, take back expired ones, repair correlations.
+async fn housekeeping(state: &GatewayState, owner: &str, lease_ms: i64) {
+    let now = now_millis();
+    if let Err(e) = state.store.renew_leases(owner, now + lease_ms).await {
+        tracing::error!(error = %e, "could not renew the outbox leases");
+    }
+    match state.store.reclaim_expired(now).await {
+        Ok(0) => {}
+        Ok(n) => {
+            tracing::warn!(
+                operations = n,
+                "took back operations whose lease expired (their replica stopped; at-least-once delivery)"
+            );
+            state.wake_worker.notify_one();
+        }
+        Err(e) => tracing::error!(error = %e, "could not take back expired leases"),
+    }
+    match state.store.correlate_stored().await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(
+            operations = n,
+            "correlated sent operations with stored notifications"
+        ),
+        Err(e) => tracing::error!(error = %e, "could not correlate stored notifications"),
+    }
+}
+
+/// Deliver one claimed operation and record the outcome (only while `owner` holds its lease).
+pub async fn deliver(state: &GatewayState, owner: &str, op: Operation) {
     let outcome = attempt(state, &op).await;
     let max = i64::from(state.settings.delivery.max_attempts);
     let result = match &outcome {
@@ -93,49 +179,70 @@ pub async fn deliver(state: &GatewayState, op: Operation) {
                 .observe(latency);
             state.metrics.outbox_depth.dec();
             tracing::info!(operation = %op.id, public_reference_id = %reference, "operation sent");
-            state.store.mark_sent(&op.id, reference).await
+            state.store.mark_sent(&op.id, owner, reference).await
         }
-        Outcome::Retry(error) if op.attempts >= max => {
+        Outcome::Retry(error) | Outcome::RetryAfter(error, _) if op.attempts >= max => {
             state.metrics.outbox_depth.dec();
             tracing::warn!(operation = %op.id, attempts = op.attempts, %error, "operation failed after its last attempt");
             state
                 .store
                 .mark_failed(
                     &op.id,
+                    owner,
                     &format!("gave up after {} attempts: {error}", op.attempts),
                 )
                 .await
         }
-        Outcome::Retry(error) => {
+        Outcome::Retry(error) | Outcome::RetryAfter(error, _) => {
+            let after = match &outcome {
+                Outcome::RetryAfter(_, after) => Some(*after),
+                _ => None,
+            };
             let delay = backoff(
                 op.attempts,
                 state.settings.delivery.backoff_base_ms,
                 state.settings.delivery.backoff_max_ms,
+                after,
             );
             tracing::info!(operation = %op.id, attempts = op.attempts, retry_in_ms = delay, %error, "operation will be retried");
             state
                 .store
-                .mark_retry(&op.id, error, now_millis() + delay as i64)
+                .mark_retry(&op.id, owner, error, now_millis() + delay as i64)
                 .await
         }
         Outcome::Failed(error) => {
             state.metrics.outbox_depth.dec();
             tracing::warn!(operation = %op.id, %error, "operation rejected");
-            state.store.mark_failed(&op.id, error).await
+            state.store.mark_failed(&op.id, owner, error).await
         }
     };
-    if let Err(e) = result {
-        // The row stays `sending`; the next start re-queues it.
-        tracing::error!(operation = %op.id, error = %e, "could not record the delivery outcome");
+    match result {
+        Ok(true) => {}
+        Ok(false) => tracing::warn!(
+            operation = %op.id,
+            "the lease of this operation expired before its outcome was recorded; another replica took it over"
+        ),
+        // The row stays `sending`; its lease expires and a replica takes it back.
+        Err(e) => {
+            tracing::error!(operation = %op.id, error = %e, "could not record the delivery outcome")
+        }
     }
 }
 
-/// Exponential backoff with full jitter: uniform(base/2, min(max, base * 2^(n-1))).
-pub fn backoff(attempt: i64, base_ms: u64, max_ms: u64) -> u64 {
-    let exp = u32::try_from(attempt.saturating_sub(1).clamp(0, 30)).unwrap_or(30);
-    let cap = base_ms.saturating_mul(1u64 << exp).min(max_ms).max(1);
-    let floor = (base_ms / 2).min(cap);
-    rand::thread_rng().gen_range(floor..=cap)
+/// The delay before delivery attempt `attempt + 1`: the one retry policy of the NxtPort client
+/// ([`RetryPolicy`]: exponential backoff with full jitter, NxtPort's `Retry-After` honoured up to
+/// `max_ms`), here with the delivery worker's base and cap.
+pub fn backoff(attempt: i64, base_ms: u64, max_ms: u64, retry_after: Option<Duration>) -> u64 {
+    let policy = RetryPolicy {
+        max_attempts: u32::MAX,
+        base_delay: Duration::from_millis(base_ms),
+        max_delay: Duration::from_millis(max_ms),
+        max_retry_after: Duration::from_millis(max_ms),
+    };
+    let retry = u32::try_from(attempt.max(1)).unwrap_or(u32::MAX);
+    u64::try_from(policy.delay(retry, retry_after).as_millis())
+        .unwrap_or(max_ms)
+        .max(1)
 }
 
 fn endpoint(kind: OperationKind) -> &'static str {
@@ -145,28 +252,26 @@ fn endpoint(kind: OperationKind) -> &'static str {
     }
 }
 
-/// Classify a client error for the outbox.
+/// What a client error means for the outbox (see [`crate::nxtport::classify`]).
 pub fn classify(e: &NxtPortError) -> Outcome {
-    match e {
-        NxtPortError::Token { .. } => {
+    match meaning(e) {
+        Answer::Refused { status, message } => Outcome::Failed(format!(
+            "NxtPort rejected the operation ({status}): {message}"
+        )),
+        Answer::Broken => match e {
+            NxtPortError::Decode { .. } => Outcome::Failed(format!(
+                "NxtPort accepted the call but its answer could not be read: {e}"
+            )),
+            _ => Outcome::Failed(e.to_string()),
+        },
+        Answer::Credentials => {
             Outcome::Retry(format!("NxtPort refused the entity's credentials: {e}"))
         }
-        NxtPortError::Status { status: 401, .. } => {
-            Outcome::Retry(format!("NxtPort refused the entity's token: {e}"))
-        }
-        NxtPortError::RetriesExhausted { last, .. } => match classify(last) {
-            Outcome::Failed(m) => Outcome::Failed(m),
-            _ => Outcome::Retry(e.to_string()),
-        },
-        NxtPortError::Status { status, .. } if !e.is_transient() => Outcome::Failed(format!(
-            "NxtPort rejected the operation ({status}): {}",
-            rejection_detail(e)
-        )),
-        NxtPortError::Decode { .. } => Outcome::Failed(format!(
-            "NxtPort accepted the call but its answer could not be read: {e}"
-        )),
-        NxtPortError::InvalidRequest(_) | NxtPortError::Config(_) => Outcome::Failed(e.to_string()),
-        _ => Outcome::Retry(e.to_string()),
+        Answer::BudgetUnavailable => Outcome::Retry(format!("waiting for the budget: {e}")),
+        Answer::Transient {
+            retry_after: Some(after),
+        } => Outcome::RetryAfter(e.to_string(), after),
+        Answer::Transient { retry_after: None } => Outcome::Retry(e.to_string()),
     }
 }
 
@@ -240,8 +345,19 @@ mod tests {
             matches!(classify(&status(400)), Outcome::Failed(m) if m.contains("equipmentNumber is wrong"))
         );
         assert!(matches!(classify(&status(404)), Outcome::Failed(_)));
-        assert!(matches!(classify(&status(401)), Outcome::Retry(_)));
+        // A 401 that names a CPu condition (not the token) is a refusal.
+        assert!(
+            matches!(classify(&status(401)), Outcome::Failed(m) if m.contains("equipmentNumber is wrong"))
+        );
         assert!(matches!(classify(&status(429)), Outcome::Retry(_)));
+        let mut limited = status(429);
+        if let NxtPortError::Status { retry_after, .. } = &mut limited {
+            *retry_after = Some(Duration::from_secs(2));
+        }
+        assert!(matches!(
+            classify(&limited),
+            Outcome::RetryAfter(_, d) if d == Duration::from_secs(2)
+        ));
         assert!(matches!(classify(&status(503)), Outcome::Retry(_)));
         let exhausted = NxtPortError::RetriesExhausted {
             attempts: 5,
@@ -260,11 +376,23 @@ mod tests {
     #[test]
     fn backoff_grows_and_is_capped() {
         for _ in 0..100 {
-            let first = backoff(1, 1000, 300_000);
-            assert!((500..=1000).contains(&first), "{first}");
-            let tenth = backoff(10, 1000, 300_000);
-            assert!((500..=300_000).contains(&tenth), "{tenth}");
-            assert!(backoff(60, 1000, 300_000) <= 300_000);
+            let first = backoff(1, 1000, 300_000, None);
+            assert!((1..=1000).contains(&first), "{first}");
+            let tenth = backoff(10, 1000, 300_000, None);
+            assert!((1..=300_000).contains(&tenth), "{tenth}");
+            assert!(backoff(60, 1000, 300_000, None) <= 300_000);
         }
+        // Full jitter spreads retries over the whole range.
+        let tenths: Vec<u64> = (0..200).map(|_| backoff(10, 1000, 300_000, None)).collect();
+        assert!(tenths.iter().any(|d| *d > 200_000) && tenths.iter().any(|d| *d < 100_000));
+        // NxtPort's Retry-After wins, capped at the maximum.
+        assert_eq!(
+            backoff(1, 1000, 300_000, Some(Duration::from_secs(7))),
+            7_000
+        );
+        assert_eq!(
+            backoff(1, 1000, 300_000, Some(Duration::from_secs(9_999))),
+            300_000
+        );
     }
 }

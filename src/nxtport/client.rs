@@ -270,6 +270,9 @@ pub enum NxtPortError {
         /// The last error.
         last: Box<NxtPortError>,
     },
+    /// The shared call budget (Redis) could not be consulted; nothing was sent.
+    #[error("NxtPort call budget unavailable: {0}")]
+    Budget(String),
     /// The request could not be built from the input (e.g. a header value with a newline).
     #[error("invalid request: {0}")]
     InvalidRequest(String),
@@ -296,6 +299,7 @@ impl NxtPortError {
             | NxtPortError::Decode { status, .. } => Some(*status),
             NxtPortError::RetriesExhausted { last, .. } => last.status(),
             NxtPortError::Transport { .. }
+            | NxtPortError::Budget(_)
             | NxtPortError::InvalidRequest(_)
             | NxtPortError::Config(_) => None,
         }
@@ -316,7 +320,7 @@ impl NxtPortError {
             NxtPortError::Status { status, .. } | NxtPortError::Token { status, .. } => {
                 retryable_status(*status)
             }
-            NxtPortError::Transport { .. } => true,
+            NxtPortError::Transport { .. } | NxtPortError::Budget(_) => true,
             NxtPortError::RetriesExhausted { last, .. } => last.is_transient(),
             NxtPortError::Decode { .. }
             | NxtPortError::InvalidRequest(_)
@@ -795,7 +799,19 @@ impl NxtPortClient {
         loop {
             attempts += 1;
             // Slot first, token second: a long wait for a slot must not outlive the token.
-            inner.budget.acquire(call.priority).await;
+            // No slot, no call: when the shared budget cannot be consulted, a synchronous
+            // caller hears it at once; background work retries with backoff.
+            let error = match inner.budget.acquire(call.priority).await {
+                Ok(_) => None,
+                Err(e) => Some(NxtPortError::Budget(e.to_string())),
+            };
+            if let Some(error) = error {
+                if call.priority == Priority::Interactive || attempts >= inner.retry.max_attempts {
+                    return Err(error);
+                }
+                tokio::time::sleep(inner.retry.delay(attempts, None)).await;
+                continue;
+            }
             let token = inner.tokens.bearer().await?;
             let mut bearer =
                 HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| {

@@ -22,11 +22,23 @@
 //! `safety_margin` (default 1% of the period) absorbs the difference in latency between two
 //! calls `calls` apart: the upstream counts arrivals, not our grants.
 //!
-//! # Priority
+//! # Priority and the reserve for the gate
 //! Waiters queue in two FIFO queues; a dispatcher task hands each free slot to the first
 //! [`Priority::Interactive`] waiter (a truck at the gate) before any
 //! [`Priority::Background`] waiter (queued writes). The dispatcher runs only while someone
 //! waits. An upstream 429 pauses the whole key for its `Retry-After` ([`Budget::pause_for`]).
+//!
+//! Ordering the waiters is not enough: when background work keeps the window full, a truck
+//! still waits for the next slot to free up. So `interactive_reserve` slots of every window are
+//! for interactive calls only: background calls are granted while fewer than
+//! `calls - interactive_reserve` calls are in the window; an interactive call while fewer than
+//! `calls`. An interactive caller does not queue behind background waiters that the reserve
+//! holds back. (GCRA ignores the reserve.)
+//!
+//! # Shared across replicas
+//! With a [`super::shared_budget::RedisBudgetStore`] ([`BudgetRegistry::with_shared`]) the
+//! window of each key lives in Redis and every replica draws from it (same rule, same reserve;
+//! see that module). The in-process queues then only order this process's waiters.
 //!
 //! # Time
 //! All time is `tokio::time::Instant`, so tests run the limiter on tokio's paused clock.
@@ -45,6 +57,8 @@ use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use tokio::sync::oneshot;
 use tokio::time::Instant;
+
+use super::shared_budget::RedisBudgetStore;
 
 /// Who is waiting for a slot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -76,6 +90,8 @@ pub struct BudgetConfig {
     pub safety_margin: Duration,
     /// Enforcement algorithm.
     pub algorithm: BudgetAlgorithm,
+    /// Slots of every window only interactive calls may take (the gate first).
+    pub interactive_reserve: u32,
 }
 
 impl Default for BudgetConfig {
@@ -92,6 +108,21 @@ impl BudgetConfig {
             period,
             safety_margin: period / 100,
             algorithm: BudgetAlgorithm::SlidingWindowLog,
+            interactive_reserve: 0,
+        }
+    }
+
+    /// Reserve `reserve` slots of every window for interactive calls.
+    pub fn with_interactive_reserve(mut self, reserve: u32) -> Self {
+        self.interactive_reserve = reserve;
+        self
+    }
+
+    /// Calls a caller of `priority` may have in one window.
+    pub fn limit(&self, priority: Priority) -> u32 {
+        match priority {
+            Priority::Interactive => self.calls,
+            Priority::Background => self.calls.saturating_sub(self.interactive_reserve),
         }
     }
 
@@ -106,6 +137,9 @@ impl BudgetConfig {
         }
         if self.period.is_zero() {
             return Err("budget period must be positive".into());
+        }
+        if self.interactive_reserve >= self.calls {
+            return Err("the interactive reserve must be smaller than the budget".into());
         }
         Ok(())
     }
@@ -193,6 +227,7 @@ enum Algorithm {
     Log {
         window: Duration,
         calls: usize,
+        reserve: usize,
         grants: VecDeque<Instant>,
     },
     Gcra {
@@ -209,6 +244,7 @@ impl Algorithm {
                 Algorithm::Log {
                     window: config.window(),
                     calls,
+                    reserve: usize::try_from(config.interactive_reserve).unwrap_or(0),
                     grants: VecDeque::with_capacity(calls.min(10_000)),
                 }
             }
@@ -228,12 +264,13 @@ impl Algorithm {
         }
     }
 
-    /// Take a slot now, or say how long until one is free.
-    fn try_take(&mut self, now: Instant) -> Result<(), Duration> {
+    /// Take a slot now for `priority`, or say how long until one is free for it.
+    fn try_take(&mut self, now: Instant, priority: Priority) -> Result<(), Duration> {
         match self {
             Algorithm::Log {
                 window,
                 calls,
+                reserve,
                 grants,
             } => {
                 while let Some(&oldest) = grants.front() {
@@ -243,12 +280,17 @@ impl Algorithm {
                         break;
                     }
                 }
-                if grants.len() < *calls {
+                let limit = match priority {
+                    Priority::Interactive => *calls,
+                    Priority::Background => calls.saturating_sub(*reserve).max(1),
+                };
+                if grants.len() < limit {
                     grants.push_back(now);
                     Ok(())
                 } else {
-                    let oldest = grants.front().copied().unwrap_or(now);
-                    Err((oldest + *window).saturating_duration_since(now))
+                    // The grant that must leave the window before this caller fits.
+                    let leaving = grants.get(grants.len() - limit).copied().unwrap_or(now);
+                    Err((leaving + *window).saturating_duration_since(now))
                 }
             }
             Algorithm::Gcra { limiter, clock } => limiter
@@ -305,6 +347,26 @@ struct Inner {
     state: Mutex<State>,
     counters: Counters,
     observer: Option<WaitObserver>,
+    /// Wakes a sleeping dispatcher when an interactive caller queues.
+    wake: tokio::sync::Notify,
+    /// The window in Redis, when the budget is shared by several replicas.
+    shared: Option<SharedKey>,
+    /// Background callers of this process take turns asking the shared window (FIFO).
+    background_turn: tokio::sync::Mutex<()>,
+}
+
+/// A key's window in the shared store.
+struct SharedKey {
+    store: Arc<RedisBudgetStore>,
+    config: BudgetConfig,
+}
+
+/// The budget could not be consulted.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum BudgetError {
+    /// The shared budget (Redis) does not answer: no call goes out unbudgeted.
+    #[error("the shared NxtPort budget is unreachable: {0}")]
+    Unavailable(String),
 }
 
 impl Inner {
@@ -345,13 +407,14 @@ impl fmt::Debug for Budget {
 impl Budget {
     /// A budget on its own (normally obtained from a [`BudgetRegistry`]).
     pub fn new(config: &BudgetConfig) -> Result<Self, String> {
-        Self::build("standalone".into(), config, None)
+        Self::build("standalone".into(), config, None, None)
     }
 
     fn build(
         key_id: String,
         config: &BudgetConfig,
         observer: Option<WaitObserver>,
+        shared: Option<Arc<RedisBudgetStore>>,
     ) -> Result<Self, String> {
         config.validate()?;
         Ok(Self {
@@ -365,6 +428,12 @@ impl Budget {
                 }),
                 counters: Counters::default(),
                 observer,
+                wake: tokio::sync::Notify::new(),
+                shared: shared.map(|store| SharedKey {
+                    store,
+                    config: config.clone(),
+                }),
+                background_turn: tokio::sync::Mutex::new(()),
             }),
         })
     }
@@ -375,18 +444,27 @@ impl Budget {
     }
 
     /// Wait for a slot; returns how long the caller waited. Dropping the future gives up the
-    /// place in the queue without using a slot.
-    pub async fn acquire(&self, priority: Priority) -> Duration {
+    /// place in the queue without using a slot. Fails only when the budget is shared and its
+    /// store does not answer (an in-process budget always answers).
+    pub async fn acquire(&self, priority: Priority) -> Result<Duration, BudgetError> {
+        if let Some(shared) = &self.inner.shared {
+            return self.acquire_shared(shared, priority).await;
+        }
         let since = Instant::now();
         let rx = {
             let mut state = self.inner.state.lock();
-            if state.queued() == 0
+            // An interactive caller only queues behind other interactive callers.
+            let ahead = match priority {
+                Priority::Interactive => state.queues[0].len(),
+                Priority::Background => state.queued(),
+            };
+            if ahead == 0
                 && state.paused_for(since).is_none()
-                && state.algorithm.try_take(since).is_ok()
+                && state.algorithm.try_take(since, priority).is_ok()
             {
                 drop(state);
                 self.inner.granted(priority, Duration::ZERO);
-                return Duration::ZERO;
+                return Ok(Duration::ZERO);
             }
             let (tx, rx) = oneshot::channel();
             state.queues[index(priority)].push_back(Waiter {
@@ -397,16 +475,53 @@ impl Budget {
             if !state.dispatcher_running {
                 state.dispatcher_running = true;
                 tokio::spawn(dispatch(Arc::clone(&self.inner)));
+            } else if priority == Priority::Interactive {
+                // The dispatcher may sleep for a background waiter the reserve holds back.
+                self.inner.wake.notify_one();
             }
             rx
         };
         // The dispatcher only ends when the queues are empty, so it answers every waiter.
         let _ = rx.await;
-        since.elapsed()
+        Ok(since.elapsed())
+    }
+
+    /// The shared window: ask Redis until it grants, sleeping as long as it says.
+    async fn acquire_shared(
+        &self,
+        shared: &SharedKey,
+        priority: Priority,
+    ) -> Result<Duration, BudgetError> {
+        let since = Instant::now();
+        let _turn = match priority {
+            Priority::Background => Some(self.inner.background_turn.lock().await),
+            Priority::Interactive => None,
+        };
+        loop {
+            match shared
+                .store
+                .try_take(&self.inner.key_id, &shared.config, priority)
+                .await?
+            {
+                None => {
+                    let waited = since.elapsed();
+                    self.inner.granted(priority, waited);
+                    return Ok(waited);
+                }
+                // Ask again at least once a second (a pause may be lifted, a slot freed early).
+                Some(wait) => tokio::time::sleep(wait.min(Duration::from_secs(1))).await,
+            }
+        }
     }
 
     /// Grant nothing for `duration` (an upstream 429's `Retry-After`); extends, never shortens.
     pub fn pause_for(&self, duration: Duration) {
+        if let Some(shared) = &self.inner.shared {
+            // Every replica pauses; best effort (an unreachable store stops calls anyway).
+            let store = Arc::clone(&shared.store);
+            let key_id = self.inner.key_id.clone();
+            tokio::spawn(async move { store.pause(&key_id, duration).await });
+        }
         let until = Instant::now() + duration;
         let mut state = self.inner.state.lock();
         if state.paused_until.is_none_or(|current| current < until) {
@@ -447,7 +562,7 @@ async fn dispatch(inner: Arc<Inner>) {
                     state.dispatcher_running = false;
                     return;
                 };
-                match state.algorithm.try_take(now) {
+                match state.algorithm.try_take(now, waiter.priority) {
                     Ok(()) => {
                         drop(state);
                         let waited = now.saturating_duration_since(waiter.since);
@@ -464,7 +579,10 @@ async fn dispatch(inner: Arc<Inner>) {
                 }
             }
         };
-        tokio::time::sleep(sleep_for).await;
+        tokio::select! {
+            () = tokio::time::sleep(sleep_for) => {}
+            () = inner.wake.notified() => {}
+        }
     }
 }
 
@@ -480,6 +598,7 @@ pub struct BudgetRegistry {
     config: BudgetConfig,
     budgets: DashMap<String, Budget>,
     observer: Option<WaitObserver>,
+    shared: Option<Arc<RedisBudgetStore>>,
 }
 
 impl fmt::Debug for BudgetRegistry {
@@ -499,7 +618,19 @@ impl BudgetRegistry {
             config,
             budgets: DashMap::new(),
             observer: None,
+            shared: None,
         })
+    }
+
+    /// Keep every key's window in `store` (shared by every replica using the same store).
+    pub fn with_shared(mut self, store: Arc<RedisBudgetStore>) -> Self {
+        self.shared = Some(store);
+        self
+    }
+
+    /// The shared store, when there is one.
+    pub fn shared(&self) -> Option<&Arc<RedisBudgetStore>> {
+        self.shared.as_ref()
     }
 
     /// Call `observer` on every grant of every budget created from now on.
@@ -523,7 +654,7 @@ impl BudgetRegistry {
             .entry(id.clone())
             .or_insert_with(|| {
                 // The config was validated in `new`, so `build` cannot fail here.
-                Budget::build(id, &self.config, self.observer.clone())
+                Budget::build(id, &self.config, self.observer.clone(), self.shared.clone())
                     .unwrap_or_else(|_| unreachable!("budget config validated in new"))
             })
             .clone()
@@ -553,7 +684,7 @@ mod tests {
             let grants = Arc::clone(&grants);
             tasks.push(tokio::spawn(async move {
                 tokio::time::sleep(spacing * i).await;
-                budget.acquire(Priority::Background).await;
+                budget.acquire(Priority::Background).await.unwrap();
                 grants.lock().push(Instant::now());
             }));
         }
@@ -618,7 +749,7 @@ mod tests {
         for i in 0..10 {
             let (budget, order) = (budget.clone(), Arc::clone(&order));
             tasks.push(tokio::spawn(async move {
-                budget.acquire(Priority::Background).await;
+                budget.acquire(Priority::Background).await.unwrap();
                 order.lock().push(format!("b{i}"));
             }));
             tokio::task::yield_now().await;
@@ -627,7 +758,7 @@ mod tests {
         for i in 0..2 {
             let (budget, order) = (budget.clone(), Arc::clone(&order));
             tasks.push(tokio::spawn(async move {
-                budget.acquire(Priority::Interactive).await;
+                budget.acquire(Priority::Interactive).await.unwrap();
                 order.lock().push(format!("i{i}"));
             }));
             tokio::task::yield_now().await;
@@ -652,17 +783,46 @@ mod tests {
         let start = Instant::now();
         let cancelled = {
             let budget = budget.clone();
-            tokio::spawn(async move { budget.acquire(Priority::Background).await })
+            tokio::spawn(async move { budget.acquire(Priority::Background).await.unwrap() })
         };
         tokio::task::yield_now().await;
         cancelled.abort();
-        let waited = budget.acquire(Priority::Interactive).await;
+        let waited = budget.acquire(Priority::Interactive).await.unwrap();
         assert!(waited >= Duration::from_secs(3), "{waited:?}");
         assert!(start.elapsed() < Duration::from_millis(3_100));
         let metrics = budget.metrics();
         assert_eq!(metrics.granted_background, 0);
         assert_eq!(metrics.granted_interactive, 1);
         assert_eq!(metrics.pauses, 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_reserve_keeps_slots_for_interactive_callers_while_background_saturates() {
+        let config = BudgetConfig::new(10, Duration::from_secs(1)).with_interactive_reserve(2);
+        let budget = Budget::new(&config).unwrap();
+        let start = Instant::now();
+        // Background work offered far above the budget.
+        let mut tasks = Vec::new();
+        for _ in 0..40 {
+            let budget = budget.clone();
+            tasks.push(tokio::spawn(async move {
+                budget.acquire(Priority::Background).await.unwrap();
+            }));
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        assert_eq!(budget.metrics().granted_background, 8, "2 of 10 held back");
+        // A truck arrives while 32 background callers wait: it does not wait at all.
+        let waited = budget.acquire(Priority::Interactive).await.unwrap();
+        assert_eq!(waited, Duration::ZERO);
+        let waited = budget.acquire(Priority::Interactive).await.unwrap();
+        assert_eq!(waited, Duration::ZERO);
+        // The third one has to wait for the window, but not behind the background queue.
+        let waited = budget.acquire(Priority::Interactive).await.unwrap();
+        assert!(waited <= config.window(), "{waited:?}");
+        assert!(start.elapsed() <= config.window() + Duration::from_millis(20));
+        for t in tasks {
+            t.abort();
+        }
     }
 
     #[test]
@@ -677,5 +837,9 @@ mod tests {
         let debug = format!("{registry:?} {a:?}");
         assert!(!debug.contains("key-a-secret"), "{debug}");
         assert!(BudgetRegistry::new(BudgetConfig::new(0, Duration::from_secs(1))).is_err());
+        assert!(BudgetRegistry::new(
+            BudgetConfig::new(5, Duration::from_secs(1)).with_interactive_reserve(5)
+        )
+        .is_err());
     }
 }

@@ -7,11 +7,13 @@
 //! - [`client`]: [`NxtPortClient`], the gateway's client (token, budget, retries) for sim,
 //!   UAT and PRD alike; [`limiter`] (the per-key budget with priority), [`retry`], `token`.
 
+pub mod classify;
 pub mod client;
 pub mod enums;
 pub mod limiter;
 pub mod paths;
 pub mod retry;
+pub mod shared_budget;
 mod token;
 pub mod types;
 pub mod wire_enum;
@@ -20,8 +22,11 @@ pub use client::{
     CallEvent, CallObserver, CallOptions, Environment, NxtPortClient, NxtPortConfig,
     NxtPortCredentials, NxtPortError, Timeouts,
 };
-pub use limiter::{Budget, BudgetAlgorithm, BudgetConfig, BudgetMetrics, BudgetRegistry, Priority};
+pub use limiter::{
+    Budget, BudgetAlgorithm, BudgetConfig, BudgetError, BudgetMetrics, BudgetRegistry, Priority,
+};
 pub use retry::RetryPolicy;
+pub use shared_budget::RedisBudgetStore;
 
 pub use paths::{EXTERNAL_REFERENCE_ID, SUBSCRIPTION_KEY_HEADER, SUBSCRIPTION_KEY_QUERY};
 pub use types::*;

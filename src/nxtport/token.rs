@@ -1,6 +1,7 @@
 //! Bearer token cache of the NxtPort client.
 //!
-//! - Password grant (RFC 6749 section 4.3) with client id and secret, as NxtPort documents.
+//! - Password grant (RFC 6749 section 4.3) with client id and secret, as NxtPort documents,
+//!   scope `offline_access` unless another is configured, so NxtPort hands out a refresh token.
 //! - Cached; refreshed proactively at `expires_in - min(60 s, 10%)`, with the refresh token
 //!   when there is one (falling back to a password grant when it is refused), else a new
 //!   password grant.
@@ -24,6 +25,9 @@ use tokio::time::Instant;
 use super::client::{error_text, read_body, transport_error, NxtPortError};
 use super::retry::{parse_retry_after, RetryPolicy};
 use super::types::{OAuthError, Sensitive, TokenRequest, TokenResponse};
+
+/// Scope of the password grant when none is configured: a refresh token with the access token.
+pub const DEFAULT_SCOPE: &str = "offline_access";
 
 /// Where and how to get tokens.
 pub(crate) struct TokenEndpoint {
@@ -155,7 +159,9 @@ impl TokenCache {
             password: Some(Sensitive::new(e.password.expose_secret())),
             client_id: Some(e.client_id.clone()),
             client_secret: Some(Sensitive::new(e.client_secret.expose_secret())),
-            scope: e.scope.clone(),
+            // `offline_access` asks for a refresh token (NxtPort documents it), so a token is
+            // renewed without sending the password again.
+            scope: Some(e.scope.clone().unwrap_or_else(|| DEFAULT_SCOPE.to_owned())),
             refresh_token: None,
         };
         self.grant(&request).await

@@ -204,6 +204,19 @@ pub(crate) mod test_support {
         let url = format!("{base}{sep}options[search_path]={schema}");
         Some(Store::connect(&url).await.expect("connect postgres schema"))
     }
+
+    /// Drop the schema of a [`postgres_store`] and close it.
+    pub async fn drop_schema(store: &Store) {
+        let schema: String = sqlx::query_scalar("SELECT current_schema()::text")
+            .fetch_one(store.pool())
+            .await
+            .expect("schema");
+        sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
+            .execute(store.pool())
+            .await
+            .expect("drop schema");
+        store.close().await;
+    }
 }
 
 #[cfg(test)]
@@ -287,10 +300,13 @@ mod tests {
             .enqueue_batch(std::slice::from_ref(&op))
             .await
             .expect("enqueue");
-        let claimed = store.claim_due(now_millis(), 5).await.expect("claim");
+        let claimed = store
+            .claim_due("w", now_millis(), now_millis() + 30_000, 5)
+            .await
+            .expect("claim");
         assert_eq!(claimed.len(), 1);
         store
-            .mark_sent(&claimed[0].id, "ref-pg")
+            .mark_sent(&claimed[0].id, "w", "ref-pg")
             .await
             .expect("sent");
         let env = serde_json::json!({"publicReferenceId": "ref-pg", "event": "Release",

@@ -283,7 +283,10 @@ mod tests {
             payload: json!({}),
         };
         store.enqueue(&op).await.expect("enqueue");
-        let claimed = store.claim_due(now_millis(), 1).await.expect("claim");
+        let claimed = store
+            .claim_due("w", now_millis(), now_millis() + 30_000, 1)
+            .await
+            .expect("claim");
         // The notification arrives before the 202 was recorded (webhook race).
         let env = envelope("ref-1", "TerminalRelease", "2024-05-01T10:00:00.0000000Z");
         let n = NewNotification {
@@ -309,7 +312,7 @@ mod tests {
             .expect("other")
             .is_some());
         store
-            .mark_sent(&claimed[0].id, "ref-1")
+            .mark_sent(&claimed[0].id, "w", "ref-1")
             .await
             .expect("sent");
         let got = store
@@ -383,9 +386,12 @@ mod tests {
             payload: json!({}),
         };
         store.enqueue(&op).await.expect("enqueue");
-        let claimed = store.claim_due(now_millis(), 1).await.expect("claim");
+        let claimed = store
+            .claim_due("w", now_millis(), now_millis() + 30_000, 1)
+            .await
+            .expect("claim");
         store
-            .mark_sent(&claimed[0].id, "ref-9")
+            .mark_sent(&claimed[0].id, "w", "ref-9")
             .await
             .expect("sent");
         let mut env = envelope("ref-9", "NotValidated", "2024-05-01T10:00:00Z");

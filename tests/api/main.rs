@@ -6,6 +6,7 @@ mod gateway_faults;
 mod gateway_hardening;
 mod nxtport_client;
 mod openapi;
+mod scale;
 mod scenario;
 mod sim_helpers;
 mod simulator;

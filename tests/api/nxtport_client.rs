@@ -43,6 +43,7 @@ struct Scripted {
 #[derive(Default)]
 struct DoubleState {
     token_grants: Mutex<Vec<String>>,
+    token_scopes: Mutex<Vec<Option<String>>>,
     access_tokens: Mutex<HashSet<String>>,
     refresh_tokens: Mutex<HashSet<String>>,
     expires_in: AtomicU64,
@@ -100,6 +101,10 @@ impl Double {
         self.state.token_grants.lock().clone()
     }
 
+    fn scopes(&self) -> Vec<Option<String>> {
+        self.state.token_scopes.lock().clone()
+    }
+
     /// NxtPort forgets every access token (refresh tokens stay valid).
     fn revoke_access_tokens(&self) {
         self.state.access_tokens.lock().clear();
@@ -121,6 +126,7 @@ fn oauth_error(status: u16, error: &str, description: &str) -> HttpResponse {
 async fn token(state: web::Data<DoubleState>, form: web::Form<TokenRequest>) -> HttpResponse {
     let form = form.into_inner();
     state.token_grants.lock().push(form.grant_type.clone());
+    state.token_scopes.lock().push(form.scope.clone());
     if form.client_id.as_deref() != Some("gateway")
         || form.client_secret.as_ref().map(|s| s.expose()) != Some(CLIENT_SECRET)
     {
@@ -497,6 +503,12 @@ async fn a_401_fetches_a_new_token_once_then_succeeds() {
         .unwrap();
     assert!(answer.release_identification[0].is_valid);
     assert_eq!(double.grants(), ["password", "refresh_token"]);
+    // The password grant asks for a refresh token (issue 14); the refresh grant uses it.
+    assert_eq!(
+        double.scopes(),
+        [Some("offline_access".to_owned()), None],
+        "password grant with scope offline_access"
+    );
     let auth: Vec<_> = double
         .calls()
         .into_iter()

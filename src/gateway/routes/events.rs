@@ -196,6 +196,41 @@ async fn accept(
         }))
 }
 
+/// What the gateway can check before NxtPort does: a terminal code or port given per request
+/// must be the connection's own (NxtPort answers 401 "terminalCode ... does not belong to ..."
+/// otherwise, and that write would only ever fail). Nothing is queued on a mismatch.
+fn check_connection(
+    conn: &ConnectionPublic,
+    locode: Option<&UnLocode>,
+    terminal: Option<&TerminalCode>,
+) -> Result<(), ApiError> {
+    if let Some(t) = terminal {
+        if !t.as_str().eq_ignore_ascii_case(conn.terminal_code.trim()) {
+            return Err(ApiError::field(
+                "terminalCode",
+                format!(
+                    "terminalCode: {} is not the terminal of this entity's NxtPort connection ({})",
+                    t.as_str(),
+                    conn.terminal_code
+                ),
+            ));
+        }
+    }
+    if let Some(l) = locode {
+        if !l.as_str().eq_ignore_ascii_case(conn.port_lo_code.trim()) {
+            return Err(ApiError::field(
+                "portLoCode",
+                format!(
+                    "portLoCode: {} is not the port of this entity's NxtPort connection ({})",
+                    l.as_str(),
+                    conn.port_lo_code
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn to_json<T: Serialize>(v: &T) -> Result<serde_json::Value, ApiError> {
     serde_json::to_value(v).map_err(|e| ApiError::Internal(e.into()))
 }
@@ -224,6 +259,11 @@ pub async fn post_terminal_release(
 ) -> Result<HttpResponse, ApiError> {
     caller.require_write()?;
     let conn = connection_of(&state, &caller.entity_id).await?;
+    check_connection(
+        &conn,
+        input.port_lo_code.as_ref(),
+        input.terminal_code.as_ref(),
+    )?;
     let request = TerminalReleaseRequest {
         equipment_number: input.equipment_number.as_str().to_owned(),
         port_lo_code: input
@@ -261,8 +301,9 @@ fn ingestion(
     locode: Option<UnLocode>,
     terminal: Option<TerminalCode>,
     status: Option<EquipmentStatus>,
-) -> IngestionRequest {
-    IngestionRequest {
+) -> Result<IngestionRequest, ApiError> {
+    check_connection(&conn, locode.as_ref(), terminal.as_ref())?;
+    Ok(IngestionRequest {
         port_lo_code: locode
             .map(|l| l.as_str().to_owned())
             .unwrap_or(conn.port_lo_code),
@@ -277,7 +318,7 @@ fn ingestion(
         full_empty_indicator: None,
         bill_of_lading_numbers: None,
         mode_of_transport: None,
-    }
+    })
 }
 
 /// Queue a discharge.
@@ -312,7 +353,7 @@ pub async fn post_discharge(
         input.port_lo_code,
         input.terminal_code,
         input.equipment_status,
-    );
+    )?;
     request.full_empty_indicator = input.full_empty_indicator;
     accept(
         &state,
@@ -357,7 +398,7 @@ pub async fn post_gate_in(
         input.port_lo_code,
         input.terminal_code,
         input.equipment_status,
-    );
+    )?;
     request.bill_of_lading_numbers = bills;
     accept(
         &state,
@@ -402,7 +443,7 @@ pub async fn post_gate_out(
         input.port_lo_code,
         input.terminal_code,
         None,
-    );
+    )?;
     request.bill_of_lading_numbers = bills;
     request.mode_of_transport = input.mode_of_transport;
     accept(

@@ -25,23 +25,30 @@ pub async fn health(state: web::Data<GatewayState>) -> HttpResponse {
     })
 }
 
-/// Readiness: the database answers.
+/// Readiness: the database answers and, when the budget is shared, Redis too (without it no
+/// NxtPort call can go out). The 503's message says which one is missing.
 #[utoipa::path(get, path = "/ready", tag = "operability",
     responses(
         (status = 200, description = "Ready", body = Health),
-        (status = 503, description = "Database unreachable", body = ErrorEnvelope)
+        (status = 503, description = "Database or shared budget (Redis) unreachable", body = ErrorEnvelope)
     ))]
 pub async fn ready(state: web::Data<GatewayState>) -> Result<HttpResponse, ApiError> {
-    match state.store.ping().await {
-        Ok(()) => Ok(HttpResponse::Ok().json(Health {
-            status: "ready".into(),
-            mode: state.settings.mode.as_str().into(),
-        })),
-        Err(e) => {
-            tracing::warn!(error = %e, "readiness check failed");
-            Err(ApiError::NotReady)
+    if let Err(e) = state.store.ping().await {
+        tracing::warn!(error = %e, "readiness check failed: database");
+        return Err(ApiError::NotReadyBecause("the database is unreachable"));
+    }
+    if let Some(shared) = state.upstreams.budgets().shared() {
+        if let Err(e) = shared.ping().await {
+            tracing::warn!(error = %e, "readiness check failed: shared budget");
+            return Err(ApiError::NotReadyBecause(
+                "the shared NxtPort budget (Redis) is unreachable; no NxtPort call can be made",
+            ));
         }
     }
+    Ok(HttpResponse::Ok().json(Health {
+        status: "ready".into(),
+        mode: state.settings.mode.as_str().into(),
+    }))
 }
 
 /// Prometheus metrics in text format.

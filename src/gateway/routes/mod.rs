@@ -84,6 +84,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/operations", web::get().to(operations::list_operations))
                 .route("/operations/{id}", web::get().to(operations::get_operation))
                 .route(
+                    "/operations/{id}/retry",
+                    web::post().to(operations::retry_operation),
+                )
+                .route(
+                    "/operations/{id}/cancel",
+                    web::post().to(operations::cancel_operation),
+                )
+                .route(
                     "/notifications",
                     web::get().to(notifications::list_notifications),
                 )

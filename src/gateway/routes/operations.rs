@@ -1,12 +1,18 @@
-//! `GET /v1/operations/{id}` and `GET /v1/operations`: where an accepted write is.
+//! `GET /v1/operations/{id}` and `GET /v1/operations`: where an accepted write is;
+//! `POST /v1/operations/{id}/retry` and `/cancel`: what an operator does about a failed one.
+//!
+//! A `failed` operation holds its container: later writes of the same container stay `queued`
+//! and show `blockedBy` (the operation they wait for) until the failed one is retried or
+//! cancelled, so a terminal release never overtakes the discharge NxtPort refused, and a
+//! container is never stuck silently.
 
 use super::super::domain::EquipmentNumber;
 use super::super::error::{ApiError, ErrorEnvelope};
 use super::super::extract::Caller;
 use super::super::state::GatewayState;
-use crate::store::millis_to_utc;
 use crate::store::notifications::StoredNotification;
 use crate::store::outbox::{Operation, OperationStatus};
+use crate::store::{millis_to_utc, AuditLog, AuditRecord};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -21,8 +27,11 @@ pub enum PublicStatus {
     Sent,
     /// The notification answering it arrived.
     Completed,
-    /// Rejected, or delivery attempts exhausted; see `error`.
+    /// Rejected, or delivery attempts exhausted; see `error`. Holds its container's later
+    /// operations until retried or cancelled.
     Failed,
+    /// Cancelled by an operator: never sent.
+    Cancelled,
 }
 
 impl From<OperationStatus> for PublicStatus {
@@ -32,6 +41,7 @@ impl From<OperationStatus> for PublicStatus {
             OperationStatus::Sent => Self::Sent,
             OperationStatus::Completed => Self::Completed,
             OperationStatus::Failed => Self::Failed,
+            OperationStatus::Cancelled => Self::Cancelled,
         }
     }
 }
@@ -60,6 +70,10 @@ pub struct OperationView {
     /// The notification that completed it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notification: Option<StoredNotification>,
+    /// For a `queued` operation: the earlier operation of the same container it waits for
+    /// (queued, in flight, or `failed` until retried or cancelled).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocked_by: Option<String>,
     /// The NxtPort request body that is (or was) sent.
     #[schema(value_type = Object)]
     pub request: serde_json::Value,
@@ -73,8 +87,13 @@ pub struct OperationView {
     pub completed_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-fn view(op: Operation, notification: Option<StoredNotification>) -> OperationView {
+fn view(
+    op: Operation,
+    notification: Option<StoredNotification>,
+    blocked_by: Option<String>,
+) -> OperationView {
     OperationView {
+        blocked_by,
         operation_id: op.id,
         kind: op.kind.as_str().to_owned(),
         equipment_number: op.container_key,
@@ -121,7 +140,8 @@ pub async fn get_operation(
         Some(n) => state.store.notification(&caller.entity_id, n).await?,
         None => None,
     };
-    Ok(HttpResponse::Ok().json(view(op, notification)))
+    let blocked_by = state.store.blocked_by(&op).await?;
+    Ok(HttpResponse::Ok().json(view(op, notification, blocked_by)))
 }
 
 /// Query of `GET /v1/operations`.
@@ -172,6 +192,135 @@ pub async fn list_operations(
             limit,
         )
         .await?;
-    let views: Vec<_> = ops.into_iter().map(|o| view(o, None)).collect();
+    let mut views = Vec::with_capacity(ops.len());
+    for op in ops {
+        let blocked_by = state.store.blocked_by(&op).await?;
+        views.push(view(op, None, blocked_by));
+    }
     Ok(HttpResponse::Ok().json(views))
+}
+
+/// What an operator does to an operation.
+#[derive(Debug, Clone, Copy)]
+enum Action {
+    Retry,
+    Cancel,
+}
+
+async fn act(
+    caller: Caller,
+    state: web::Data<GatewayState>,
+    path: web::Path<String>,
+    action: Action,
+) -> Result<HttpResponse, ApiError> {
+    let name = match action {
+        Action::Retry => "operation.retry",
+        Action::Cancel => "operation.cancel",
+    };
+    let id = uuid::Uuid::parse_str(path.trim())
+        .map_err(|_| ApiError::field("id", "id: operation ids are UUIDs"))?
+        .to_string();
+    let audit = |outcome: &'static str| {
+        let (state, actor, id) = (state.clone(), caller.actor(), id.clone());
+        async move {
+            AuditLog::record(
+                &state.store,
+                &actor,
+                &AuditRecord {
+                    action: name,
+                    target: &id,
+                    outcome,
+                    detail: None,
+                },
+            )
+            .await
+        }
+    };
+    if let Err(e) = caller.require_write() {
+        audit("denied").await?;
+        return Err(e);
+    }
+    let changed = match action {
+        Action::Retry => state.store.retry_operation(&caller.entity_id, &id).await?,
+        Action::Cancel => state.store.cancel_operation(&caller.entity_id, &id).await?,
+    };
+    match changed {
+        None => Err(ApiError::NotFound("operation")),
+        Some(false) => {
+            audit("invalid").await?;
+            Err(ApiError::Conflict(match action {
+                Action::Retry => "only a failed operation can be retried".into(),
+                Action::Cancel => {
+                    "only a queued or failed operation can be cancelled (this one is in flight or done)"
+                        .into()
+                }
+            }))
+        }
+        Some(true) => {
+            audit("ok").await?;
+            if matches!(action, Action::Retry) {
+                state.metrics.outbox_depth.inc();
+            }
+            // Either may unblock the container's next operation.
+            state.wake_worker.notify_one();
+            let op = state
+                .store
+                .operation(&caller.entity_id, &id)
+                .await?
+                .ok_or(ApiError::NotFound("operation"))?;
+            Ok(HttpResponse::Ok().json(view(op, None, None)))
+        }
+    }
+}
+
+/// Send a `failed` operation again (queued, attempts from zero). Editor role; audited as
+/// `operation.retry`.
+#[utoipa::path(
+    post,
+    path = "/v1/operations/{id}/retry",
+    tag = "operations",
+    params(("id" = String, Path, description = "Operation id")),
+    responses(
+        (status = 200, description = "Queued again", body = OperationView),
+        (status = 400, description = "Not a UUID", body = ErrorEnvelope),
+        (status = 401, description = "Missing or invalid token", body = ErrorEnvelope),
+        (status = 403, description = "Not an editor", body = ErrorEnvelope),
+        (status = 404, description = "Unknown (or another entity's)", body = ErrorEnvelope),
+        (status = 409, description = "Not failed", body = ErrorEnvelope)
+    ),
+    security(("bearer" = []))
+)]
+#[tracing::instrument(skip_all, fields(entity = %caller.entity_id))]
+pub async fn retry_operation(
+    caller: Caller,
+    state: web::Data<GatewayState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    act(caller, state, path, Action::Retry).await
+}
+
+/// Cancel a `queued` (not in flight) or `failed` operation: it is never sent and no longer
+/// holds its container. Editor role; audited as `operation.cancel`.
+#[utoipa::path(
+    post,
+    path = "/v1/operations/{id}/cancel",
+    tag = "operations",
+    params(("id" = String, Path, description = "Operation id")),
+    responses(
+        (status = 200, description = "Cancelled", body = OperationView),
+        (status = 400, description = "Not a UUID", body = ErrorEnvelope),
+        (status = 401, description = "Missing or invalid token", body = ErrorEnvelope),
+        (status = 403, description = "Not an editor", body = ErrorEnvelope),
+        (status = 404, description = "Unknown (or another entity's)", body = ErrorEnvelope),
+        (status = 409, description = "In flight or already done", body = ErrorEnvelope)
+    ),
+    security(("bearer" = []))
+)]
+#[tracing::instrument(skip_all, fields(entity = %caller.entity_id))]
+pub async fn cancel_operation(
+    caller: Caller,
+    state: web::Data<GatewayState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    act(caller, state, path, Action::Cancel).await
 }
