@@ -1,5 +1,6 @@
 //! The one integration-test binary: real servers on port 0, real HTTP (see STYLE.md 10).
 
+mod fidelity;
 mod gateway;
 mod gateway_faults;
 mod gateway_hardening;
