@@ -271,3 +271,166 @@ async fn every_simulator_refusal_is_json() {
     let body: Value = r.body.clone();
     assert!(body["detail"].is_string());
 }
+
+// ----- the gateway's edge -----
+
+use crate::gateway::{connected, Db, Gw};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// Send raw bytes on a new connection, then wait (bounded) for the answer's status line.
+async fn raw_exchange(base: &str, head: &str, body_part: &[u8]) -> String {
+    let addr = base.trim_start_matches("http://");
+    let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    s.write_all(head.as_bytes()).await.expect("head");
+    s.write_all(body_part).await.expect("body");
+    let mut buf = vec![0u8; 4096];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(10), s.read(&mut buf))
+        .await
+        .expect("the gateway answered within 10 s")
+        .expect("read");
+    String::from_utf8_lossy(&buf[..n]).into_owned()
+}
+
+#[tokio::test]
+async fn gateway_cuts_a_stalled_body_with_408_in_the_envelope() {
+    let sim = Sim::start().await;
+    let gw = Gw::start(&sim, Db::Sqlite, |s| s.limits.body_timeout_ms = 200)
+        .await
+        .expect("sqlite");
+    let (_, token) = connected(&gw, &sim, "slow", "psa").await;
+    // 100 bytes announced, one sent, then nothing: the deadline (200 ms here) answers 408.
+    let head = format!(
+        "POST /v1/discharges HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+    );
+    let answer = raw_exchange(&gw.base, &head, b"{").await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("\"request_timeout\""), "{answer}");
+    assert!(
+        answer.to_ascii_lowercase().contains("connection: close"),
+        "{answer}"
+    );
+    // Nothing was queued.
+    assert!(gw.counts().await.is_empty(), "{:?}", gw.counts().await);
+    // A body that arrives in time is unaffected.
+    let (status, body) = gw
+        .post(
+            "/v1/discharges",
+            &token,
+            &json!({"equipmentNumber": container(1201), "timestamp": "2024-05-01T08:00:00Z"}),
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+}
+
+fn envelope_code(v: &Value) -> &str {
+    v["error"]["code"].as_str().unwrap_or("<no envelope>")
+}
+
+#[tokio::test]
+async fn gateway_every_refusal_is_the_envelope() {
+    let sim = Sim::start().await;
+    let gw = Gw::start(&sim, Db::Sqlite, |_| {}).await.expect("sqlite");
+    let (_, token) = connected(&gw, &sim, "edge", "psa").await;
+    // Wrong method: 405 with Allow, on /v1 routes and Data Sources alike.
+    for (method, path, allow) in [
+        (Method::GET, "/v1/discharges", "POST"),
+        (Method::POST, "/v1/connections/nxtport", "DELETE, GET, PUT"),
+        (Method::DELETE, "/v1/operations/abc", "GET"),
+        (Method::POST, "/v1/data-sources", "GET"),
+    ] {
+        let r = gw
+            .req(method.clone(), path, &token)
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(r.status(), 405, "{method} {path}");
+        assert_eq!(
+            r.headers().get("allow").and_then(|v| v.to_str().ok()),
+            Some(allow),
+            "{method} {path}"
+        );
+        let body: Value = r.json().await.expect("json");
+        assert_eq!(envelope_code(&body), "method_not_allowed", "{body}");
+    }
+    // Unknown path: 404 envelope.
+    let (status, body) = gw.get("/v1/nope", &token).await;
+    assert_eq!((status, envelope_code(&body)), (404, "not_found"), "{body}");
+    // A `[]` body: 400 without a Rust type name.
+    let (status, body) = Gw::send(
+        gw.req(Method::POST, "/v1/discharges", &token)
+            .header("content-type", "application/json")
+            .body("[]"),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(!body.to_string().contains("DischargeInput"), "{body}");
+    assert_eq!(envelope_code(&body), "malformed_json", "{body}");
+    // Wrong content type: 415 envelope.
+    let (status, body) = Gw::send(
+        gw.req(Method::POST, "/v1/discharges", &token)
+            .header("content-type", "text/plain")
+            .body("{}"),
+    )
+    .await;
+    assert_eq!(
+        (status, envelope_code(&body)),
+        (415, "unsupported_media_type")
+    );
+    // Out-of-range and malformed query values: 400 envelope (Data Sources' limit included).
+    for path in [
+        "/v1/operations?limit=0",
+        "/v1/data-sources/audit?limit=abc",
+        "/v1/data-sources/psa/syncs?limit=99999999999999999999",
+    ] {
+        let (status, body) = gw.get(path, &token).await;
+        assert_eq!(status, 400, "{path}: {body}");
+        assert!(body["error"]["code"].is_string(), "{path}: {body}");
+        assert!(
+            !body.to_string().contains("Query deserialize"),
+            "{path}: {body}"
+        );
+    }
+    // A body over a route's limit (Data Sources: actix's own limit): 413 envelope.
+    let big = format!("{{\"username\": \"{}\"}}", "x".repeat(300 * 1024));
+    let (status, body) = Gw::send(
+        gw.req(Method::PUT, "/v1/data-sources/psa", &token)
+            .header("content-type", "application/json")
+            .body(big.clone()),
+    )
+    .await;
+    assert_eq!(status, 413, "{body}");
+    assert_eq!(envelope_code(&body), "payload_too_large", "{body}");
+    let (status, body) = Gw::send(
+        gw.req(Method::POST, "/v1/discharges", &token)
+            .header("content-type", "application/json")
+            .body(big),
+    )
+    .await;
+    assert_eq!((status, envelope_code(&body)), (413, "payload_too_large"));
+}
+
+#[tokio::test]
+async fn gateway_refuses_leap_seconds_and_out_of_range_years_naming_the_field() {
+    let sim = Sim::start().await;
+    let gw = Gw::start(&sim, Db::Sqlite, |_| {}).await.expect("sqlite");
+    let (_, token) = connected(&gw, &sim, "times", "psa").await;
+    for bad in [
+        "2016-12-31T23:59:60.5Z",
+        "2016-12-31T23:59:60Z",
+        "0000-01-01T00:00:00Z",
+        "1969-12-31T23:59:59Z",
+        "+2024-01-01T00:00:00Z",
+    ] {
+        let (status, body) = gw
+            .post(
+                "/v1/discharges",
+                &token,
+                &json!({"equipmentNumber": container(1202), "timestamp": bad}),
+            )
+            .await;
+        assert_eq!(status, 400, "{bad}: {body}");
+        assert_eq!(body["error"]["field"], json!("timestamp"), "{bad}: {body}");
+    }
+    assert!(gw.counts().await.is_empty());
+}
