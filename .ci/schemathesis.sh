@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Schemathesis (pinned, in a venv under target/) against both servers, bounded in time:
+#
+#   1. NxtPort's own OpenAPI (openapi/reference/nxtport-cpu-v1.openapi.yaml, a copy of
+#      shared/reference) against `cpu-gateway simulate`, logged in as PSA: 0 failures.
+#   2. The gateway's own /openapi.json against `cpu-gateway serve` (sim mode, demo token):
+#      at least MIN_GATEWAY_REQUESTS requests, 0 5xx, 0 undocumented statuses, 0 schema
+#      violations.
+#
+#   .ci/schemathesis.sh                  # uses target/debug/cpu-gateway (built if missing)
+#   CPU_GATEWAY_BIN=target/release/cpu-gateway .ci/schemathesis.sh
+#
+# Everything listens on 127.0.0.1 and is stopped on exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SCHEMATHESIS_VERSION=4.32.5
+VENV="${SCHEMATHESIS_VENV:-target/st-venv}"
+BIN="${CPU_GATEWAY_BIN:-target/debug/cpu-gateway}"
+MIN_GATEWAY_REQUESTS="${MIN_GATEWAY_REQUESTS:-5000}"
+WORK="$(mktemp -d)"
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+if ! "$VENV/bin/schemathesis" --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; then
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+fi
+ST="$VENV/bin/schemathesis"
+[ -x "$BIN" ] || cargo build --quiet --bin cpu-gateway
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_http() {
+  for _ in $(seq 1 100); do
+    curl -fsS "$1" >/dev/null 2>&1 && return 0
+    sleep 0.2
+  done
+  echo "no answer from $1"; exit 1
+}
+
+# ---- 1. the simulator against NxtPort's OpenAPI ------------------------------------------------
+SIM_PORT=$(free_port)
+RUST_LOG=warn "$BIN" simulate --listen "127.0.0.1:$SIM_PORT" --rate-limit 0 >"$WORK/sim.log" 2>&1 &
+PIDS+=($!)
+wait_http "http://127.0.0.1:$SIM_PORT/health"
+TOKEN=$(curl -fsS "http://127.0.0.1:$SIM_PORT/connect/token" \
+  -d grant_type=password -d username=psa@sim.cpu.local -d password=psa-demo-password \
+  -d client_id=psa-client -d client_secret=psa-client-secret |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+
+echo "== schemathesis: NxtPort's OpenAPI against the simulator"
+# Operations NxtPort documents that the simulator does not offer (the seed does not use them)
+# are left out by name; every other operation must conform.
+timeout 240 "$ST" run openapi/reference/nxtport-cpu-v1.openapi.yaml \
+  --url "http://127.0.0.1:$SIM_PORT/certified-pickup/v1" \
+  -H "Authorization: Bearer $TOKEN" -H "Ocp-Apim-Subscription-Key: psa-subscription-key" \
+  --exclude-path /pickup-rights/terminal/alfapassnumber/publickey \
+  --exclude-path '/{port-locode}/containers/import/terminal-release' \
+  --exclude-path '/{port-locode}/containers/import/release-rights' \
+  --exclude-path /release-rights/means-of-transport \
+  --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
+  --max-examples 60 --seed 11 --no-color --request-timeout 10 \
+  2>&1 | tee "$WORK/st-sim.txt" | tail -n 40
+sim_rc=${PIPESTATUS[0]}
+
+# ---- 2. the gateway against its own OpenAPI ---------------------------------------------------
+GW_PORT=$(free_port)
+mkdir -p "$WORK/gw"
+CPU_GATEWAY_DATA_DIR="$WORK/gw" CPU_GATEWAY_DATABASE_URL="sqlite://$WORK/gw/gw.db" \
+  CPU_GATEWAY_QUOTA__PER_MINUTE=0 RUST_LOG=warn \
+  "$BIN" serve --listen "127.0.0.1:$GW_PORT" >"$WORK/gw.out" 2>"$WORK/gw.log" &
+PIDS+=($!)
+wait_http "http://127.0.0.1:$GW_PORT/health"
+for _ in $(seq 1 100); do [ -s "$WORK/gw/demo-token" ] && break; sleep 0.2; done
+GW_TOKEN=$(cat "$WORK/gw/demo-token")
+
+echo "== schemathesis: the gateway's /openapi.json against the gateway"
+timeout 240 "$ST" run "http://127.0.0.1:$GW_PORT/openapi.json" \
+  --url "http://127.0.0.1:$GW_PORT" -H "Authorization: Bearer $GW_TOKEN" \
+  --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
+  --max-examples 300 --seed 11 --no-color --request-timeout 10 --workers 2 \
+  2>&1 | tee "$WORK/st-gw.txt" | tail -n 40
+gw_rc=${PIPESTATUS[0]}
+
+requests=$(grep -oE '[0-9]+ (total|requests)' "$WORK/st-gw.txt" | grep -oE '^[0-9]+' | sort -n | tail -n1 || true)
+echo "gateway: ${requests:-?} requests (need >= $MIN_GATEWAY_REQUESTS)"
+status=0
+[ "$sim_rc" -eq 0 ] || { echo "schemathesis against the simulator failed"; status=1; }
+[ "$gw_rc" -eq 0 ] || { echo "schemathesis against the gateway failed"; status=1; }
+if [ -z "${requests:-}" ] || [ "$requests" -lt "$MIN_GATEWAY_REQUESTS" ]; then
+  echo "schemathesis sent too few requests to the gateway"; status=1
+fi
+exit "$status"
