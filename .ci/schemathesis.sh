@@ -19,6 +19,8 @@ VENV="${SCHEMATHESIS_VENV:-target/st-venv}"
 BIN="${CPU_GATEWAY_BIN:-target/debug/cpu-gateway}"
 MIN_GATEWAY_REQUESTS="${MIN_GATEWAY_REQUESTS:-5000}"
 WORK="$(mktemp -d)"
+OUT="${SCHEMATHESIS_OUT:-target/schemathesis}"
+mkdir -p "$OUT"
 PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -52,27 +54,49 @@ TOKEN=$(curl -fsS "http://127.0.0.1:$SIM_PORT/connect/token" \
   -d client_id=psa-client -d client_secret=psa-client-secret |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
 
-echo "== schemathesis: NxtPort's OpenAPI against the simulator"
-# Operations NxtPort documents that the simulator does not offer (the seed does not use them)
+# NxtPort's document plus what the seed (our primary spec) adds to every call: 400 Bad Request
+# ("review the request you have sent for syntax errors", direct responses to asynchronous calls)
+# and 429 (500 calls per minute). Nothing else is changed.
+"$VENV/bin/python" - openapi/reference/nxtport-cpu-v1.openapi.yaml "$WORK/nxtport+seed.yaml" <<'EOF'
+import sys, yaml
+doc = yaml.safe_load(open(sys.argv[1]))
+for item in doc["paths"].values():
+    for method, op in item.items():
+        if isinstance(op, dict) and "responses" in op:
+            op["responses"].setdefault("400", {"description": "Bad Request (seed)"})
+            op["responses"].setdefault("429", {"description": "Too Many Requests (seed)"})
+yaml.safe_dump(doc, open(sys.argv[2], "w"), sort_keys=False)
+EOF
+
+echo "== schemathesis: NxtPort's OpenAPI (+ the seed's 400/429) against the simulator"
+# Operations NxtPort documents that the simulator does not offer (the seed does not use them:
+# bulk calls, the Alfapass public key, means of transport, the older non-sync truck validation)
 # are left out by name; every other operation must conform.
-timeout 240 "$ST" run openapi/reference/nxtport-cpu-v1.openapi.yaml \
+timeout 200 "$ST" run "$WORK/nxtport+seed.yaml" \
   --url "http://127.0.0.1:$SIM_PORT/certified-pickup/v1" \
   -H "Authorization: Bearer $TOKEN" -H "Ocp-Apim-Subscription-Key: psa-subscription-key" \
   --exclude-path /pickup-rights/terminal/alfapassnumber/publickey \
   --exclude-path '/{port-locode}/containers/import/terminal-release' \
   --exclude-path '/{port-locode}/containers/import/release-rights' \
   --exclude-path /release-rights/means-of-transport \
+  --exclude-path '/{port-locode}/validation/pickup/containers' \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
-  --max-examples 60 --seed 11 --no-color --request-timeout 10 \
-  2>&1 | tee "$WORK/st-sim.txt" | tail -n 40
-sim_rc=${PIPESTATUS[0]}
+  --max-examples 60 --max-time 90 --seed 11 --no-color --request-timeout 10 --workers 1 \
+  >"$OUT/simulator.txt" 2>&1 && sim_rc=0 || sim_rc=$?
+sed -n '/FAILURES/,$p' "$OUT/simulator.txt" | head -n 80
+tail -n 25 "$OUT/simulator.txt"
 
 # ---- 2. the gateway against its own OpenAPI ---------------------------------------------------
 GW_PORT=$(free_port)
 mkdir -p "$WORK/gw"
-CPU_GATEWAY_DATA_DIR="$WORK/gw" CPU_GATEWAY_DATABASE_URL="sqlite://$WORK/gw/gw.db" \
-  CPU_GATEWAY_QUOTA__PER_MINUTE=0 RUST_LOG=warn \
-  "$BIN" serve --listen "127.0.0.1:$GW_PORT" >"$WORK/gw.out" 2>"$WORK/gw.log" &
+cat >"$WORK/gw.toml" <<EOF
+data_dir = "$WORK/gw"
+database_url = "sqlite://$WORK/gw/gw.db"
+[quota]
+per_minute = 0
+EOF
+RUST_LOG=warn "$BIN" serve --config "$WORK/gw.toml" --listen "127.0.0.1:$GW_PORT" \
+  >"$WORK/gw.out" 2>"$WORK/gw.log" &
 PIDS+=($!)
 wait_http "http://127.0.0.1:$GW_PORT/health"
 for _ in $(seq 1 100); do [ -s "$WORK/gw/demo-token" ] && break; sleep 0.2; done
@@ -82,11 +106,12 @@ echo "== schemathesis: the gateway's /openapi.json against the gateway"
 timeout 240 "$ST" run "http://127.0.0.1:$GW_PORT/openapi.json" \
   --url "http://127.0.0.1:$GW_PORT" -H "Authorization: Bearer $GW_TOKEN" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
-  --max-examples 300 --seed 11 --no-color --request-timeout 10 --workers 2 \
-  2>&1 | tee "$WORK/st-gw.txt" | tail -n 40
-gw_rc=${PIPESTATUS[0]}
+  --max-examples 400 --max-time 170 --seed 11 --no-color --request-timeout 10 --workers 1 \
+  >"$OUT/gateway.txt" 2>&1 && gw_rc=0 || gw_rc=$?
+sed -n '/FAILURES/,$p' "$OUT/gateway.txt" | head -n 80
+tail -n 25 "$OUT/gateway.txt"
 
-requests=$(grep -oE '[0-9]+ (total|requests)' "$WORK/st-gw.txt" | grep -oE '^[0-9]+' | sort -n | tail -n1 || true)
+requests=$(grep -oE '^ *[0-9]+ generated' "$OUT/gateway.txt" | grep -oE '[0-9]+' | tail -n1 || true)
 echo "gateway: ${requests:-?} requests (need >= $MIN_GATEWAY_REQUESTS)"
 status=0
 [ "$sim_rc" -eq 0 ] || { echo "schemathesis against the simulator failed"; status=1; }
