@@ -434,3 +434,29 @@ async fn gateway_refuses_leap_seconds_and_out_of_range_years_naming_the_field() 
     }
     assert!(gw.counts().await.is_empty());
 }
+
+#[actix_web::test]
+async fn the_control_api_never_hands_out_webhook_secrets() {
+    let sim = Sim::start().await;
+    let body = json!({
+        "url": "http://127.0.0.1:9/v1/webhooks/nxtport/e1?token=whk_supersecret&x=1",
+        "headers": {"Authorization": "Bearer whk_supersecret"}
+    });
+    let put = sim
+        .control(
+            Method::PUT,
+            "/simulator/v1/parties/psa/webhooks",
+            Some(body),
+        )
+        .await;
+    put.expect(200);
+    let get = sim
+        .control(Method::GET, "/simulator/v1/parties/psa/webhooks", None)
+        .await;
+    get.expect(200);
+    for r in [&put, &get] {
+        assert!(!r.text.contains("supersecret"), "{}", r.text);
+        assert!(r.text.contains("x=1"), "{}", r.text);
+        assert_eq!(r.body[0]["headers"]["Authorization"], json!("[REDACTED]"));
+    }
+}
