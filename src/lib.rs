@@ -11,6 +11,7 @@
 
 pub mod cli;
 pub mod gateway;
+pub mod http_edge;
 pub mod nxtport;
 pub mod scenario;
 pub mod simulate;

@@ -30,5 +30,6 @@ pub use notification::{
 pub use party::{Fixture, FixtureError, IdentificationType, Party, Role, TransportMode};
 pub use stay::{FullEmpty, ModeOfTransport, Stay, TerminalAction};
 pub use world::{
-    Clock, OwnershipValidation, PickupValidation, PreloadStay, RegistryFilter, World, WorldConfig,
+    check_time, time_problem, Clock, OwnershipValidation, PickupValidation, PreloadStay,
+    RegistryFilter, World, WorldConfig, EARLIEST, LATEST,
 };

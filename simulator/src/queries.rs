@@ -388,7 +388,7 @@ impl World {
         receiver: &NxtEntityId,
         q: &NotificationQuery,
     ) -> Result<Vec<&Notification>, QueryError> {
-        let cutoff = self.now() - self.config().notification_retention;
+        let cutoff = crate::world::earlier(self.now(), self.config().notification_retention);
         let found: Vec<&Notification> = self
             .notifications()
             .query(receiver, q)?

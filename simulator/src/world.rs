@@ -66,16 +66,74 @@ impl Clock {
     /// Now, on this clock.
     pub fn now(&self) -> DateTime<Utc> {
         match self {
-            Clock::Real { offset } => Utc::now() + *offset,
+            Clock::Real { offset } => later(Utc::now(), *offset),
             Clock::Frozen(t) => *t,
         }
     }
-    fn advance(&mut self, by: Duration) {
-        match self {
-            Clock::Real { offset } => *offset += by,
-            Clock::Frozen(t) => *t += by,
+    /// Move forward by `by`, unless that would pass [`LATEST`] (then nothing changes).
+    fn advance(&mut self, by: Duration) -> Result<(), SimError> {
+        let too_far = || SimError::InvalidField {
+            field: "seconds",
+            message: format!("the clock cannot go past {LATEST}"),
+        };
+        match self.now().checked_add_signed(by) {
+            Some(t) if t <= LATEST => {}
+            _ => return Err(too_far()),
         }
+        match self {
+            Clock::Real { offset } => *offset = offset.checked_add(&by).ok_or_else(too_far)?,
+            Clock::Frozen(t) => *t = t.checked_add_signed(by).ok_or_else(too_far)?,
+        }
+        Ok(())
     }
+}
+
+/// The earliest instant a command may carry (1970-01-01T00:00:00Z).
+pub const EARLIEST: DateTime<Utc> = DateTime::<Utc>::UNIX_EPOCH;
+
+/// The latest instant a command may carry and the clock may reach (9999-12-31T23:59:59.999Z):
+/// every timestamp the world writes then has four digits of year, as RFC 3339 wants.
+pub const LATEST: DateTime<Utc> = match DateTime::from_timestamp_millis(253_402_300_799_999) {
+    Some(t) => t,
+    None => DateTime::<Utc>::MAX_UTC,
+};
+
+/// What is wrong with a request's timestamp, if anything: outside [`EARLIEST`]..=[`LATEST`], or a
+/// leap second (chrono's `:60`, which CPu's .NET backend cannot represent).
+pub fn time_problem(t: DateTime<Utc>) -> Option<String> {
+    if t.timestamp_subsec_nanos() >= 1_000_000_000 {
+        return Some("a leap second (:60) is not accepted".into());
+    }
+    if t < EARLIEST || t > LATEST {
+        return Some("the year must be between 1970 and 9999".into());
+    }
+    None
+}
+
+/// [`time_problem`] as the error of a command field.
+pub fn check_time(field: &'static str, t: DateTime<Utc>) -> Result<(), SimError> {
+    match time_problem(t) {
+        Some(message) => Err(SimError::InvalidField { field, message }),
+        None => Ok(()),
+    }
+}
+
+/// `t + d`, saturating at chrono's bounds instead of panicking.
+pub(crate) fn later(t: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
+    t.checked_add_signed(d).unwrap_or(if d < Duration::zero() {
+        DateTime::<Utc>::MIN_UTC
+    } else {
+        DateTime::<Utc>::MAX_UTC
+    })
+}
+
+/// `t - d`, saturating.
+pub(crate) fn earlier(t: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
+    t.checked_sub_signed(d).unwrap_or(if d < Duration::zero() {
+        DateTime::<Utc>::MAX_UTC
+    } else {
+        DateTime::<Utc>::MIN_UTC
+    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,6 +215,8 @@ pub struct World {
     by_terminal: HashMap<TerminalCode, usize>,
     by_alfapass: HashMap<AlfapassNumber, usize>,
     stays: HashMap<StayKey, Stay>,
+    /// The stay of every release right of an active stay.
+    by_release: HashMap<ReleaseId, StayKey>,
     archived: Vec<Stay>,
     timers: BTreeMap<(DateTime<Utc>, u64), Timer>,
     timer_seq: u64,
@@ -190,6 +250,7 @@ impl World {
             by_terminal: HashMap::new(),
             by_alfapass: HashMap::new(),
             stays: HashMap::new(),
+            by_release: HashMap::new(),
             archived: Vec::new(),
             timers: BTreeMap::new(),
             timer_seq: 0,
@@ -267,6 +328,13 @@ impl World {
         self.stays.len()
     }
 
+    /// When the earliest pending timer (expiry, archive) falls due, if any. A host on the real
+    /// clock applies [`Command::Tick`] once that time has come, so timers fire on time even
+    /// when no command arrives.
+    pub fn next_due(&self) -> Option<DateTime<Utc>> {
+        self.timers.first_key_value().map(|((at, _), _)| *at)
+    }
+
     /// The notification log.
     pub fn notifications(&self) -> &NotificationLog {
         &self.notifications
@@ -281,7 +349,11 @@ impl World {
                 if seconds < 0 {
                     return Err(SimError::ClockBackwards);
                 }
-                self.clock.advance(Duration::seconds(seconds));
+                let by = Duration::try_seconds(seconds).ok_or(SimError::InvalidField {
+                    field: "seconds",
+                    message: "too large".into(),
+                })?;
+                self.clock.advance(by)?;
                 Ok(Outcome {
                     public_reference_id: None,
                     notifications: self.fire_due(),
@@ -373,6 +445,19 @@ impl World {
     ) -> Result<Vec<Pending>, SimError> {
         let caller = self.caller(caller_id)?.clone();
         match action {
+            Action::Terminal(ev) => check_time("timestamp", ev.occurred_at)?,
+            Action::ReleaseRight(cmd) => {
+                for (field, t) in [
+                    ("releaseDateTimeUtc", cmd.release_at),
+                    ("expirationDateTimeUtc", cmd.expires_at),
+                    ("validFrom", cmd.valid_from),
+                ] {
+                    t.map(|t| check_time(field, t)).transpose()?;
+                }
+            }
+            _ => {}
+        }
+        match action {
             Action::Terminal(ev) => self.terminal_event(&caller, key, reference, external, ev),
             Action::ReleaseRight(cmd) => self.release_right(&caller, key, reference, cmd),
             Action::PickupRight {
@@ -435,6 +520,19 @@ impl World {
         }
         if let Some(stay) = self.stays.get(&key) {
             ensure_open(stay)?;
+            // Terminal scoping: a container belongs to the terminal its active release right
+            // names, else to the terminal that first reported it.
+            let at = stay
+                .active_rights()
+                .last()
+                .map(|r| &r.terminal_code)
+                .or(stay.terminal_code.as_ref());
+            if let Some(at) = at.filter(|t| *t != &ev.terminal_code) {
+                return Err(SimError::NotAllowed(format!(
+                    "container {} is at terminal {at}, not at {}'s terminal {}",
+                    key.1, caller.name, ev.terminal_code
+                )));
+            }
             if stay.gated_out_at.is_some() {
                 return Err(SimError::InvalidState(format!(
                     "container already gated out: the stay is final (archived {} days after gate out); {} is refused",
@@ -595,7 +693,7 @@ impl World {
                 body,
                 release_id: stay.active_rights().next().map(|r| r.release_id),
             });
-            let at = now + self.config.archive_after;
+            let at = later(now, self.config.archive_after);
             self.schedule(at, Timer::Archive(key));
         }
         out
@@ -735,9 +833,19 @@ impl World {
                     }
                 }
                 let released_at = cmd.release_at.unwrap_or(now);
-                let expires_at = cmd
-                    .expires_at
-                    .unwrap_or(released_at + self.config.release_validity);
+                let expires_at = match cmd.expires_at {
+                    Some(e) => e,
+                    None => released_at
+                        .checked_add_signed(self.config.release_validity)
+                        .filter(|e| *e <= LATEST)
+                        .ok_or_else(|| SimError::InvalidField {
+                            field: "releaseDateTimeUtc",
+                            message: format!(
+                                "the release would expire {} days later, after {LATEST}",
+                                self.config.release_validity.num_days()
+                            ),
+                        })?,
+                };
                 if expires_at <= released_at {
                     return Err(SimError::InvalidField {
                         field: "expirationDateTimeUtc",
@@ -786,6 +894,7 @@ impl World {
                     stay.terminal_code = Some(terminal_code);
                 }
                 stay.release_rights.push(right);
+                self.by_release.insert(id, key);
                 self.schedule(expires_at, Timer::Expire(key, id));
                 release_id = id;
                 event = NotificationEvent::Release;
@@ -1317,7 +1426,43 @@ impl World {
 
     /// The release detail (`TerminalReleaseRightDetailResponse` shape).
     pub fn detail_body(&self, stay: &Stay) -> Value {
-        let right = stay.active_rights().next().or(stay.release_rights.last());
+        self.detail_of(
+            stay,
+            stay.active_rights().next().or(stay.release_rights.last()),
+        )
+    }
+
+    /// `GET /release-rights?releaseId=` ("Get Release Right Details as Terminal Operator"): the
+    /// detail of one release right of an active stay, for the terminal operator it names.
+    /// `NotAllowed` when the caller is not that terminal; `InvalidState` when no active stay
+    /// holds the right.
+    pub fn release_right_detail(
+        &self,
+        caller: &NxtEntityId,
+        id: ReleaseId,
+    ) -> Result<Value, SimError> {
+        let caller = self.caller(caller)?;
+        let none = || SimError::InvalidState(format!("no release right with releaseId {}", id.0));
+        let stay = self
+            .by_release
+            .get(&id)
+            .and_then(|k| self.stays.get(k))
+            .ok_or_else(none)?;
+        let right = stay
+            .release_rights
+            .iter()
+            .find(|r| r.release_id == id)
+            .ok_or_else(none)?;
+        if caller.terminal_code.as_ref() != Some(&right.terminal_code) {
+            return Err(SimError::NotAllowed(format!(
+                "release right {} is assigned to terminal {}, not to {}",
+                id.0, right.terminal_code, caller.name
+            )));
+        }
+        Ok(self.detail_of(stay, Some(right)))
+    }
+
+    fn detail_of(&self, stay: &Stay, right: Option<&ReleaseRight>) -> Value {
         let lights: Vec<Value> = stay
             .lights
             .views()
@@ -1368,7 +1513,12 @@ impl World {
         now: DateTime<Utc>,
     ) -> Vec<Notification> {
         let mut out = Vec::new();
-        for p in pending {
+        for mut p in pending {
+            // The caller of an accepted call always gets its notifications (seed: "any response
+            // will be provided through a notification with corresponding public reference id").
+            if let Some(s) = sender.filter(|s| !p.receivers.contains(s)) {
+                p.receivers.push(s.clone());
+            }
             let body = Arc::new(p.body);
             for receiver in p.receivers {
                 let n = Notification {
@@ -1420,7 +1570,7 @@ impl World {
             }
         }
         self.notifications
-            .prune(now - self.config.notification_retention);
+            .prune(earlier(now, self.config.notification_retention));
         out
     }
 
@@ -1483,7 +1633,7 @@ impl World {
         // find a later gate out (not yet due) or the container's next stay (never gated out).
         let due = self.stays.get(&key).is_some_and(|s| {
             s.gated_out_at
-                .is_some_and(|g| g + self.config.archive_after <= at)
+                .is_some_and(|g| later(g, self.config.archive_after) <= at)
         });
         if !due {
             return Vec::new();
@@ -1492,6 +1642,9 @@ impl World {
             return Vec::new();
         };
         stay.archived_at = Some(at);
+        for r in &stay.release_rights {
+            self.by_release.remove(&r.release_id);
+        }
         for r in &mut stay.release_rights {
             if r.state == RightState::Active {
                 r.state = RightState::Archived;

@@ -91,6 +91,14 @@ fn time() -> impl Strategy<Value = Option<DateTime<Utc>>> {
         6 => Just(None),
         1 => proptest::sample::select(&[-70i64, -1, 0, 1, 30, 90][..])
             .prop_map(|d| Some(t0() + Duration::days(d))),
+        // The ends: chrono's, the world's, and a leap second.
+        1 => proptest::sample::select(vec![
+            DateTime::<Utc>::MAX_UTC,
+            DateTime::<Utc>::MIN_UTC,
+            LATEST,
+            EARLIEST,
+            DateTime::from_timestamp(1_483_228_799, 1_500_000_000).unwrap(),
+        ]).prop_map(Some),
     ]
 }
 
@@ -331,6 +339,8 @@ fn command() -> impl Strategy<Value = Command> {
         )
         .prop_map(|seconds| Command::AdvanceClock { seconds }),
         1 => Just(Command::AdvanceClock { seconds: -1 }),
+        1 => proptest::sample::select(&[i64::MAX, i64::MAX / 1000, 300_000 * 365 * 86_400][..])
+            .prop_map(|seconds| Command::AdvanceClock { seconds }),
         1 => Just(Command::Tick),
     ]
 }
@@ -527,6 +537,38 @@ fn step(w: &mut World, tr: &mut Tracker, c: Command) -> Result<(), TestCaseError
             "{c:?} failed with {e:?} but changed the world:\nbefore {before:#?}\nafter {after:#?}"
         ),
         Ok(o) => {
+            // The caller of an accepted call reads its notification by publicReferenceId.
+            if let (Command::Act { caller, .. }, Some(reference)) = (&c, o.public_reference_id) {
+                let q = NotificationQuery {
+                    public_reference_id: Some(reference),
+                    ..Default::default()
+                };
+                check!(
+                    w.query_notifications(caller, &q).is_ok(),
+                    "{c:?}: the caller cannot read the notification of its own call"
+                );
+            }
+            // Terminal scoping: a terminal event is accepted only from the container's terminal.
+            if let Command::Act {
+                action, equipment, ..
+            } = &c
+            {
+                if let Action::Terminal(ev) = &**action {
+                    let at = before.stays
+                        [containers().iter().position(|e| e == equipment).unwrap()]
+                    .as_ref()
+                    .and_then(|s| {
+                        s.active_rights()
+                            .last()
+                            .map(|r| r.terminal_code.clone())
+                            .or(s.terminal_code.clone())
+                    });
+                    check!(
+                        at.is_none_or(|t| t == ev.terminal_code),
+                        "{c:?}: a terminal event of another terminal was accepted"
+                    );
+                }
+            }
             check!(
                 (after.next_seq - before.next_seq) as usize == o.notifications.len(),
                 "{c:?}: the log grew by {} but the outcome carries {} notifications",

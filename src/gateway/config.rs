@@ -237,6 +237,9 @@ pub struct NotificationSettings {
 pub struct LimitSettings {
     /// Largest accepted JSON body.
     pub max_body_bytes: usize,
+    /// Milliseconds a request body may take to arrive, from the end of its headers; a slower
+    /// (or stalled) body is answered 408 and the connection closed.
+    pub body_timeout_ms: u64,
 }
 
 impl Default for Settings {
@@ -339,6 +342,7 @@ impl Default for LimitSettings {
     fn default() -> Self {
         Self {
             max_body_bytes: 64 * 1024,
+            body_timeout_ms: 10_000,
         }
     }
 }
@@ -484,6 +488,9 @@ impl Settings {
         }
         if self.limits.max_body_bytes < 1024 {
             return bad("limits.max_body_bytes", "must be at least 1024");
+        }
+        if self.limits.body_timeout_ms < 10 {
+            return bad("limits.body_timeout_ms", "must be at least 10");
         }
         if self.notifications.retention_hours == 0 {
             return bad("notifications.retention_hours", "must be at least 1");

@@ -15,13 +15,21 @@ impl UtcTimestamp {
     /// Parse; other offsets and naive times are refused so no one's local time slips through.
     pub fn parse(input: &str) -> Result<Self, String> {
         let s = input.trim();
-        let parsed = DateTime::parse_from_rfc3339(s).map_err(|_| {
-            format!("'{s}' is not an RFC 3339 timestamp, e.g. 2024-03-01T08:14:31.123Z")
-        })?;
+        let not_rfc3339 =
+            || format!("'{s}' is not an RFC 3339 timestamp, e.g. 2024-03-01T08:14:31.123Z");
+        if !(s.len() > 4 && s.as_bytes()[..4].iter().all(u8::is_ascii_digit)) {
+            return Err(not_rfc3339());
+        }
+        let parsed = DateTime::parse_from_rfc3339(s).map_err(|_| not_rfc3339())?;
         if parsed.offset().local_minus_utc() != 0 {
             return Err(format!("'{s}' must be in UTC (end with Z)"));
         }
-        Ok(Self(parsed.with_timezone(&Utc)))
+        let at = parsed.with_timezone(&Utc);
+        // Leap seconds and years outside 1970..=9999: the simulator core's rule.
+        match cpu_simulator::time_problem(at) {
+            Some(problem) => Err(format!("'{s}': {problem}")),
+            None => Ok(Self(at)),
+        }
     }
 
     /// The time.
@@ -120,6 +128,19 @@ mod tests {
         assert!(e.contains("UTC"), "{e}");
         assert!(UtcTimestamp::parse("2024-03-01T08:14:31").is_err());
         assert!(UtcTimestamp::parse("yesterday").is_err());
+        for bad in [
+            "2016-12-31T23:59:60Z",
+            "2016-12-31T23:59:60.5Z",
+            "0000-01-01T00:00:00Z",
+            "1969-12-31T23:59:59Z",
+            "+2024-03-01T08:14:31Z",
+            "-0001-03-01T08:14:31Z",
+            "+262142-12-31T00:00:00Z",
+        ] {
+            assert!(UtcTimestamp::parse(bad).is_err(), "{bad} must be refused");
+        }
+        assert!(UtcTimestamp::parse("9999-12-31T23:59:59.999Z").is_ok());
+        assert!(UtcTimestamp::parse("1970-01-01T00:00:00Z").is_ok());
     }
 
     #[test]

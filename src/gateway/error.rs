@@ -54,6 +54,15 @@ pub enum ApiError {
     /// Not `application/json`.
     #[error("content type must be application/json")]
     UnsupportedMediaType,
+    /// The path exists, the method does not (the allowed ones, comma-separated, go to `Allow`).
+    #[error("method not allowed on this path; allowed: {0}")]
+    MethodNotAllowed(String),
+    /// The request body did not arrive in time.
+    #[error("the request body did not arrive in time")]
+    RequestTimeout,
+    /// The query string does not parse.
+    #[error("invalid query string: {0}")]
+    InvalidQuery(String),
     /// Resource does not exist (or belongs to another entity).
     #[error("{0} not found")]
     NotFound(&'static str),
@@ -118,6 +127,9 @@ impl ApiError {
             Self::MalformedJson(_) => "malformed_json",
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::MethodNotAllowed(_) => "method_not_allowed",
+            Self::RequestTimeout => "request_timeout",
+            Self::InvalidQuery(_) => "invalid_query",
             Self::NotFound(_) => "not_found",
             Self::ConnectionMissing => "connection_missing",
             Self::RateLimited { .. } => "rate_limited",
@@ -167,6 +179,9 @@ impl ResponseError for ApiError {
             Self::MalformedJson(_) => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            Self::InvalidQuery(_) => StatusCode::BAD_REQUEST,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::ConnectionMissing => StatusCode::CONFLICT,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -193,6 +208,12 @@ impl ResponseError for ApiError {
         }
         if matches!(self, Self::Unauthorized) {
             resp.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        if let Self::MethodNotAllowed(allow) = self {
+            resp.insert_header((header::ALLOW, allow.as_str()));
+        }
+        if matches!(self, Self::RequestTimeout) {
+            resp.insert_header((header::CONNECTION, "close"));
         }
         resp.json(self.envelope())
     }

@@ -163,7 +163,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         Err(e) => {
             let path = e.path().to_string();
             let inner = e.into_inner();
-            let msg = strip_position(&inner.to_string());
+            let msg = crate::http_edge::clean_serde_message(&strip_position(&inner.to_string()));
             if inner.is_syntax() || inner.is_eof() {
                 return Err(ApiError::MalformedJson(format!(
                     "body is not valid JSON: {msg}"

@@ -12,6 +12,7 @@
 pub mod check;
 pub mod config;
 pub mod domain;
+pub mod edge;
 pub mod error;
 pub mod extract;
 pub mod intake;
@@ -31,7 +32,6 @@ use actix_web::dev::{Server, Service};
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 use config::{Mode, Overrides, Settings};
-use error::ApiError;
 use metrics::Metrics;
 use secrecy::{ExposeSecret, SecretString};
 use state::GatewayState;
@@ -328,9 +328,24 @@ impl Application {
         }
 
         let data = web::Data::from(Arc::clone(&state));
+        let body_timeout = std::time::Duration::from_millis(state.settings.limits.body_timeout_ms);
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(data.clone())
+                .configure(edge::configure_extractors)
+                // The request edge: body deadline (408) and one envelope for every refusal.
+                .wrap_fn(move |mut req, srv| {
+                    let timed_out = edge::start_body_deadline(&mut req, body_timeout);
+                    let fut = srv.call(req);
+                    async move {
+                        let res = fut.await?;
+                        Ok(if timed_out() {
+                            edge::timed_out(res)
+                        } else {
+                            edge::envelope_refusal(res)
+                        })
+                    }
+                })
                 .wrap_fn(|req, srv| {
                     // Access log and request counter. One pass over the route table per
                     // request, shared by both; the span's fields and the log line are only
@@ -377,9 +392,7 @@ impl Application {
                 // Data Sources first: the gateway's `/v1` scope would answer 404 for its paths.
                 .configure(crate::sources::configure_with(sources.clone()))
                 .configure(routes::configure)
-                .default_service(web::to(|| async {
-                    Err::<actix_web::HttpResponse, _>(ApiError::NotFound("route"))
-                }))
+                .default_service(web::to(edge::fallback))
         })
         .listen(listener)?
         .disable_signals()

@@ -100,12 +100,171 @@ impl Modify for BearerAuth {
     }
 }
 
-/// The whole document the gateway serves: its own API and Data Sources.
+/// The whole document the gateway serves: its own API and Data Sources, with the statuses the
+/// request edge can answer on every operation ([`edge_statuses`]) and the input patterns.
 pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = GatewayApiDoc::openapi();
     doc.merge(crate::sources::SourcesApiDoc::openapi());
+    edge_statuses(&mut doc);
+    input_patterns(&mut doc);
     doc
 }
+
+/// Statuses that the request edge (not the handler) can answer, added where an operation does
+/// not document them yet, each with the error envelope:
+/// - every `/v1` operation: 400 (malformed query or body), 401 (token), 403 (role, or
+///   `X-Act-For-Entity` without support), 404 (`X-Act-For-Entity` naming no entity), 429 (the
+///   caller's quota), 500;
+/// - with a request body: 408 (body deadline), 413 (size), 415 (content type);
+/// - calls that reach NxtPort or need the entity's connection (validations, release details,
+///   companies, connections, Data Sources): 409 (no connection), 422 (NxtPort refused the
+///   input), 502 (NxtPort refused the credentials), 503 (NxtPort unavailable).
+fn edge_statuses(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let envelope = |description: &str| {
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorEnvelope")))
+                    .build(),
+            )
+            .build()
+    };
+    for (path, item) in doc.paths.paths.iter_mut() {
+        if !path.starts_with("/v1/") {
+            continue;
+        }
+        let upstream = [
+            "/v1/pickup-validations",
+            "/v1/alfapass-validations",
+            "/v1/release-right-validations",
+            "/v1/release-details",
+            "/v1/companies",
+            "/v1/connections",
+            "/v1/data-sources",
+        ]
+        .iter()
+        .any(|p| path.starts_with(p));
+        let webhook = path.starts_with("/v1/webhooks/");
+        for op in [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let mut add = vec![
+                ("400", "Invalid input"),
+                ("401", "Missing or invalid token"),
+                ("500", "Internal error (opaque)"),
+            ];
+            if !webhook {
+                add.extend([
+                    ("403", "The token's role may not do this"),
+                    ("404", "Not found (or X-Act-For-Entity names no entity)"),
+                    ("429", "Over the caller's quota; see Retry-After"),
+                ]);
+            }
+            if op.request_body.is_some() {
+                add.extend([
+                    ("408", "The request body did not arrive in time"),
+                    ("413", "Request body too large"),
+                    ("415", "Content type must be application/json"),
+                ]);
+            }
+            if upstream {
+                add.extend([
+                    ("409", "The entity has no NxtPort connection"),
+                    ("422", "NxtPort refused the request"),
+                    ("502", "NxtPort refused the entity's credentials"),
+                    ("503", "NxtPort is unavailable; retry later"),
+                ]);
+            }
+            for (code, description) in add {
+                if !op.responses.responses.contains_key(code) {
+                    op.responses
+                        .responses
+                        .insert(code.to_owned(), envelope(description).into());
+                }
+            }
+        }
+    }
+}
+
+/// Patterns of the identifiers the gateway parses at its edge, on every schema property of that
+/// name, so a generated client (or schemathesis) sends what the gateway accepts.
+fn input_patterns(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::schema::{Object, Schema};
+    use utoipa::openapi::RefOr;
+    const PATTERNS: [(&str, &str); 8] = [
+        // ISO 6346: owner code, category U/J/Z, serial, check digit (verified by the gateway).
+        ("equipmentNumber", "^[A-Z]{3}[UJZ][0-9]{7}$"),
+        // UN/LOCODE: country, then three letters or digits 2-9.
+        ("portLoCode", "^[A-Z]{2}[A-Z2-9]{3}$"),
+        ("terminalCode", "^[A-Za-z0-9]{1,10}$"),
+        // RFC 3339 in UTC, years 1970..=9999 (the seconds field stops at 59).
+        ("releaseDateTimeUtc", UTC_PATTERN),
+        ("timestamp", UTC_PATTERN),
+        ("expirationDateTimeUtc", UTC_PATTERN),
+        ("alfapassNumber", "^[A-Za-z0-9]{1,20}$"),
+        ("ownerNxtEntityId", "^NXT[0-9]{11}$"),
+    ];
+    fn patch(schema: &mut RefOr<Schema>) {
+        let RefOr::T(Schema::Object(object)) = schema else {
+            return;
+        };
+        for (name, prop) in object.properties.iter_mut() {
+            if let Some((_, pattern)) = PATTERNS.iter().find(|(n, _)| n == name) {
+                if let RefOr::T(Schema::Object(o)) = prop {
+                    set_pattern(o, pattern);
+                }
+            }
+        }
+    }
+    fn set_pattern(o: &mut Object, pattern: &str) {
+        if o.pattern.is_none() {
+            o.pattern = Some(pattern.to_owned());
+        }
+    }
+    if let Some(components) = doc.components.as_mut() {
+        for schema in components.schemas.values_mut() {
+            patch(schema);
+        }
+    }
+    for item in doc.paths.paths.values_mut() {
+        for op in [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            for param in op.parameters.iter_mut().flatten() {
+                let name = if param.name == "equipment" {
+                    "equipmentNumber"
+                } else {
+                    param.name.as_str()
+                };
+                let Some((_, pattern)) = PATTERNS.iter().find(|(n, _)| *n == name) else {
+                    continue;
+                };
+                if let Some(RefOr::T(Schema::Object(o))) = param.schema.as_mut() {
+                    set_pattern(o, pattern);
+                }
+            }
+        }
+    }
+}
+
+const UTC_PATTERN: &str = "^(19[7-9][0-9]|[2-9][0-9]{3})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,9})?(Z|\\+00:00)$";
 
 /// `GET /openapi.json`.
 pub async fn openapi_json() -> HttpResponse {

@@ -74,16 +74,30 @@ pub mod lenient_utc {
     use serde::{Deserialize, Deserializer, Serializer};
 
     /// Parse one timestamp.
+    /// Signed or more-than-four-digit years, leap seconds and years outside 1970..=9999 are
+    /// refused ([`cpu_simulator::time_problem`]).
     pub fn parse(value: &str) -> Result<DateTime<Utc>, String> {
         let value = value.trim();
-        if let Ok(at) = DateTime::parse_from_rfc3339(value) {
-            return Ok(at.with_timezone(&Utc));
+        let invalid = || {
+            format!("invalid timestamp `{value}`: expected ISO 8601 in UTC, e.g. 2023-12-20T08:14:31.123Z")
+        };
+        // Four-digit year, then `-`: chrono's `%Y` would also take `+262142` or `-0001`.
+        if !(value.len() > 4
+            && value.as_bytes()[..4].iter().all(u8::is_ascii_digit)
+            && value.as_bytes()[4] == b'-')
+        {
+            return Err(invalid());
         }
-        NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M:%S%.f")
-            .map(|naive| naive.and_utc())
-            .map_err(|_| {
-                format!("invalid timestamp `{value}`: expected ISO 8601 in UTC, e.g. 2023-12-20T08:14:31.123Z")
-            })
+        let at = match DateTime::parse_from_rfc3339(value) {
+            Ok(at) => at.with_timezone(&Utc),
+            Err(_) => NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M:%S%.f")
+                .map(|naive| naive.and_utc())
+                .map_err(|_| invalid())?,
+        };
+        match cpu_simulator::time_problem(at) {
+            Some(problem) => Err(format!("invalid timestamp `{value}`: {problem}")),
+            None => Ok(at),
+        }
     }
 
     /// Format one timestamp: RFC 3339, `Z`, the fraction with trailing zeros trimmed (so

@@ -372,8 +372,8 @@ pub async fn put_webhook(
         return Err(ApiError::field("url", "must be http or https"));
     }
     let mut hooks = w.webhooks.lock();
-    hooks.insert(id.clone(), vec![hook]);
-    Ok(HttpResponse::Ok().json(hooks.get(&id)))
+    hooks.insert(id.clone(), vec![hook.clone()]);
+    Ok(HttpResponse::Ok().json(redacted(vec![hook])))
 }
 
 /// The webhooks of a party.
@@ -387,7 +387,42 @@ pub async fn get_webhooks(
     let w = world_of(&req, &state)?;
     let id = party_id(&w, &path)?;
     let hooks = w.webhooks.lock().get(&id).cloned().unwrap_or_default();
-    Ok(HttpResponse::Ok().json(hooks))
+    Ok(HttpResponse::Ok().json(redacted(hooks)))
+}
+
+/// Webhooks as the control API shows them: the secrets a registration carries (header values,
+/// `token`/`secret`/`key` query parameters) are never handed back (issue 11: anyone could read
+/// the sim-mode gateway's webhook secret and forge notifications with it).
+pub fn redacted(hooks: Vec<super::state::Webhook>) -> Vec<super::state::Webhook> {
+    hooks
+        .into_iter()
+        .map(|mut h| {
+            for v in h.headers.values_mut() {
+                *v = "[REDACTED]".into();
+            }
+            if let Ok(mut url) = reqwest::Url::parse(&h.url) {
+                let pairs: Vec<(String, String)> = url
+                    .query_pairs()
+                    .map(|(k, v)| {
+                        let secret = ["token", "secret", "key", "code", "sig"]
+                            .iter()
+                            .any(|s| k.to_ascii_lowercase().contains(s));
+                        let v = if secret {
+                            "[REDACTED]".to_owned()
+                        } else {
+                            v.into_owned()
+                        };
+                        (k.into_owned(), v)
+                    })
+                    .collect();
+                if !pairs.is_empty() {
+                    url.query_pairs_mut().clear().extend_pairs(pairs);
+                    h.url = url.to_string();
+                }
+            }
+            h
+        })
+        .collect()
 }
 
 /// Remove the webhooks of a party.

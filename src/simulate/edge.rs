@@ -174,7 +174,7 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     }
     let de = &mut serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(de).map_err(|e| {
-        let msg = e.inner().to_string();
+        let msg = crate::http_edge::clean_serde_message(&e.inner().to_string());
         let path = e.path().to_string();
         // A missing field is reported at its parent; name the field itself.
         let missing = msg

@@ -1,4 +1,5 @@
-//! The simulator's one error type: every refusal answers like NxtPort, as RFC 7807 ProblemDetails.
+//! The simulator's one error type: every refusal answers like NxtPort, as RFC 7807 ProblemDetails
+//! sent as `application/json` (the content type NxtPort's OpenAPI documents for them).
 
 use crate::nxtport::types::{OAuthError, ProblemDetails};
 use actix_web::http::StatusCode;
@@ -28,6 +29,14 @@ pub enum ApiError {
     /// `405 Invalid input` (notifications: nothing matched or bad filters; wrong method).
     #[error("{0}")]
     InvalidInput(String),
+    /// The path exists, the method does not (the allowed ones go to `Allow`).
+    #[error("method {method} is not allowed here; allowed: {allow}")]
+    MethodNotAllowed {
+        /// The method used.
+        method: String,
+        /// Allowed methods, comma-separated.
+        allow: String,
+    },
     /// Body larger than the limit.
     #[error("request body larger than {0} bytes")]
     PayloadTooLarge(usize),
@@ -93,7 +102,9 @@ impl ResponseError for ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::InvalidInput(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::InvalidInput(_) | ApiError::MethodNotAllowed { .. } => {
+                StatusCode::METHOD_NOT_ALLOWED
+            }
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(code) => {
@@ -129,6 +140,9 @@ impl ResponseError for ApiError {
             ApiError::Unauthorized(_) => {
                 builder.insert_header(("WWW-Authenticate", "Bearer"));
             }
+            ApiError::MethodNotAllowed { allow, .. } => {
+                builder.insert_header(("Allow", allow.as_str()));
+            }
             _ => {}
         }
         let title = match self {
@@ -139,6 +153,7 @@ impl ResponseError for ApiError {
             ApiError::BadRequest { .. } => "One or more validation errors occurred.",
             ApiError::NotFound(_) => "Not Found",
             ApiError::InvalidInput(_) => "Invalid input",
+            ApiError::MethodNotAllowed { .. } => "Method not allowed",
             ApiError::PayloadTooLarge(_) => "Payload Too Large",
             ApiError::TooManyRequests(_) => "Too Many Requests",
             ApiError::Internal(_) => "Error accessing API",
@@ -158,8 +173,7 @@ impl ResponseError for ApiError {
         {
             problem = problem.with_field_error(f.clone(), detail.clone());
         }
-        builder
-            .content_type("application/problem+json")
-            .json(problem)
+        // NxtPort's OpenAPI documents its ProblemDetails as `application/json`.
+        builder.content_type("application/json").json(problem)
     }
 }

@@ -11,6 +11,7 @@ pub mod cpu;
 pub mod edge;
 pub mod error;
 pub mod state;
+pub mod tick;
 pub mod webhooks;
 
 use actix_web::dev::{Server, Service};
@@ -57,12 +58,37 @@ impl SimulateArgs {
     pub fn config(&self) -> anyhow::Result<SimConfig> {
         let mut config = SimConfig {
             rate_limit: NonZeroU32::new(self.rate_limit),
-            token_ttl: chrono::Duration::seconds(self.token_ttl.max(1)),
+            token_ttl: (1..=315_360_000)
+                .contains(&self.token_ttl)
+                .then(|| chrono::Duration::try_seconds(self.token_ttl))
+                .flatten()
+                .context("--token-ttl must be between 1 and 315360000 seconds")?,
             ..SimConfig::default()
         };
-        config.world.archive_after = chrono::Duration::days(self.archive_days);
-        config.world.notification_retention = chrono::Duration::hours(self.retention_hours);
-        config.world.release_validity = chrono::Duration::days(self.release_days);
+        // Bounded so that no date arithmetic of the world can overflow (chrono panics past
+        // about 2^63 milliseconds).
+        let bounded = |name: &str, value: i64, unit: fn(i64) -> Option<chrono::Duration>| {
+            (0..=3_660_000)
+                .contains(&value)
+                .then(|| unit(value))
+                .flatten()
+                .with_context(|| format!("--{name} must be between 0 and 3660000"))
+        };
+        config.world.archive_after = bounded(
+            "archive-days",
+            self.archive_days,
+            chrono::Duration::try_days,
+        )?;
+        config.world.notification_retention = bounded(
+            "retention-hours",
+            self.retention_hours,
+            chrono::Duration::try_hours,
+        )?;
+        config.world.release_validity = bounded(
+            "release-days",
+            self.release_days,
+            chrono::Duration::try_days,
+        )?;
         if let Some(path) = &self.fixture {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("reading fixture {}", path.display()))?;
@@ -111,6 +137,7 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
         cpu::identification_validation,
         cpu::ownership_validation,
         cpu::release_detail,
+        cpu::release_right_by_id,
         cpu::entities,
         cpu::notifications,
         cpu::release_rights,
@@ -148,14 +175,70 @@ async fn docs() -> HttpResponse {
         .body(crate::docs_page("cpu-gateway simulator", "/openapi.json"))
 }
 
-async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::InvalidInput(
-        "Method not allowed for this resource".into(),
-    ))
+/// The methods a simulator path allows, from its OpenAPI document.
+fn allowed(path: &str) -> Vec<&'static str> {
+    static ROUTES: std::sync::OnceLock<crate::http_edge::RouteTable> = std::sync::OnceLock::new();
+    ROUTES
+        .get_or_init(|| crate::http_edge::RouteTable::of(&SimulatorApiDoc::openapi()))
+        .allowed(path)
 }
 
-async fn not_found() -> Result<HttpResponse, ApiError> {
+async fn method_not_allowed(req: actix_web::HttpRequest) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::MethodNotAllowed {
+        method: req.method().to_string(),
+        allow: allowed(req.path()).join(", "),
+    })
+}
+
+async fn not_found(req: actix_web::HttpRequest) -> Result<HttpResponse, ApiError> {
+    let allow = allowed(req.path());
+    if !allow.is_empty() && !allow.contains(&req.method().as_str()) {
+        return Err(ApiError::MethodNotAllowed {
+            method: req.method().to_string(),
+            allow: allow.join(", "),
+        });
+    }
     Err(ApiError::NotFound("No such resource".into()))
+}
+
+/// A refusal that is not JSON (a framework answer: body over actix's limit, a query or path
+/// that does not deserialize) becomes ProblemDetails, like every other refusal.
+fn problem_refusal<B: actix_web::body::MessageBody + 'static>(
+    res: actix_web::dev::ServiceResponse<B>,
+) -> actix_web::dev::ServiceResponse<actix_web::body::BoxBody> {
+    use actix_web::ResponseError;
+    let status = res.status();
+    let is_json = res
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if status.as_u16() < 400 || is_json {
+        return res.map_into_boxed_body();
+    }
+    let error = match status.as_u16() {
+        401 => ApiError::Unauthorized("Unauthorized".into()),
+        404 => ApiError::NotFound("No such resource".into()),
+        405 => ApiError::InvalidInput("Invalid input".into()),
+        413 => ApiError::PayloadTooLarge(
+            res.request()
+                .app_data::<web::Data<SimState>>()
+                .map_or(0, |s| s.config.max_body_bytes),
+        ),
+        429 => ApiError::TooManyRequests(1),
+        s if s >= 500 => ApiError::Internal(s),
+        _ => ApiError::BadRequest {
+            field: None,
+            detail: "The request is malformed".into(),
+        },
+    };
+    let mut resp = error.error_response();
+    for (k, v) in res.headers() {
+        if matches!(k.as_str(), "allow" | "retry-after") {
+            resp.headers_mut().insert(k.clone(), v.clone());
+        }
+    }
+    res.into_response(resp)
 }
 
 /// Mount every simulator route (also used by the gateway's embedded sim mode).
@@ -180,6 +263,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(cpu::ownership_validation)),
         )
         .service(res(p::RELEASE_DETAIL_ROUTE).route(web::get().to(cpu::release_detail)))
+        .service(
+            res("/certified-pickup/v1/release-rights")
+                .route(web::get().to(cpu::release_right_by_id)),
+        )
         .service(res(p::ENTITIES).route(web::get().to(cpu::entities)))
         .service(res(p::NOTIFICATIONS).route(web::get().to(cpu::notifications)))
         .service(res(p::RELEASE_RIGHTS_ROUTE).route(web::put().to(cpu::release_rights)))
@@ -242,12 +329,31 @@ impl Application {
         let port = listener.local_addr()?.port();
         let (state, rx) = SimState::new(config)?;
         tokio::spawn(webhooks::run(Arc::clone(&state), rx));
+        tokio::spawn(tick::run(Arc::clone(&state), state.config.tick_interval));
         let data = web::Data::from(Arc::clone(&state));
         let emulations = crate::sources::emulate::EmulationsState::new();
         let server = HttpServer::new(move || {
             let emulations = emulations.clone();
             App::new()
                 .app_data(data.clone())
+                .app_data(web::QueryConfig::default().error_handler(|e, _| {
+                    ApiError::BadRequest {
+                        field: None,
+                        detail: crate::http_edge::clean_serde_message(&e.to_string()),
+                    }
+                    .into()
+                }))
+                .app_data(web::PathConfig::default().error_handler(|e, _| {
+                    ApiError::BadRequest {
+                        field: None,
+                        detail: crate::http_edge::clean_serde_message(&e.to_string()),
+                    }
+                    .into()
+                }))
+                .wrap_fn(|req, srv| {
+                    let fut = srv.call(req);
+                    async move { Ok(problem_refusal(fut.await?)) }
+                })
                 .wrap_fn(|req, srv| {
                     let (method, path) = (req.method().to_string(), req.path().to_owned());
                     let external = req

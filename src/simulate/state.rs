@@ -42,6 +42,8 @@ pub struct SimConfig {
     pub max_worlds: usize,
     /// Use a frozen clock (tests) instead of wall clock + offset.
     pub frozen_clock: Option<DateTime<Utc>>,
+    /// How often the tick task fires due timers on the real clock.
+    pub tick_interval: Duration,
 }
 
 impl Default for SimConfig {
@@ -56,6 +58,7 @@ impl Default for SimConfig {
             webhook_attempts: 4,
             max_worlds: 10_000,
             frozen_clock: None,
+            tick_interval: Duration::from_secs(1),
         }
     }
 }
@@ -452,6 +455,11 @@ impl SimState {
         limiter
             .check(key)
             .map_err(|wait| ApiError::TooManyRequests(wait.as_secs_f64().ceil().max(1.0) as u64))
+    }
+
+    /// Every world (the tick task walks them).
+    pub fn all_worlds(&self) -> Vec<Arc<WorldHandle>> {
+        self.worlds.iter().map(|w| Arc::clone(w.value())).collect()
     }
 
     /// Issue an access token (and a refresh token) for a party.

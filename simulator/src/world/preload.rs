@@ -62,7 +62,7 @@ impl World {
             )));
         }
         let now = self.now();
-        let expires_at = now + self.config.release_validity;
+        let expires_at = super::later(now, self.config.release_validity);
         let lights = Lights {
             commercial_release: CommercialReleaseValue::Ok,
             customs: CustomsValue::Released,
@@ -112,6 +112,7 @@ impl World {
             // `vec!` allocates exactly one right; `push` would reserve room for four.
             stay.release_rights = vec![right];
             self.stays.insert((locode, e), stay);
+            self.by_release.insert(id, (locode, e));
             self.schedule(expires_at, Timer::Expire((locode, e), id));
         }
         Ok(all.len())
