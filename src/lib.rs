@@ -10,6 +10,8 @@
 //! - [`store`]: persistence (sqlx; SQLite by default, PostgreSQL when `DATABASE_URL` says so).
 
 pub mod cli;
+pub mod console;
+pub mod docs_ui;
 pub mod gateway;
 pub mod nxtport;
 pub mod scenario;
