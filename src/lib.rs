@@ -14,6 +14,7 @@ pub mod console;
 pub mod docs_ui;
 pub mod gateway;
 pub mod nxtport;
+pub mod sandbox;
 pub mod scenario;
 pub mod simulate;
 pub mod sources;

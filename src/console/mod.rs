@@ -24,7 +24,8 @@ use askama::Template;
 pub use session::Sessions;
 
 /// Security headers of every console page.
-pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+pub const CSP: &str =
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
      form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// The console's state, built once (outside `HttpServer::new`).
@@ -156,9 +157,15 @@ pub fn configure(
                 .route("/act-for", web::post().to(p::act_for))
                 .route("/data-sources", web::get().to(p::data_sources))
                 .route("/data-sources/{terminal}", web::get().to(p::history))
-                .route("/data-sources/{terminal}/connect", web::post().to(p::connect))
+                .route(
+                    "/data-sources/{terminal}/connect",
+                    web::post().to(p::connect),
+                )
                 .route("/data-sources/{terminal}/test", web::post().to(p::test))
-                .route("/data-sources/{terminal}/disconnect", web::post().to(p::disconnect))
+                .route(
+                    "/data-sources/{terminal}/disconnect",
+                    web::post().to(p::disconnect),
+                )
                 .route("/data-sources/{terminal}/sync", web::post().to(p::sync))
                 .route("/containers", web::get().to(p::containers))
                 .route("/operations", web::get().to(p::operations))

@@ -63,7 +63,10 @@ pub async fn session(
         .cookie(SESSION_COOKIE)
         .map(|c| c.value().to_owned())
         .ok_or(ConsoleError::SignedOut)?;
-    let s = console.sessions.get(&value).ok_or(ConsoleError::SignedOut)?;
+    let s = console
+        .sessions
+        .get(&value)
+        .ok_or(ConsoleError::SignedOut)?;
     let active = gw
         .store
         .tokens(&s.token_entity_id)
@@ -143,9 +146,19 @@ struct LoginPage {
     error: Option<String>,
 }
 
-fn login_form(console: &Console, status: StatusCode, error: Option<String>) -> Result<HttpResponse> {
+fn login_form(
+    console: &Console,
+    status: StatusCode,
+    error: Option<String>,
+) -> Result<HttpResponse> {
     let csrf = random_token();
-    let mut res = render(status, &LoginPage { csrf: csrf.clone(), error })?;
+    let mut res = render(
+        status,
+        &LoginPage {
+            csrf: csrf.clone(),
+            error,
+        },
+    )?;
     res.add_cookie(&cookie(console, LOGIN_CSRF_COOKIE, csrf, 3600))
         .map_err(|e| ConsoleError::Internal(e.into()))?;
     Ok(res)
@@ -313,7 +326,7 @@ pub struct NoticeQuery {
 
 fn notice_text(key: Option<&str>) -> Option<&'static str> {
     match key? {
-        "saved" => Some("Credentials saved; the terminal is being verified."),
+        "saved" => Some("Credentials saved. The status badge shows the verification."),
         "disconnected" => Some("Terminal disconnected. Its history stays."),
         "sync" => Some("Sync started."),
         _ => None,
@@ -332,7 +345,10 @@ async fn data_sources_page(
     let list = sources.list(entity).await.map_err(sources_internal)?;
     let mut publics = HashMap::new();
     for ds in list.groups.iter().flat_map(|g| &g.data_sources) {
-        if matches!(ds.state, crate::sources::service::ConnectionState::NotConnected) {
+        if matches!(
+            ds.state,
+            crate::sources::service::ConnectionState::NotConnected
+        ) {
             continue;
         }
         if let Some(serde_json::Value::Object(m)) = gw
@@ -373,7 +389,15 @@ pub async fn data_sources(
     q: web::Query<NoticeQuery>,
 ) -> Result<HttpResponse> {
     let (_, s) = session(&req, &console, &gw).await?;
-    data_sources_page(&gw, &sources, &s, StatusCode::OK, notice_text(q.done.as_deref()), None).await
+    data_sources_page(
+        &gw,
+        &sources,
+        &s,
+        StatusCode::OK,
+        notice_text(q.done.as_deref()),
+        None,
+    )
+    .await
 }
 
 /// What a 4xx of the service becomes on the page: status, field, message.
@@ -513,7 +537,10 @@ pub async fn sync(
     require_write(&s)?;
     let t = terminal(&path)?;
     match sources.sync_now(&s.actor(), t, false).await {
-        Ok(_) => Ok(see_other(&format!("/console/data-sources/{}?done=sync", t.as_str()))),
+        Ok(_) => Ok(see_other(&format!(
+            "/console/data-sources/{}?done=sync",
+            t.as_str()
+        ))),
         Err(e) => {
             let (status, _, message) = refused(e)?;
             history_page(&gw, &sources, &s, t, status, Some(message)).await
@@ -719,7 +746,10 @@ pub async fn containers(
             .iter()
             .enumerate()
             .map(|(i, e)| {
-                let lane = sources_seen.iter().position(|t| *t == e.source).unwrap_or(0);
+                let lane = sources_seen
+                    .iter()
+                    .position(|t| *t == e.source)
+                    .unwrap_or(0);
                 // Half by time, half by order: events close in time stay readable.
                 let by_time = (e.occurred_at.timestamp() - t0) * (page.right - page.left) / span;
                 let by_order = i as i64 * (page.right - page.left) / n;
@@ -729,7 +759,11 @@ pub async fn containers(
                     x: page.left + (by_time + by_order) / 2,
                     y: 40 + 50 * lane as i64,
                     kind,
-                    short: label.split(' ').map(|w| w.chars().next().unwrap_or(' ')).collect::<String>().to_uppercase(),
+                    short: label
+                        .split(' ')
+                        .map(|w| w.chars().next().unwrap_or(' '))
+                        .collect::<String>()
+                        .to_uppercase(),
                     label,
                     when: views::when(e.occurred_at),
                     source: e.source.info().name,
@@ -787,10 +821,16 @@ pub async fn operations(
 ) -> Result<HttpResponse> {
     let (_, s) = session(&req, &console, &gw).await?;
     let wanted = q.status.as_deref().unwrap_or("").trim();
-    let statuses = [("", "All"), ("queued", "Queued"), ("sent", "Sent"), ("completed", "Completed"), ("failed", "Failed")]
-        .into_iter()
-        .map(|(v, l)| (v, l, v == wanted))
-        .collect::<Vec<_>>();
+    let statuses = [
+        ("", "All"),
+        ("queued", "Queued"),
+        ("sent", "Sent"),
+        ("completed", "Completed"),
+        ("failed", "Failed"),
+    ]
+    .into_iter()
+    .map(|(v, l)| (v, l, v == wanted))
+    .collect::<Vec<_>>();
     let raw = q.equipment.as_deref().map(str::trim).unwrap_or_default();
     let mut error = None;
     let equipment = if raw.is_empty() {
@@ -829,7 +869,11 @@ pub async fn operations(
             error: o.error.unwrap_or_default(),
         })
         .collect();
-    let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
     render(
         status,
         &OperationsPage {
@@ -924,7 +968,11 @@ pub async fn notifications(
             source: n.source,
         })
         .collect();
-    let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
     render(
         status,
         &NotificationsPage {

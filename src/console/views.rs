@@ -106,12 +106,21 @@ pub struct Redisplay {
     pub test: Option<TestView>,
 }
 
-fn card(ds: &DataSource, public: Option<&serde_json::Map<String, serde_json::Value>>, again: Option<&Redisplay>) -> CardView {
+fn card(
+    ds: &DataSource,
+    public: Option<&serde_json::Map<String, serde_json::Value>>,
+    again: Option<&Redisplay>,
+) -> CardView {
     let (status, status_label, identifier, last_sync, message, warning) = match &ds.state {
         ConnectionState::NotConnected => ("not_connected", "Not Connected", None, None, None, None),
-        ConnectionState::Verifying { identifier, .. } => {
-            ("verifying", "Verifying", Some(identifier.clone()), None, None, None)
-        }
+        ConnectionState::Verifying { identifier, .. } => (
+            "verifying",
+            "Verifying",
+            Some(identifier.clone()),
+            None,
+            None,
+            None,
+        ),
         ConnectionState::Connected {
             identifier,
             last_sync_at,
@@ -160,9 +169,7 @@ fn card(ds: &DataSource, public: Option<&serde_json::Map<String, serde_json::Val
                     posted
                         .cloned()
                         .or_else(|| stored.and_then(|v| v.as_str()).map(str::to_owned))
-                        .or_else(|| {
-                            (f.name == id_field).then(|| identifier.clone()).flatten()
-                        })
+                        .or_else(|| (f.name == id_field).then(|| identifier.clone()).flatten())
                         .unwrap_or_default(),
                     false,
                 ),
@@ -187,7 +194,9 @@ fn card(ds: &DataSource, public: Option<&serde_json::Map<String, serde_json::Val
         })
         .collect();
     let form_error = again
-        .filter(|a| a.field.is_none() || !ds.fields.iter().any(|f| Some(f.name) == a.field.as_deref()))
+        .filter(|a| {
+            a.field.is_none() || !ds.fields.iter().any(|f| Some(f.name) == a.field.as_deref())
+        })
         .and_then(|a| a.message.clone());
     CardView {
         terminal: ds.terminal.as_str(),
@@ -223,11 +232,7 @@ pub fn groups(
                 .iter()
                 .map(|ds| {
                     let t = ds.terminal.as_str();
-                    card(
-                        ds,
-                        publics.get(t),
-                        again.filter(|a| a.terminal == t),
-                    )
+                    card(ds, publics.get(t), again.filter(|a| a.terminal == t))
                 })
                 .collect(),
         })
@@ -236,10 +241,7 @@ pub fn groups(
 
 /// The JSON body of the service from a posted connect form: only the terminal's fields,
 /// secrets left blank are omitted (kept on update), a checkbox is present or not.
-pub fn credentials_body(
-    auth: AuthType,
-    form: &HashMap<String, String>,
-) -> serde_json::Value {
+pub fn credentials_body(auth: AuthType, form: &HashMap<String, String>) -> serde_json::Value {
     let mut body = serde_json::Map::new();
     for f in auth.fields() {
         match f.field_type {
@@ -263,7 +265,10 @@ pub fn public_values(auth: AuthType, form: &HashMap<String, String>) -> HashMap<
     auth.fields()
         .iter()
         .filter(|f| !f.secret)
-        .filter_map(|f| form.get(f.name).map(|v| (f.name.to_owned(), v.trim().to_owned())))
+        .filter_map(|f| {
+            form.get(f.name)
+                .map(|v| (f.name.to_owned(), v.trim().to_owned()))
+        })
         .collect()
 }
 
@@ -290,6 +295,9 @@ mod tests {
         );
         let shown = public_values(AuthType::OauthClientCredentials, &form);
         assert_eq!(shown.get("clientId").map(String::as_str), Some("c"));
-        assert!(!shown.contains_key("subscriptionKey"), "no secret is shown again");
+        assert!(
+            !shown.contains_key("subscriptionKey"),
+            "no secret is shown again"
+        );
     }
 }

@@ -37,10 +37,17 @@ async fn connect_test_update_and_disconnect_psa() {
     sign_in(&b, &gw, &gw.token).await;
     // Cards grouped by region, as the seed shows them.
     let page = b.client.source().await.expect("source");
-    for heading in ["Belgium - Antwerp", "Netherlands - Rotterdam", "Additional Integrations"] {
+    for heading in [
+        "Belgium - Antwerp",
+        "Netherlands - Rotterdam",
+        "Additional Integrations",
+    ] {
         assert!(page.contains(heading), "missing group {heading}");
     }
-    assert!(!page.contains(&gw.token), "the token is never shown on a page");
+    assert!(
+        !page.contains(&gw.token),
+        "the token is never shown on a page"
+    );
     assert_eq!(
         b.text("#card-psa [data-badge]").await.as_deref(),
         Some("Not Connected")
@@ -77,7 +84,10 @@ async fn connect_test_update_and_disconnect_psa() {
         .send_keys("\u{e00c}")
         .await
         .expect("escape");
-    assert!(!dialog_open(&b, "connect-psa").await, "Escape closes the modal");
+    assert!(
+        !dialog_open(&b, "connect-psa").await,
+        "Escape closes the modal"
+    );
 
     // Test connection with a wrong password: the terminal's error, nothing saved.
     b.click("#card-psa [data-action=connect]").await;
@@ -86,7 +96,10 @@ async fn connect_test_update_and_disconnect_psa() {
     b.click("#connect-psa [data-test]").await;
     let msg = b
         .until("the test result", |c| async move {
-            let el = c.find(Locator::Css("#connect-psa .test-error")).await.ok()?;
+            let el = c
+                .find(Locator::Css("#connect-psa .test-error"))
+                .await
+                .ok()?;
             el.text().await.ok().filter(|t| !t.is_empty())
         })
         .await;
@@ -96,7 +109,10 @@ async fn connect_test_update_and_disconnect_psa() {
     b.fill("#psa-password", "psa-demo-password").await;
     b.click("#connect-psa [data-test]").await;
     b.until("a passing test", |c| async move {
-        c.find(Locator::Css("#connect-psa .test-ok")).await.ok().map(|_| ())
+        c.find(Locator::Css("#connect-psa .test-ok"))
+            .await
+            .ok()
+            .map(|_| ())
     })
     .await;
     assert_eq!(
@@ -115,12 +131,21 @@ async fn connect_test_update_and_disconnect_psa() {
     card_status(&b, "psa", "error").await;
     let err = b.text("#card-psa [data-error]").await.expect("error text");
     assert!(!err.is_empty());
-    assert!(!b.client.source().await.expect("src").contains("wrong-password"));
+    assert!(!b
+        .client
+        .source()
+        .await
+        .expect("src")
+        .contains("wrong-password"));
 
     // Update: the username is pre-filled, only the password is typed again.
     b.click("#card-psa [data-action=connect]").await;
     let username = b.attr("#psa-username", "value").await;
-    assert_eq!(username.as_deref(), Some("demo-psa"), "username trimmed and pre-filled");
+    assert_eq!(
+        username.as_deref(),
+        Some("demo-psa"),
+        "username trimmed and pre-filled"
+    );
     let password_value: String = b
         .client
         .find(Locator::Css("#psa-password"))
@@ -190,7 +215,10 @@ async fn a_viewer_reads_and_a_forged_post_changes_nothing() {
         .find_all(Locator::Css("[data-action]"))
         .await
         .expect("find");
-    assert!(buttons.is_empty(), "a viewer sees no Connect, Disconnect or Sync button");
+    assert!(
+        buttons.is_empty(),
+        "a viewer sees no Connect, Disconnect or Sync button"
+    );
     assert!(b.text("#card-psa").await.is_some(), "but sees the cards");
     b.screenshot("console-viewer").await;
 
@@ -261,7 +289,10 @@ async fn a_viewer_reads_and_a_forged_post_changes_nothing() {
     b.click("#connect-mpet [data-save]").await;
     let msg = b
         .until("the field's message", |c| async move {
-            let el = c.find(Locator::Css("#connect-mpet .field-error")).await.ok()?;
+            let el = c
+                .find(Locator::Css("#connect-mpet .field-error"))
+                .await
+                .ok()?;
             el.text().await.ok()
         })
         .await;
@@ -280,7 +311,10 @@ async fn a_viewer_reads_and_a_forged_post_changes_nothing() {
     b.screenshot("console-field-error").await;
 
     // Sign out ends the session.
-    b.client.goto(&format!("{}/console/data-sources", gw.base)).await.expect("page");
+    b.client
+        .goto(&format!("{}/console/data-sources", gw.base))
+        .await
+        .expect("page");
     b.click("#sign-out").await;
     b.until("the sign-in page", |c| async move {
         c.find(Locator::Css("#token")).await.ok().map(|_| ())

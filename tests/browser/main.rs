@@ -8,4 +8,5 @@
 
 mod console;
 mod docs;
+mod sandbox;
 mod support;

@@ -79,13 +79,17 @@ impl Browser {
         let url = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(30);
         let client = loop {
-            match fantoccini::ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-                .capabilities(caps.clone())
-                .connect(&url)
-                .await
+            match fantoccini::ClientBuilder::new(
+                hyper_util::client::legacy::connect::HttpConnector::new(),
+            )
+            .capabilities(caps.clone())
+            .connect(&url)
+            .await
             {
                 Ok(c) => break c,
-                Err(e) if Instant::now() > deadline => panic!("{test}: chromedriver did not start: {e}"),
+                Err(e) if Instant::now() > deadline => {
+                    panic!("{test}: chromedriver did not start: {e}")
+                }
                 Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
             }
         };
@@ -117,7 +121,10 @@ impl Browser {
             }
             if Instant::now() > deadline {
                 let src = self.client.source().await.unwrap_or_default();
-                panic!("timed out waiting for {what}; page:\n{}", &src[..src.len().min(4000)]);
+                panic!(
+                    "timed out waiting for {what}; page:\n{}",
+                    &src[..src.len().min(4000)]
+                );
             }
             tokio::time::sleep(Duration::from_millis(150)).await;
         }
