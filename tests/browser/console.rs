@@ -177,6 +177,40 @@ async fn connect_test_update_and_disconnect_psa() {
     .await;
     b.screenshot("console-sync-history").await;
 
+    // A synced container's merged timeline, drawn as a picture.
+    let equipment: String = sqlx::query_scalar(
+        "SELECT equipment_number FROM ds_events WHERE entity_id = $1 ORDER BY equipment_number LIMIT 1",
+    )
+    .bind(gw.entity_id.clone())
+    .fetch_one(gw.state.store.pool())
+    .await
+    .expect("a synced event");
+    b.client
+        .goto(&format!(
+            "{}/console/containers?equipment={equipment}",
+            gw.base
+        ))
+        .await
+        .expect("timeline");
+    let dots = b
+        .client
+        .find_all(Locator::Css("figure.timeline svg circle"))
+        .await
+        .expect("find");
+    assert!(
+        !dots.is_empty(),
+        "the timeline shows the container's events"
+    );
+    b.screenshot("console-timeline").await;
+    b.client
+        .goto(&format!(
+            "{}/console/containers?equipment=NOTACONTAINER",
+            gw.base
+        ))
+        .await
+        .expect("bad number");
+    assert!(b.text("#equipment-error").await.is_some());
+
     // Disconnect asks first; Cancel keeps it, Confirm disconnects.
     b.client
         .goto(&format!("{}/console/data-sources", gw.base))

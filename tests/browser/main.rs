@@ -7,6 +7,7 @@
 //! Debian's `chromium` and `chromium-driver` and runs them.
 
 mod console;
+mod console_bench;
 mod docs;
 mod sandbox;
 mod support;
