@@ -165,6 +165,7 @@ fn login_form(
 }
 
 /// `GET /console/login`.
+#[tracing::instrument(skip_all)]
 pub async fn login_page(
     req: HttpRequest,
     console: web::Data<Console>,
@@ -177,6 +178,7 @@ pub async fn login_page(
 }
 
 /// `POST /console/login`: the token is exchanged for a session; it is never echoed or logged.
+#[tracing::instrument(skip_all)]
 pub async fn login(
     req: HttpRequest,
     console: web::Data<Console>,
@@ -240,6 +242,7 @@ pub async fn login(
 }
 
 /// `POST /console/logout`.
+#[tracing::instrument(skip_all)]
 pub async fn logout(
     req: HttpRequest,
     console: web::Data<Console>,
@@ -256,6 +259,7 @@ pub async fn logout(
 }
 
 /// `POST /console/act-for`: support picks the entity to act for (audited).
+#[tracing::instrument(skip_all)]
 pub async fn act_for(
     req: HttpRequest,
     console: web::Data<Console>,
@@ -296,6 +300,7 @@ pub async fn act_for(
 }
 
 /// `GET /` and `GET /console`.
+#[tracing::instrument(skip_all)]
 pub async fn home() -> HttpResponse {
     see_other("/console/data-sources")
 }
@@ -381,6 +386,7 @@ fn sources_internal(e: SourcesError) -> ConsoleError {
 }
 
 /// `GET /console/data-sources`.
+#[tracing::instrument(skip_all)]
 pub async fn data_sources(
     req: HttpRequest,
     console: web::Data<Console>,
@@ -416,6 +422,7 @@ fn refused(e: SourcesError) -> Result<(StatusCode, Option<String>, String)> {
 }
 
 /// `POST /console/data-sources/{terminal}/connect`: save (create or update).
+#[tracing::instrument(skip_all)]
 pub async fn connect(
     req: HttpRequest,
     console: web::Data<Console>,
@@ -451,6 +458,7 @@ pub async fn connect(
 }
 
 /// `POST /console/data-sources/{terminal}/test`: check against the terminal, save nothing.
+#[tracing::instrument(skip_all)]
 pub async fn test(
     req: HttpRequest,
     console: web::Data<Console>,
@@ -497,6 +505,7 @@ pub async fn test(
 }
 
 /// `POST /console/data-sources/{terminal}/disconnect` (after the confirmation dialog).
+#[tracing::instrument(skip_all)]
 pub async fn disconnect(
     req: HttpRequest,
     console: web::Data<Console>,
@@ -524,6 +533,7 @@ pub async fn disconnect(
 }
 
 /// `POST /console/data-sources/{terminal}/sync`: Sync now.
+#[tracing::instrument(skip_all)]
 pub async fn sync(
     req: HttpRequest,
     console: web::Data<Console>,
@@ -626,6 +636,7 @@ async fn history_page(
 }
 
 /// `GET /console/data-sources/{terminal}`: sync history and Sync now.
+#[tracing::instrument(skip_all)]
 pub async fn history(
     req: HttpRequest,
     console: web::Data<Console>,
@@ -684,6 +695,7 @@ pub struct EquipmentQuery {
 }
 
 /// `GET /console/containers?equipment=`: the merged timeline as a picture and a table.
+#[tracing::instrument(skip_all)]
 pub async fn containers(
     req: HttpRequest,
     console: web::Data<Console>,
@@ -813,6 +825,7 @@ fn status_name(s: PublicStatus) -> &'static str {
 }
 
 /// `GET /console/operations?status=&equipment=`.
+#[tracing::instrument(skip_all)]
 pub async fn operations(
     req: HttpRequest,
     console: web::Data<Console>,
@@ -922,6 +935,7 @@ fn non_empty(v: &Option<String>) -> Option<String> {
 }
 
 /// `GET /console/notifications?event=&equipment=&reference=`.
+#[tracing::instrument(skip_all)]
 pub async fn notifications(
     req: HttpRequest,
     console: web::Data<Console>,
@@ -1004,6 +1018,7 @@ struct AuditPage {
 }
 
 /// `GET /console/audit`.
+#[tracing::instrument(skip_all)]
 pub async fn audit(
     req: HttpRequest,
     console: web::Data<Console>,

@@ -90,6 +90,7 @@ fn version_of(w: &WorldHandle) -> String {
 }
 
 /// `GET /sandbox/version`.
+#[tracing::instrument(skip_all)]
 pub async fn version(state: web::Data<SimState>) -> Result<HttpResponse> {
     let w = world(&state)?;
     Ok(HttpResponse::Ok()
@@ -239,6 +240,7 @@ fn index_page(state: &SimState, status: StatusCode, error: Option<String>) -> Re
 }
 
 /// `GET /`: parties, containers, clock.
+#[tracing::instrument(skip_all)]
 pub async fn index(state: web::Data<SimState>) -> Result<HttpResponse> {
     index_page(&state, StatusCode::OK, None)
 }
@@ -418,6 +420,7 @@ fn container_page(
 }
 
 /// `GET /sandbox/containers/{locode}/{equipment}`.
+#[tracing::instrument(skip_all)]
 pub async fn container(
     state: web::Data<SimState>,
     path: web::Path<(String, String)>,
@@ -553,6 +556,7 @@ fn command(
 
 /// `POST /sandbox/act`: act as a party; back to the container page (or the page again with
 /// the core's refusal).
+#[tracing::instrument(skip_all)]
 pub async fn act(req: HttpRequest, state: web::Data<SimState>, form: Form) -> Result<HttpResponse> {
     same_site(&req)?;
     let w = world(&state)?;
@@ -598,6 +602,7 @@ pub async fn act(req: HttpRequest, state: web::Data<SimState>, form: Form) -> Re
 
 /// `POST /sandbox/validate`: what the terminal's gate sees for a truck (synchronous
 /// pickup validation).
+#[tracing::instrument(skip_all)]
 pub async fn validate(
     req: HttpRequest,
     state: web::Data<SimState>,
@@ -656,6 +661,7 @@ pub async fn validate(
 }
 
 /// `POST /sandbox/clock`: advance the virtual clock by hours.
+#[tracing::instrument(skip_all)]
 pub async fn clock(
     req: HttpRequest,
     state: web::Data<SimState>,

@@ -360,3 +360,122 @@ async fn a_viewer_reads_and_a_forged_post_changes_nothing() {
         .expect("page");
     assert!(b.text("#token").await.is_some() || b.attr("#token", "name").await.is_some());
 }
+
+#[tokio::test]
+async fn support_acts_for_another_entity_audited_and_revocation_signs_out() {
+    let Some(b) =
+        Browser::start("support_acts_for_another_entity_audited_and_revocation_signs_out").await
+    else {
+        return;
+    };
+    let gw = Gateway::start().await;
+    let (acme, _) = gw
+        .state
+        .store
+        .ensure_entity("acme <b>&</b> co")
+        .await
+        .expect("entity");
+    let (support_id, support) = gw.token_with_id(cpu_gateway::store::Role::Support).await;
+
+    // A wrong token is refused and not shown back.
+    b.client
+        .goto(&format!("{}/console/login", gw.base))
+        .await
+        .expect("login");
+    b.fill("#token", "cgw_not-a-real-token").await;
+    b.click("#sign-in").await;
+    let err = b
+        .until("the sign-in error", |c| async move {
+            c.find(Locator::Css("#token-error"))
+                .await
+                .ok()?
+                .text()
+                .await
+                .ok()
+        })
+        .await;
+    assert!(err.contains("unknown or revoked"), "{err}");
+    assert!(!b
+        .client
+        .source()
+        .await
+        .expect("src")
+        .contains("cgw_not-a-real-token"));
+
+    sign_in(&b, &gw, &support).await;
+    b.client
+        .find(Locator::Css("#act-for"))
+        .await
+        .expect("entity picker")
+        .select_by_value(&acme.id)
+        .await
+        .expect("acme");
+    b.click("header form[action='/console/act-for'] button")
+        .await;
+    b.until("acting for acme", |c| async move {
+        let t = c
+            .find(Locator::Css("header .entity"))
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        (t == "acme <b>&</b> co").then_some(())
+    })
+    .await;
+    assert!(
+        b.text("header .badge-warn").await.is_some(),
+        "impersonation is visible"
+    );
+
+    b.click("#card-psa [data-action=connect]").await;
+    b.fill("#psa-username", "demo-psa").await;
+    b.fill("#psa-password", "psa-demo-password").await;
+    b.click("#connect-psa [data-save]").await;
+    card_status(&b, "psa", "connected").await;
+    b.screenshot("console-support").await;
+
+    let audit = cpu_gateway::store::AuditLog::list(&gw.state.store, &acme.id, 50)
+        .await
+        .expect("audit");
+    let connect = audit
+        .iter()
+        .find(|a| a.action == "datasource.connect")
+        .expect("connect audited");
+    assert!(
+        connect.impersonation,
+        "support's act is audited as impersonation"
+    );
+    assert_eq!(connect.actor_token_id.as_deref(), Some(support_id.as_str()));
+    assert!(audit.iter().any(|a| a.action == "console.act_for"));
+    assert!(
+        cpu_gateway::store::AuditLog::list(&gw.state.store, &gw.entity_id, 50)
+            .await
+            .expect("audit")
+            .iter()
+            .all(|a| a.action != "datasource.connect"),
+        "nothing was done for support's own entity"
+    );
+    b.client
+        .goto(&format!("{}/console/audit", gw.base))
+        .await
+        .expect("audit page");
+    let page = b.client.source().await.expect("src");
+    assert!(page.contains("datasource.connect") && page.contains("support token"));
+
+    // Revoking the token signs the browser out at the next click.
+    assert!(gw
+        .state
+        .store
+        .revoke_token(&support_id)
+        .await
+        .expect("revoke"));
+    b.client
+        .goto(&format!("{}/console/data-sources", gw.base))
+        .await
+        .expect("page");
+    assert!(
+        b.attr("#token", "name").await.is_some(),
+        "back at the sign-in form"
+    );
+}

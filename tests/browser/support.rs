@@ -59,7 +59,12 @@ impl Browser {
             if std::env::var("CPU_GATEWAY_REQUIRE_SERVICES").as_deref() == Ok("1") {
                 panic!("{test}: chromium and chromedriver are required (CPU_GATEWAY_REQUIRE_SERVICES=1); run .ci/browser.sh");
             }
-            eprintln!("SKIPPED {test}: chromium/chromedriver not installed (apt-get install chromium chromium-driver, or run .ci/browser.sh)");
+            // Straight to the process's stderr: libtest captures `eprintln!` of passing tests.
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED {test}: chromium/chromedriver not installed (apt-get install chromium chromium-driver, or run .ci/browser.sh)"
+            );
             return None;
         };
         let port = free_port();
@@ -204,13 +209,18 @@ impl Gateway {
 
     /// A new token of `role` for the demo entity.
     pub async fn token(&self, role: cpu_gateway::store::Role) -> String {
-        let (_, t) = self
+        self.token_with_id(role).await.1
+    }
+
+    /// A new token of `role` for the demo entity, with its id.
+    pub async fn token_with_id(&self, role: cpu_gateway::store::Role) -> (String, String) {
+        let (info, t) = self
             .state
             .store
             .create_token(&self.entity_id, role, Some("browser test"))
             .await
             .expect("token");
-        t.expose_secret().to_owned()
+        (info.id, t.expose_secret().to_owned())
     }
 }
 
