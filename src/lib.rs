@@ -10,9 +10,12 @@
 //! - [`store`]: persistence (sqlx; SQLite by default, PostgreSQL when `DATABASE_URL` says so).
 
 pub mod cli;
+pub mod console;
+pub mod docs_ui;
 pub mod gateway;
 pub mod http_edge;
 pub mod nxtport;
+pub mod sandbox;
 pub mod scenario;
 pub mod simulate;
 pub mod sources;

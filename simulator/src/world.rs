@@ -1710,3 +1710,10 @@ fn mask(s: &str) -> String {
         .map(|(i, c)| if i + 2 >= n { c } else { '*' })
         .collect()
 }
+
+impl World {
+    /// Every active stay, in no particular order (read-only; the sandbox pages list them).
+    pub fn stays(&self) -> impl Iterator<Item = &Stay> {
+        self.stays.values()
+    }
+}

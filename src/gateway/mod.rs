@@ -329,6 +329,8 @@ impl Application {
 
         let data = web::Data::from(Arc::clone(&state));
         let body_timeout = std::time::Duration::from_millis(state.settings.limits.body_timeout_ms);
+        let console = web::Data::new(crate::console::Console::new(&state.public_url.read()));
+        let console_routes = crate::console::configure(console, sources.clone());
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(data.clone())
@@ -389,6 +391,9 @@ impl Application {
                     }
                     .instrument(span)
                 })
+                // The console (`/`, `/console`) and the offline API docs (`/docs`).
+                .configure(console_routes.clone())
+                .configure(crate::docs_ui::configure("/openapi.json"))
                 // Data Sources first: the gateway's `/v1` scope would answer 404 for its paths.
                 .configure(crate::sources::configure_with(sources.clone()))
                 .configure(routes::configure)
@@ -467,11 +472,12 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let app = Application::build(settings).await?;
     let port = app.port();
     tracing::info!(
-        "gateway listening on http://127.0.0.1:{port} (API docs: /docs, OpenAPI: /openapi.json)"
+        "gateway listening on http://127.0.0.1:{port} (console: /console, API docs: /docs, OpenAPI: /openapi.json)"
     );
     let simulator = app
         .simulator_port()
         .map(|p| format!("http://{}:{p}", app.state.settings.simulator_listen.ip()));
+    println!("Console: http://127.0.0.1:{port}/console (sign in with a gateway token)");
     if let Some(demo) = app.demo() {
         println!("{}", demo.banner(port, simulator.as_deref()));
     } else if let Some(sim) = &simulator {

@@ -117,6 +117,10 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
         "CPu simulator listening on http://127.0.0.1:{} (parties and demo credentials: GET /simulator/v1/parties, API docs: /docs)",
         app.port()
     );
+    println!(
+        "Sandbox: http://127.0.0.1:{}/ (act as any party, watch the lights)",
+        app.port()
+    );
     app.run_until_stopped().await?;
     Ok(())
 }
@@ -381,6 +385,8 @@ impl Application {
                         Ok(res)
                     }
                 })
+                // The sandbox pages (`/`, `/sandbox`) and the offline `/docs` first.
+                .configure(crate::sandbox::configure)
                 .configure(configure)
                 .configure(move |cfg| {
                     crate::sources::emulate::configure_emulations(cfg, emulations)

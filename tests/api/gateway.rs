@@ -865,7 +865,9 @@ async fn gateway_health_ready_metrics_openapi() {
         ("/ready", "\"ready\""),
         ("/metrics", "gateway_outbox_depth"),
         ("/openapi.json", "/v1/terminal-releases"),
-        ("/docs", "/openapi.json"),
+        // Swagger UI, served offline; its initializer reads the gateway's own document.
+        ("/docs", "swagger-initializer.js"),
+        ("/docs/swagger-initializer.js", "/openapi.json"),
     ] {
         let r = gw
             .http

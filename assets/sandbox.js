@@ -1,0 +1,18 @@
+// Sandbox: reload when the world changed (another party, an API caller, the clock), unless the
+// user is typing in a form. Polls /sandbox/version every 2 s; no framework, no build step.
+(function () {
+  "use strict";
+  var root = document.querySelector("[data-version]");
+  if (!root || !window.fetch) return;
+  var seen = root.getAttribute("data-version");
+  setInterval(function () {
+    fetch("/sandbox/version", { credentials: "same-origin" })
+      .then(function (r) { return r.text(); })
+      .then(function (v) {
+        var typing = document.activeElement && /INPUT|SELECT|TEXTAREA/.test(document.activeElement.tagName)
+          && document.activeElement.value !== document.activeElement.defaultValue;
+        if (v.trim() !== seen && !typing) location.reload();
+      })
+      .catch(function () {});
+  }, 2000);
+})();

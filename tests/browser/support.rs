@@ -1,0 +1,239 @@
+//! Chromium + chromedriver for one test, and a gateway in sim mode with its demo entity.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, Locator};
+use secrecy::ExposeSecret;
+
+/// Headless flags that work in containers and CI (no sandbox, no GPU, no network chatter).
+const CHROME_ARGS: [&str; 9] = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1280,900",
+];
+
+fn which(name: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join(name))
+            .find(|p| p.is_file())
+    })
+}
+
+/// A browser session; chromedriver is killed (by its own pid) on drop.
+pub struct Browser {
+    pub client: Client,
+    driver: Child,
+    _profile: tempfile::TempDir,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+impl Browser {
+    /// Start chromedriver and a fresh headless Chromium, or `None` (skip) when they are not
+    /// installed and the run does not require them.
+    pub async fn start(test: &str) -> Option<Browser> {
+        let chromium = which("chromium").or_else(|| which("chromium-browser"));
+        let driver = which("chromedriver");
+        let (Some(chromium), Some(driver)) = (chromium, driver) else {
+            if std::env::var("CPU_GATEWAY_REQUIRE_SERVICES").as_deref() == Ok("1") {
+                panic!("{test}: chromium and chromedriver are required (CPU_GATEWAY_REQUIRE_SERVICES=1); run .ci/browser.sh");
+            }
+            // Straight to the process's stderr: libtest captures `eprintln!` of passing tests.
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED {test}: chromium/chromedriver not installed (apt-get install chromium chromium-driver, or run .ci/browser.sh)"
+            );
+            return None;
+        };
+        let port = free_port();
+        let child = Command::new(driver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver");
+        let profile = tempfile::tempdir().expect("profile dir");
+        let mut args: Vec<String> = CHROME_ARGS.iter().map(|s| s.to_string()).collect();
+        args.push(format!("--user-data-dir={}", profile.path().display()));
+        let caps = serde_json::json!({
+            "goog:chromeOptions": {"binary": chromium, "args": args}
+        });
+        let caps = caps.as_object().cloned().expect("object");
+        let url = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let client = loop {
+            match fantoccini::ClientBuilder::new(
+                hyper_util::client::legacy::connect::HttpConnector::new(),
+            )
+            .capabilities(caps.clone())
+            .connect(&url)
+            .await
+            {
+                Ok(c) => break c,
+                Err(e) if Instant::now() > deadline => {
+                    panic!("{test}: chromedriver did not start: {e}")
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+            }
+        };
+        Some(Browser {
+            client,
+            driver: child,
+            _profile: profile,
+        })
+    }
+
+    /// Save a PNG under `target/screenshots/`.
+    pub async fn screenshot(&self, name: &str) {
+        let png = self.client.screenshot().await.expect("screenshot");
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+        std::fs::create_dir_all(&dir).expect("screenshot dir");
+        std::fs::write(dir.join(format!("{name}.png")), png).expect("write screenshot");
+    }
+
+    /// Wait (bounded) until `f` yields a value; the page may reload meanwhile.
+    pub async fn until<T, F, Fut>(&self, what: &str, mut f: F) -> T
+    where
+        F: FnMut(Client) -> Fut,
+        Fut: std::future::Future<Output = Option<T>>,
+    {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(v) = f(self.client.clone()).await {
+                return v;
+            }
+            if Instant::now() > deadline {
+                let src = self.client.source().await.unwrap_or_default();
+                panic!(
+                    "timed out waiting for {what}; page:\n{}",
+                    &src[..src.len().min(4000)]
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        }
+    }
+
+    /// Click the element matching `css`.
+    pub async fn click(&self, css: &str) {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no element {css}: {e}"))
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("cannot click {css}: {e}"));
+    }
+
+    /// Replace the value of the input matching `css`.
+    pub async fn fill(&self, css: &str, text: &str) {
+        let el = self
+            .client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no input {css}: {e}"));
+        el.clear().await.expect("clear");
+        el.send_keys(text).await.expect("type");
+    }
+
+    /// Text of the element matching `css`, if it exists.
+    pub async fn text(&self, css: &str) -> Option<String> {
+        let el = self.client.find(Locator::Css(css)).await.ok()?;
+        el.text().await.ok()
+    }
+
+    /// Attribute of the element matching `css`, if both exist.
+    pub async fn attr(&self, css: &str, name: &str) -> Option<String> {
+        let el = self.client.find(Locator::Css(css)).await.ok()?;
+        el.attr(name).await.ok().flatten()
+    }
+}
+
+/// A gateway in sim mode (embedded simulator and terminal emulations, SQLite in a temp dir)
+/// with its demo entity and editor token.
+pub struct Gateway {
+    pub base: String,
+    pub token: String,
+    pub entity_id: String,
+    pub state: std::sync::Arc<cpu_gateway::gateway::state::GatewayState>,
+    _dir: tempfile::TempDir,
+}
+
+impl Gateway {
+    pub async fn start() -> Gateway {
+        let dir = tempfile::tempdir().expect("data dir");
+        let settings = cpu_gateway::gateway::config::Settings {
+            listen: "127.0.0.1:0".parse().expect("addr"),
+            data_dir: dir.path().to_path_buf(),
+            demo: true,
+            ..Default::default()
+        };
+        let app = cpu_gateway::gateway::Application::build(settings)
+            .await
+            .expect("gateway");
+        let demo = app.demo().expect("demo setup");
+        let token = demo.token.expose_secret().to_owned();
+        let entity_id = demo.entity_id.clone();
+        let base = format!("http://127.0.0.1:{}", app.port());
+        let state = app.state();
+        tokio::spawn(app.run_until_stopped());
+        Gateway {
+            base,
+            token,
+            entity_id,
+            state,
+            _dir: dir,
+        }
+    }
+
+    /// A new token of `role` for the demo entity.
+    pub async fn token(&self, role: cpu_gateway::store::Role) -> String {
+        self.token_with_id(role).await.1
+    }
+
+    /// A new token of `role` for the demo entity, with its id.
+    pub async fn token_with_id(&self, role: cpu_gateway::store::Role) -> (String, String) {
+        let (info, t) = self
+            .state
+            .store
+            .create_token(&self.entity_id, role, Some("browser test"))
+            .await
+            .expect("token");
+        (info.id, t.expose_secret().to_owned())
+    }
+}
+
+/// Sign in through the login form.
+pub async fn sign_in(b: &Browser, gw: &Gateway, token: &str) {
+    b.client
+        .goto(&format!("{}/console", gw.base))
+        .await
+        .expect("open console");
+    b.fill("#token", token).await;
+    b.click("#sign-in").await;
+    b.until("the Data Sources page", |c| async move {
+        c.find(Locator::Css("#cards")).await.ok().map(|_| ())
+    })
+    .await;
+}
