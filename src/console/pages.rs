@@ -821,6 +821,7 @@ fn status_name(s: PublicStatus) -> &'static str {
         PublicStatus::Sent => "sent",
         PublicStatus::Completed => "completed",
         PublicStatus::Failed => "failed",
+        PublicStatus::Cancelled => "cancelled",
     }
 }
 
@@ -840,6 +841,7 @@ pub async fn operations(
         ("sent", "Sent"),
         ("completed", "Completed"),
         ("failed", "Failed"),
+        ("cancelled", "Cancelled"),
     ]
     .into_iter()
     .map(|(v, l)| (v, l, v == wanted))

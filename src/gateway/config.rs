@@ -92,6 +92,7 @@ pub struct Settings {
     pub replica_id: Option<String>,
     /// `redis://host:port/db`: keep the budget of every subscription key in Redis, shared by
     /// every replica and surviving restarts. None: an in-process budget (one replica).
+    #[serde(serialize_with = "redacted")]
     pub redis_url: Option<SecretString>,
     /// Per-caller quota on this gateway's API.
     pub quota: QuotaSettings,
