@@ -12,5 +12,8 @@ if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; the
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
 fi
 chromium --version
+# .ci/run installs Chromium in the background and runs the browser tests inside
+# `cargo test --workspace`.
+[ "${1:-}" = "--install-only" ] && exit 0
 echo "== browser tests (cargo test --test browser)"
 CPU_GATEWAY_REQUIRE_SERVICES=1 cargo test --test browser -- --test-threads=1

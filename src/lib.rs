@@ -23,13 +23,3 @@ pub mod store;
 pub mod telemetry;
 #[doc(hidden)]
 pub mod testenv;
-
-/// A small HTML page rendering an OpenAPI document with Redoc (loaded by the browser).
-pub fn docs_page(title: &str, spec_url: &str) -> String {
-    format!(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>{title}</title></head>\
-         <body><redoc spec-url=\"{spec_url}\"></redoc>\
-         <script src=\"https://cdn.redoc.ly/redoc/latest/bundles/redoc.standalone.js\"></script>\
-         <noscript>The raw document is at <a href=\"{spec_url}\">{spec_url}</a>.</noscript></body></html>"
-    )
-}

@@ -173,12 +173,6 @@ async fn openapi_json() -> HttpResponse {
     HttpResponse::Ok().json(SimulatorApiDoc::openapi())
 }
 
-async fn docs() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(crate::docs_page("cpu-gateway simulator", "/openapi.json"))
-}
-
 /// The methods a simulator path allows, from its OpenAPI document.
 fn allowed(path: &str) -> Vec<&'static str> {
     static ROUTES: std::sync::OnceLock<crate::http_edge::RouteTable> = std::sync::OnceLock::new();
@@ -311,7 +305,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(control::container)),
         )
         .route("/openapi.json", web::get().to(openapi_json))
-        .route("/docs", web::get().to(docs))
         .route(
             "/health",
             web::get()

@@ -59,7 +59,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/ready", web::get().to(health::ready))
         .route("/metrics", web::get().to(health::metrics))
         .route("/openapi.json", web::get().to(super::openapi::openapi_json))
-        .route("/docs", web::get().to(super::openapi::docs))
         .service(
             web::scope("/v1")
                 .route(
