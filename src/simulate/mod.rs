@@ -169,15 +169,23 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
 )]
 pub struct SimulatorApiDoc;
 
+/// The simulator's whole OpenAPI document: the CPu surface, the control API and the terminal
+/// emulations behind Data Sources (`/emulations/...`, with their demo accounts).
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    let mut doc = SimulatorApiDoc::openapi();
+    doc.merge(crate::sources::emulate::EmulationsApiDoc::openapi());
+    doc
+}
+
 async fn openapi_json() -> HttpResponse {
-    HttpResponse::Ok().json(SimulatorApiDoc::openapi())
+    HttpResponse::Ok().json(openapi_document())
 }
 
 /// The methods a simulator path allows, from its OpenAPI document.
 fn allowed(path: &str) -> Vec<&'static str> {
     static ROUTES: std::sync::OnceLock<crate::http_edge::RouteTable> = std::sync::OnceLock::new();
     ROUTES
-        .get_or_init(|| crate::http_edge::RouteTable::of(&SimulatorApiDoc::openapi()))
+        .get_or_init(|| crate::http_edge::RouteTable::of(&openapi_document()))
         .allowed(path)
 }
 
