@@ -81,7 +81,7 @@ timeout 200 "$ST" run "$WORK/nxtport+seed.yaml" \
   --exclude-path /release-rights/means-of-transport \
   --exclude-path '/{port-locode}/validation/pickup/containers' \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
-  --max-examples 60 --max-time 90 --seed 11 --no-color --request-timeout 10 --workers 1 \
+  --max-examples 60 --max-time 60 --seed 11 --no-color --request-timeout 10 --workers 1 \
   >"$OUT/simulator.txt" 2>&1 && sim_rc=0 || sim_rc=$?
 sed -n '/FAILURES/,$p' "$OUT/simulator.txt" | head -n 80
 tail -n 25 "$OUT/simulator.txt"
@@ -106,18 +106,25 @@ echo "== schemathesis: the gateway's /openapi.json against the gateway"
 # Calls that replace or delete the demo entity's NxtPort connection are left out: with random
 # credentials saved, every later upstream call is (rightly) a 502 "NxtPort refused the entity's
 # credentials", which says nothing about the operations under test.
-timeout 240 "$ST" run "http://127.0.0.1:$GW_PORT/openapi.json" \
-  --url "http://127.0.0.1:$GW_PORT" -H "Authorization: Bearer $GW_TOKEN" \
-  --exclude-name 'PUT /v1/connections/nxtport' --exclude-name 'DELETE /v1/connections/nxtport' \
-  --exclude-name 'PUT /v1/data-sources/{terminal}' \
-  --exclude-name 'DELETE /v1/data-sources/{terminal}' \
-  --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
-  --max-examples 400 --max-time 170 --seed 11 --no-color --request-timeout 10 --workers 1 \
-  >"$OUT/gateway.txt" 2>&1 && gw_rc=0 || gw_rc=$?
-sed -n '/FAILURES/,$p' "$OUT/gateway.txt" | head -n 80
-tail -n 25 "$OUT/gateway.txt"
+# Two passes: the coverage phase on one worker (hypothesis' AST cache is not thread safe there),
+# then examples, fuzzing and stateful sequences on four.
+GW_ARGS=(--url "http://127.0.0.1:$GW_PORT" -H "Authorization: Bearer $GW_TOKEN"
+  --exclude-name 'PUT /v1/connections/nxtport' --exclude-name 'DELETE /v1/connections/nxtport'
+  --exclude-name 'PUT /v1/data-sources/{terminal}' --exclude-name 'DELETE /v1/data-sources/{terminal}'
+  --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance
+  --seed 11 --no-color --request-timeout 10)
+gw_rc=0
+timeout 120 "$ST" run "http://127.0.0.1:$GW_PORT/openapi.json" "${GW_ARGS[@]}" \
+  --phases coverage --workers 1 --max-time 60 >"$OUT/gateway-coverage.txt" 2>&1 || gw_rc=$?
+timeout 240 "$ST" run "http://127.0.0.1:$GW_PORT/openapi.json" "${GW_ARGS[@]}" \
+  --phases examples,fuzzing,stateful --workers 4 --max-examples 1000 --max-time 150 \
+  >"$OUT/gateway.txt" 2>&1 || gw_rc=$?
+for f in "$OUT/gateway-coverage.txt" "$OUT/gateway.txt"; do
+  sed -n '/FAILURES/,$p' "$f" | head -n 60
+  tail -n 12 "$f"
+done
 
-requests=$(grep -oE '^ *[0-9]+ generated' "$OUT/gateway.txt" | grep -oE '[0-9]+' | tail -n1 || true)
+requests=$(cat "$OUT/gateway-coverage.txt" "$OUT/gateway.txt" | grep -oE '^ *[0-9]+ generated' | grep -oE '[0-9]+' | awk '{ s += $1 } END { print s + 0 }')
 echo "gateway: ${requests:-?} requests (need >= $MIN_GATEWAY_REQUESTS)"
 status=0
 [ "$sim_rc" -eq 0 ] || { echo "schemathesis against the simulator failed"; status=1; }

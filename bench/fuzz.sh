@@ -30,7 +30,7 @@ set -- $TARGETS
 N=$#
 SECS=$(awk -v m="$MINUTES" -v n="$N" 'BEGIN { s = int(m * 60 / n); if (s < 5) s = 5; print s }')
 
-cargo +"$TOOLCHAIN" fuzz build -s none --release --fuzz-dir fuzz "$@"
+cargo +"$TOOLCHAIN" fuzz build -s none --release --fuzz-dir fuzz
 
 LOGS="$CARGO_TARGET_DIR/logs"
 mkdir -p "$LOGS"

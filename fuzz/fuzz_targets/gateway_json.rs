@@ -12,8 +12,7 @@ use cpu_gateway::gateway::domain::UtcTimestamp;
 use cpu_gateway::gateway::error::ApiError;
 use cpu_gateway::gateway::extract::parse_json;
 use cpu_gateway::gateway::routes::{
-    connections, events, notifications, operations, parse_limit, parse_query, registry,
-    validations,
+    connections, events, notifications, operations, parse_limit, parse_query, registry, validations,
 };
 use libfuzzer_sys::fuzz_target;
 use serde::de::DeserializeOwned;

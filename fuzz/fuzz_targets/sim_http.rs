@@ -27,9 +27,18 @@ enum Json {
     Bool(bool),
     Null,
     /// A timestamp with an arbitrary (signed, long) year and seconds field.
-    Time { year: i32, sign: bool, second: u8, fraction: u16, suffix: u8 },
+    Time {
+        year: i32,
+        sign: bool,
+        second: u8,
+        fraction: u16,
+        suffix: u8,
+    },
     List(Vec<String>),
-    Party { kind: u8, code: String },
+    Party {
+        kind: u8,
+        code: String,
+    },
 }
 
 #[derive(Debug, Arbitrary)]
@@ -75,12 +84,21 @@ const FIELDS: [&str; 24] = [
 ];
 
 const KEYS: [&str; 9] = [
-    "psa", "dpworld", "agent", "forwarder", "trucker", "trucker2", "barge", "rail", "customs",
+    "psa",
+    "dpworld",
+    "agent",
+    "forwarder",
+    "trucker",
+    "trucker2",
+    "barge",
+    "rail",
+    "customs",
 ];
 
 const CONTAINERS: [&str; 3] = ["MSCU1234566", "CSQU3054383", "MSCU1234565"];
 
-type Call = Box<dyn Fn(actix_http::Request) -> Pin<Box<dyn Future<Output = (u16, Vec<u8>, String)>>>>;
+type Call =
+    Box<dyn Fn(actix_http::Request) -> Pin<Box<dyn Future<Output = (u16, Vec<u8>, String)>>>>;
 
 struct Harness {
     runtime: actix_web::rt::SystemRunner,
@@ -127,9 +145,16 @@ impl Harness {
             .collect();
         let data = web::Data::from(Arc::clone(&state));
         let service = runtime.block_on(test::init_service(
+            // As `simulate::Application::build` assembles it (less the call journal).
             App::new()
                 .app_data(data)
-                .configure(cpu_gateway::simulate::configure),
+                .wrap_fn(|req, srv| {
+                    use actix_web::dev::Service;
+                    let fut = srv.call(req);
+                    async move { Ok(cpu_gateway::simulate::problem_refusal(fut.await?)) }
+                })
+                .configure(cpu_gateway::simulate::configure)
+                .default_service(web::to(cpu_gateway::simulate::not_found)),
         ));
         let service = std::rc::Rc::new(service);
         let call: Call = Box::new(move |req| {
@@ -185,10 +210,15 @@ fn value(v: &Json) -> Value {
                 format!("{:04}", year.unsigned_abs() % 100_000)
             };
             let tail = ["Z", "", "+00:00", "+02:00", "-23:59"][*suffix as usize % 5];
-            json!(format!("{y}-12-31T23:59:{:02}.{fraction}{tail}", second % 62))
+            json!(format!(
+                "{y}-12-31T23:59:{:02}.{fraction}{tail}",
+                second % 62
+            ))
         }
         Json::List(l) => json!(l),
-        Json::Party { kind, code } => json!({"identificationType": kind % 9, "identificationCode": code}),
+        Json::Party { kind, code } => {
+            json!({"identificationType": kind % 9, "identificationCode": code})
+        }
     }
 }
 
@@ -205,7 +235,9 @@ fn base(route: u8, eq: &str) -> Value {
                     "identificationType": "Alfapass", "identificationCode": "AP1000001"}}),
         4 => json!({"actionType": "Assign", "releaseIdentifier": {"equipmentNumber": eq},
                     "dataBrokerNxtEntityId": "NXT00000000007"}),
-        5 => json!({"alfapassNumber": "AP1000001", "releaseIdentification": [{"equipmentNumber": eq}]}),
+        5 => {
+            json!({"alfapassNumber": "AP1000001", "releaseIdentification": [{"equipmentNumber": eq}]})
+        }
         6 => json!({"equipmentNumber": eq, "billOfLadingNumbers": [], "meansOfTransport": "Barge",
                     "transportOperator": {"identificationType": "NxtEntityId", "identificationCode": "NXT00000000007"}}),
         7 => json!({"identificationType": "Alfapass", "identificationCode": "AP1000001"}),
@@ -239,18 +271,50 @@ fuzz_target!(|input: Input| {
                 v.to_string().into_bytes()
             }
         };
-        let q: String = input.query.chars().filter(|c| !c.is_control() && *c != ' ' && *c != '#').take(200).collect();
+        let q: String = input
+            .query
+            .chars()
+            .filter(|c| !c.is_control() && *c != ' ' && *c != '#')
+            .take(200)
+            .collect();
         let (method, path) = match route {
-            0 => ("PUT", format!("/certified-pickup/v1/BEANR/containers/{eq}/import/terminal-release")),
+            0 => (
+                "PUT",
+                format!("/certified-pickup/v1/BEANR/containers/{eq}/import/terminal-release"),
+            ),
             1 => ("POST", format!("/ingestion/v1/ingestion/{ingestion}")),
-            2 => ("PUT", format!("/certified-pickup/v1/BEANR/containers/{eq}/import/release-rights")),
-            3 => ("PUT", format!("/certified-pickup/v1/BEANR/containers/{eq}/import/pickup-rights")),
-            4 => ("PUT", "/certified-pickup/v1/pickup-rights/barge-rail".into()),
-            5 => ("POST", "/certified-pickup/v1/BEANR/sync-validation/pickup/containers".into()),
-            6 => ("POST", "/certified-pickup/v2/BEANR/sync-validation/pickup/barge-rail/containers".into()),
-            7 => ("POST", "/certified-pickup/v1/BEANR/validation/pickup/identification".into()),
-            8 => ("POST", "/certified-pickup/v1/BEANR/validation/ownership/truck".into()),
-            9 => ("GET", format!("/certified-pickup/v1/BEANR/containers/import/release-rights/{eq}")),
+            2 => (
+                "PUT",
+                format!("/certified-pickup/v1/BEANR/containers/{eq}/import/release-rights"),
+            ),
+            3 => (
+                "PUT",
+                format!("/certified-pickup/v1/BEANR/containers/{eq}/import/pickup-rights"),
+            ),
+            4 => (
+                "PUT",
+                "/certified-pickup/v1/pickup-rights/barge-rail".into(),
+            ),
+            5 => (
+                "POST",
+                "/certified-pickup/v1/BEANR/sync-validation/pickup/containers".into(),
+            ),
+            6 => (
+                "POST",
+                "/certified-pickup/v2/BEANR/sync-validation/pickup/barge-rail/containers".into(),
+            ),
+            7 => (
+                "POST",
+                "/certified-pickup/v1/BEANR/validation/pickup/identification".into(),
+            ),
+            8 => (
+                "POST",
+                "/certified-pickup/v1/BEANR/validation/ownership/truck".into(),
+            ),
+            9 => (
+                "GET",
+                format!("/certified-pickup/v1/BEANR/containers/import/release-rights/{eq}"),
+            ),
             10 => ("GET", format!("/certified-pickup/v1/notifications?{q}")),
             11 => ("GET", format!("/certified-pickup/v1/entities?{q}")),
             _ => ("POST", "/connect/token".into()),
@@ -267,7 +331,14 @@ fuzz_target!(|input: Input| {
             .uri(&path)
             .insert_header(("Authorization", format!("Bearer {token}")))
             .insert_header(("Ocp-Apim-Subscription-Key", key.as_str()))
-            .insert_header(("Content-Type", if route == 12 { "application/x-www-form-urlencoded" } else { "application/json" }))
+            .insert_header((
+                "Content-Type",
+                if route == 12 {
+                    "application/x-www-form-urlencoded"
+                } else {
+                    "application/json"
+                },
+            ))
             .set_payload(body)
             .to_request();
         let (status, body, ctype) = h.runtime.block_on((h.call)(req));

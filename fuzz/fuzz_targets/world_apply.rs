@@ -73,7 +73,15 @@ enum Op {
 }
 
 const KEYS: [&str; 9] = [
-    "psa", "dpworld", "agent", "forwarder", "trucker", "trucker2", "barge", "rail", "customs",
+    "psa",
+    "dpworld",
+    "agent",
+    "forwarder",
+    "trucker",
+    "trucker2",
+    "barge",
+    "rail",
+    "customs",
 ];
 
 struct Ctx {
@@ -245,8 +253,11 @@ impl Ctx {
                 *caller,
                 *container,
                 Action::PickupRight {
-                    action: [PickupAction::Assign, PickupAction::Update, PickupAction::Revoke]
-                        [*action as usize % 3],
+                    action: [
+                        PickupAction::Assign,
+                        PickupAction::Update,
+                        PickupAction::Revoke,
+                    ][*action as usize % 3],
                     selector: self.selector(*selector),
                     target: target.and_then(|(kind, who)| match kind % 3 {
                         0 => AlfapassNumber::parse(&self.alfapass[who as usize % 4])
@@ -304,7 +315,10 @@ impl Ctx {
                 .get(*event as usize % (NotificationEvent::ALL.len() + 1))
                 .copied(),
             equipment: Some(e),
-            stored_on: day.as_ref().and_then(|d| self.time(d)).map(|t| t.date_naive()),
+            stored_on: day
+                .as_ref()
+                .and_then(|d| self.time(d))
+                .map(|t| t.date_naive()),
             ..Default::default()
         };
         let _ = w.query_notifications(&me, &q);

@@ -196,7 +196,8 @@ async fn method_not_allowed(req: actix_web::HttpRequest) -> Result<HttpResponse,
     })
 }
 
-async fn not_found(req: actix_web::HttpRequest) -> Result<HttpResponse, ApiError> {
+/// The default service: 405 with `Allow` when the path exists with other methods, else 404.
+pub async fn not_found(req: actix_web::HttpRequest) -> Result<HttpResponse, ApiError> {
     let allow = allowed(req.path());
     if !allow.is_empty() && !allow.contains(&req.method().as_str()) {
         return Err(ApiError::MethodNotAllowed {
@@ -209,7 +210,7 @@ async fn not_found(req: actix_web::HttpRequest) -> Result<HttpResponse, ApiError
 
 /// A refusal that is not JSON (a framework answer: body over actix's limit, a query or path
 /// that does not deserialize) becomes ProblemDetails, like every other refusal.
-fn problem_refusal<B: actix_web::body::MessageBody + 'static>(
+pub fn problem_refusal<B: actix_web::body::MessageBody + 'static>(
     res: actix_web::dev::ServiceResponse<B>,
 ) -> actix_web::dev::ServiceResponse<actix_web::body::BoxBody> {
     use actix_web::ResponseError;

@@ -460,3 +460,17 @@ async fn the_control_api_never_hands_out_webhook_secrets() {
         assert_eq!(r.body[0]["headers"]["Authorization"], json!("[REDACTED]"));
     }
 }
+
+/// Found by the `sim_http` fuzz target: a POST to the ingestion path without an ingestion id
+/// (a party that has none) must still answer ProblemDetails JSON, not an empty 404.
+#[actix_web::test]
+async fn ingestion_without_an_id_is_a_json_404() {
+    let sim = Sim::start().await;
+    let c = sim.cast().await;
+    let r = c
+        .agent
+        .raw(Method::POST, "/ingestion/v1/ingestion/", "{}")
+        .await;
+    r.problem(404);
+    assert_eq!(r.header("content-type"), Some("application/json"));
+}
