@@ -66,6 +66,16 @@ pub fn clean_serde_message(msg: &str) -> String {
     .into_owned()
 }
 
+/// Whether a refusal already speaks for itself: a JSON body, or an HTML page (the console and
+/// sandbox render their own form errors). Anything else (a framework `text/plain` answer, an
+/// empty body) is rewritten into the server's JSON envelope.
+pub fn refusal_has_own_body(headers: &actix_web::http::header::HeaderMap) -> bool {
+    headers
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/html"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -101,12 +101,7 @@ pub fn envelope_refusal<B: MessageBody + 'static>(
     res: ServiceResponse<B>,
 ) -> ServiceResponse<BoxBody> {
     let status = res.status();
-    let is_json = res
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if status.as_u16() < 400 || is_json {
+    if status.as_u16() < 400 || crate::http_edge::refusal_has_own_body(res.headers()) {
         return res.map_into_boxed_body();
     }
     let error = match status.as_u16() {

@@ -215,12 +215,7 @@ pub fn problem_refusal<B: actix_web::body::MessageBody + 'static>(
 ) -> actix_web::dev::ServiceResponse<actix_web::body::BoxBody> {
     use actix_web::ResponseError;
     let status = res.status();
-    let is_json = res
-        .headers()
-        .get(actix_web::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if status.as_u16() < 400 || is_json {
+    if status.as_u16() < 400 || crate::http_edge::refusal_has_own_body(res.headers()) {
         return res.map_into_boxed_body();
     }
     let error = match status.as_u16() {

@@ -185,6 +185,7 @@ impl Gateway {
         let dir = tempfile::tempdir().expect("data dir");
         let settings = cpu_gateway::gateway::config::Settings {
             listen: "127.0.0.1:0".parse().expect("addr"),
+            simulator_listen: "127.0.0.1:0".parse().expect("addr"),
             data_dir: dir.path().to_path_buf(),
             demo: true,
             ..Default::default()
