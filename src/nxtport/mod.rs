@@ -15,6 +15,7 @@ pub mod paths;
 pub mod retry;
 pub mod shared_budget;
 mod token;
+pub use token::DEFAULT_SCOPE;
 pub mod types;
 pub mod wire_enum;
 

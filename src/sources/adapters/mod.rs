@@ -380,6 +380,7 @@ impl Adapters {
                 h,
                 base: nx_base,
                 token_url,
+                refresh: Default::default(),
             }),
         );
         Ok(Self { by_terminal })

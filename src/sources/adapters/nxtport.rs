@@ -31,7 +31,9 @@
 use chrono::SecondsFormat;
 use futures::future::BoxFuture;
 use futures::FutureExt;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
+use std::collections::HashMap;
 
 use super::{check, json, transport, Credentials, Http, Page, Session, SourceAdapter, SourceError};
 use crate::nxtport::{paths, NotificationDetail, NotificationEvent, NotificationType};
@@ -42,11 +44,42 @@ pub(super) struct NxtPort {
     pub(super) h: Http,
     pub(super) base: String,
     pub(super) token_url: String,
+    /// The last refresh token per (NxtPort user, OAuth client), kept in memory only: the next
+    /// sync renews its access token with it instead of sending the password again (NxtPort's
+    /// authentication guide: password grant with `offline_access`, then refresh grants).
+    pub(super) refresh: parking_lot::Mutex<HashMap<(String, String), SecretString>>,
 }
 
 #[derive(Deserialize)]
 struct Token {
     access_token: String,
+    #[serde(default)]
+    refresh_token: Option<String>,
+}
+
+impl NxtPort {
+    /// A refresh grant with the cached refresh token, if any; `None` when there is none or
+    /// NxtPort refuses it (used or expired: the password grant follows).
+    async fn refreshed(&self, key: &(String, String), creds: &Credentials) -> Option<Token> {
+        let refresh = self.refresh.lock().remove(key)?;
+        let resp = self
+            .h
+            .client
+            .post(&self.token_url)
+            .form(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh.expose_secret()),
+                ("client_id", creds.text("clientId")),
+                ("client_secret", creds.secret("clientSecret")),
+            ])
+            .send()
+            .await
+            .ok()?;
+        if !resp.status().is_success() {
+            return None;
+        }
+        resp.json().await.ok()
+    }
 }
 
 fn body_str<'a>(body: &'a serde_json::Value, keys: &[&str]) -> Option<&'a str> {
@@ -183,21 +216,36 @@ impl SourceAdapter for NxtPort {
         creds: &'a Credentials,
     ) -> BoxFuture<'a, Result<Session, SourceError>> {
         async move {
-            let resp = self
-                .h
-                .client
-                .post(&self.token_url)
-                .form(&[
-                    ("grant_type", "password"),
-                    ("username", creds.text("username")),
-                    ("password", creds.secret("password")),
-                    ("client_id", creds.text("clientId")),
-                    ("client_secret", creds.secret("clientSecret")),
-                ])
-                .send()
-                .await
-                .map_err(transport)?;
-            let t: Token = json(check(resp).await?).await?;
+            let key = (
+                creds.text("username").to_owned(),
+                creds.text("clientId").to_owned(),
+            );
+            let t: Token = match self.refreshed(&key, creds).await {
+                Some(t) => t,
+                None => {
+                    let resp = self
+                        .h
+                        .client
+                        .post(&self.token_url)
+                        .form(&[
+                            ("grant_type", "password"),
+                            ("username", creds.text("username")),
+                            ("password", creds.secret("password")),
+                            ("client_id", creds.text("clientId")),
+                            ("client_secret", creds.secret("clientSecret")),
+                            ("scope", crate::nxtport::DEFAULT_SCOPE),
+                        ])
+                        .send()
+                        .await
+                        .map_err(transport)?;
+                    json(check(resp).await?).await?
+                }
+            };
+            if let Some(refresh) = &t.refresh_token {
+                self.refresh
+                    .lock()
+                    .insert(key, SecretString::from(refresh.clone()));
+            }
             Session::default()
                 .with_header("authorization", &format!("Bearer {}", t.access_token))?
                 .with_header("ocp-apim-subscription-key", creds.secret("apiKey"))
@@ -421,5 +469,75 @@ mod tests {
         let a = map(&detail("ReleaseRight", "Block", body.clone())).expect("a");
         let b = map(&detail("ReleaseRight", "Unblock", body)).expect("b");
         assert_ne!(a.dedup_key(), b.dedup_key());
+    }
+
+    /// A second sync renews its token with the refresh token (the password is not needed any
+    /// more), and a refused refresh token falls back to the password grant.
+    #[tokio::test]
+    async fn a_later_sync_renews_with_the_refresh_token() {
+        let sim = crate::simulate::Application::build(
+            crate::simulate::SimConfig::default(),
+            "127.0.0.1:0",
+        )
+        .await
+        .expect("simulator");
+        let base = format!("http://127.0.0.1:{}", sim.port());
+        tokio::spawn(sim.run_until_stopped());
+        let adapter = NxtPort {
+            h: super::super::Http {
+                client: reqwest::Client::new(),
+                page_size: 100,
+            },
+            base: base.clone(),
+            token_url: format!("{base}{}", paths::TOKEN),
+            refresh: Default::default(),
+        };
+        let creds = |password: &str| Credentials {
+            public: [
+                ("username", "psa@sim.cpu.local"),
+                ("clientId", "psa-client"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), serde_json::json!(v)))
+            .collect(),
+            secrets: [
+                ("password", password),
+                ("clientSecret", "psa-client-secret"),
+                ("apiKey", "psa-subscription-key"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), SecretString::from(v.to_owned())))
+            .collect(),
+        };
+        let kept = |a: &NxtPort| {
+            a.refresh
+                .lock()
+                .values()
+                .map(|s| s.expose_secret().to_owned())
+                .collect::<Vec<_>>()
+        };
+        adapter
+            .authenticate(&creds("psa-demo-password"))
+            .await
+            .expect("password grant");
+        let first = kept(&adapter);
+        assert_eq!(first.len(), 1, "offline_access brought a refresh token");
+        // The password is wrong now: only the refresh grant can succeed.
+        adapter
+            .authenticate(&creds("wrong"))
+            .await
+            .expect("the refresh grant");
+        let second = kept(&adapter);
+        assert_eq!(second.len(), 1);
+        assert_ne!(first, second, "NxtPort rotates refresh tokens");
+        // A refresh token NxtPort refuses: the password grant follows.
+        for token in adapter.refresh.lock().values_mut() {
+            *token = SecretString::from("stale".to_owned());
+        }
+        adapter
+            .authenticate(&creds("psa-demo-password"))
+            .await
+            .expect("password grant after a refused refresh");
+        assert!(kept(&adapter).iter().all(|t| t != "stale"));
     }
 }
