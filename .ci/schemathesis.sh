@@ -91,6 +91,7 @@ GW_PORT=$(free_port)
 mkdir -p "$WORK/gw"
 cat >"$WORK/gw.toml" <<EOF
 data_dir = "$WORK/gw"
+simulator_listen = "127.0.0.1:0"
 database_url = "sqlite://$WORK/gw/gw.db"
 [quota]
 per_minute = 0
