@@ -184,6 +184,9 @@ pub struct CallEvent<'a> {
 /// Called after every attempt of every API call.
 pub type CallObserver = Arc<dyn Fn(&CallEvent<'_>) + Send + Sync>;
 
+/// The longest a synchronous (interactive) call waits for a slot of the NxtPort budget.
+pub const INTERACTIVE_BUDGET_WAIT: Duration = Duration::from_secs(5);
+
 /// Per-call options.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CallOptions {
@@ -801,9 +804,30 @@ impl NxtPortClient {
             // Slot first, token second: a long wait for a slot must not outlive the token.
             // No slot, no call: when the shared budget cannot be consulted, a synchronous
             // caller hears it at once; background work retries with backoff.
-            let error = match inner.budget.acquire(call.priority).await {
-                Ok(_) => None,
-                Err(e) => Some(NxtPortError::Budget(e.to_string())),
+            let budget_error = |e: String| Some(NxtPortError::Budget(e));
+            let error = match call.priority {
+                // The truck at the gate is answered within a bound: no slot in time is a 503
+                // with Retry-After, not a hanging gate (a slot granted later stays unused: the
+                // budget is never exceeded).
+                Priority::Interactive => {
+                    match tokio::time::timeout(
+                        INTERACTIVE_BUDGET_WAIT,
+                        inner.budget.acquire(call.priority),
+                    )
+                    .await
+                    {
+                        Ok(Ok(_)) => None,
+                        Ok(Err(e)) => budget_error(e.to_string()),
+                        Err(_) => budget_error(format!(
+                            "no slot in the NxtPort budget within {} s",
+                            INTERACTIVE_BUDGET_WAIT.as_secs()
+                        )),
+                    }
+                }
+                Priority::Background => match inner.budget.acquire(call.priority).await {
+                    Ok(_) => None,
+                    Err(e) => budget_error(e.to_string()),
+                },
             };
             if let Some(error) = error {
                 if call.priority == Priority::Interactive || attempts >= inner.retry.max_attempts {
@@ -1030,5 +1054,42 @@ mod tests {
             .headers(&CallOptions::with_reference("bad\nvalue"))
             .is_err());
         assert!(!format!("{c:?}").contains("key-123"));
+    }
+
+    /// With the budget spent, a synchronous call fails after the bounded wait (virtual time)
+    /// instead of queueing until the window frees a slot a minute later.
+    #[tokio::test(start_paused = true)]
+    async fn a_synchronous_call_waits_for_the_budget_only_a_bounded_time() {
+        let credentials = NxtPortCredentials {
+            client_id: "client".into(),
+            client_secret: SecretString::from("client-secret".to_owned()),
+            username: "user".into(),
+            password: SecretString::from("password".to_owned()),
+            subscription_key: SecretString::from("key-123".to_owned()),
+        };
+        let config = NxtPortConfig::new(
+            "http://127.0.0.1:9",
+            "http://127.0.0.1:9/connect/token",
+            credentials,
+        );
+        let budgets =
+            BudgetRegistry::new(BudgetConfig::new(1, Duration::from_secs(60))).expect("budget");
+        let client = NxtPortClient::new(config, &budgets).expect("client");
+        client
+            .budget()
+            .acquire(Priority::Interactive)
+            .await
+            .expect("the only slot");
+        let started = tokio::time::Instant::now();
+        let request = TruckPickupValidationRequest {
+            alfapass_number: "AP1000001".into(),
+            release_identification: Vec::new(),
+        };
+        let err = client
+            .validate_truck_pickup("BEANR", &request, &CallOptions::default())
+            .await
+            .expect_err("no slot");
+        assert!(matches!(err, NxtPortError::Budget(_)), "{err}");
+        assert_eq!(started.elapsed(), INTERACTIVE_BUDGET_WAIT);
     }
 }
