@@ -3,9 +3,10 @@
 //!
 //! Layout (see docs/ARCHITECTURE.md):
 //! - [`nxtport`]: the CPu contract used on both sides (wire types, paths) and the client.
-//! - [`simulate`]: the HTTP face of the simulator (`cpu-gateway simulate`).
+//! - [`simulate`]: the HTTP face of the simulator and the terminal emulations (`cpu-gateway simulate`).
 //! - [`gateway`]: the gateway's own API, outbox, delivery worker, notification intake (`cpu-gateway serve`).
-//! - [`sources`]: Data Sources: terminal catalogue, adapters, sync, terminal emulations.
+//! - [`sources`]: Data Sources: terminal catalogue, adapters, sync.
+//! - [`terminals`]: what the emulations and the adapters both speak (event model, EDIFACT, codes).
 //! - [`scenario`]: scenario files and their runner (`cpu-gateway scenario run`).
 //! - [`store`]: persistence (sqlx; SQLite by default, PostgreSQL when `DATABASE_URL` says so).
 
@@ -21,5 +22,6 @@ pub mod simulate;
 pub mod sources;
 pub mod store;
 pub mod telemetry;
+pub mod terminals;
 #[doc(hidden)]
 pub mod testenv;

@@ -11,6 +11,7 @@ pub mod cpu;
 pub mod edge;
 pub mod error;
 pub mod state;
+pub mod terminals;
 pub mod tick;
 pub mod webhooks;
 
@@ -173,7 +174,7 @@ pub struct SimulatorApiDoc;
 /// emulations behind Data Sources (`/emulations/...`, with their demo accounts).
 pub fn openapi_document() -> utoipa::openapi::OpenApi {
     let mut doc = SimulatorApiDoc::openapi();
-    doc.merge(crate::sources::emulate::EmulationsApiDoc::openapi());
+    doc.merge(terminals::EmulationsApiDoc::openapi());
     doc
 }
 
@@ -332,7 +333,7 @@ impl Application {
         tokio::spawn(webhooks::run(Arc::clone(&state), rx));
         tokio::spawn(tick::run(Arc::clone(&state), state.config.tick_interval));
         let data = web::Data::from(Arc::clone(&state));
-        let emulations = crate::sources::emulate::EmulationsState::new();
+        let emulations = terminals::EmulationsState::new();
         let server = HttpServer::new(move || {
             let emulations = emulations.clone();
             App::new()
@@ -385,9 +386,7 @@ impl Application {
                 // The sandbox pages (`/`, `/sandbox`) and the offline `/docs` first.
                 .configure(crate::sandbox::configure)
                 .configure(configure)
-                .configure(move |cfg| {
-                    crate::sources::emulate::configure_emulations(cfg, emulations)
-                })
+                .configure(move |cfg| terminals::configure_emulations(cfg, emulations))
                 .default_service(web::to(not_found))
         })
         .listen(listener)?

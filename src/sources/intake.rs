@@ -19,23 +19,21 @@
 use std::time::Duration;
 
 use futures::StreamExt;
-use hmac::{Hmac, Mac};
+use hmac::Mac;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
 use utoipa::ToSchema;
 
 use super::catalogue::Terminal;
-use super::edifact;
 use super::repo::{self, IntakeRun, Quarantined, ReportedContainer, SyncRun};
 use super::service::SourcesError;
 use super::sync::{load_credentials, SyncError};
 use super::Sources;
 use crate::store::vault::SecretMerge;
 use crate::store::{now_millis, Actor, AuditLog, AuditRecord, SecretFields};
+use crate::terminals::edifact;
 
-/// Header of the signed form of a delivery.
-pub const SIGNATURE_HEADER: &str = "X-Scr-Signature";
+pub use crate::terminals::tmining::{sign, SIGNATURE_HEADER};
 /// Oldest accepted signature timestamp, and the furthest in the future.
 pub const MAX_SKEW_SECS: i64 = 300;
 /// Largest accepted webhook body.
@@ -151,18 +149,6 @@ fn refused(status: u16, code: &'static str, message: impl Into<String>) -> Webho
     }
 }
 
-type HmacSha256 = Hmac<Sha256>;
-
-/// The signature header value for `body` at `t` (what a sender computes).
-pub fn sign(secret: &str, t: i64, body: &[u8]) -> String {
-    // HMAC accepts keys of any length.
-    let mut mac = HmacSha256::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
-    mac.update(t.to_string().as_bytes());
-    mac.update(b".");
-    mac.update(body);
-    format!("t={t},v1={}", hex::encode(mac.finalize().into_bytes()))
-}
-
 /// Check a delivery's credentials against the connection's secret.
 fn verify(
     secret: &str,
@@ -215,17 +201,15 @@ fn verify(
             format!("the signature is {} s away from now (at most {MAX_SKEW_SECS} s): a replay or a wrong clock", (now_secs - t).abs()),
         ));
     }
-    let mut mac = HmacSha256::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
-    mac.update(t.to_string().as_bytes());
-    mac.update(b".");
-    mac.update(body);
-    mac.verify_slice(&v1).map_err(|_| {
-        refused(
-            401,
-            "invalid_signature",
-            "the signature does not match the body and this webhook's secret",
-        )
-    })
+    crate::terminals::tmining::mac(secret, t, body)
+        .verify_slice(&v1)
+        .map_err(|_| {
+            refused(
+                401,
+                "invalid_signature",
+                "the signature does not match the body and this webhook's secret",
+            )
+        })
 }
 
 /// Constant-time comparison without another dependency.

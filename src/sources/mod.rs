@@ -1,13 +1,12 @@
-//! Data Sources: entity-level connections to six terminals, their emulations, adapters and sync.
+//! Data Sources: entity-level connections to six terminals, their adapters and sync.
 //!
 //! - [`catalogue`]: the six terminals as pure data (region, auth type, form fields).
-//! - [`model`]: the normalized container event and its dedup key.
-//! - [`emulate`]: offline emulations of the terminal APIs, mounted by the simulator.
+//! - [`model`]: the normalized container event and its dedup key (from [`crate::terminals`], which
+//!   the terminal emulations in `crate::simulate::terminals` share).
 //! - [`adapters`]: one HTTP adapter per terminal behind one trait.
 //! - [`repo`]: the `ds_*` tables (migrations 1000+), over the gateway's store.
 //! - [`service`]: the operations (connect, verify, test, disconnect, sync, read), audited.
 //! - [`sync`]: the sync engine and the scheduler.
-//! - [`edifact`]: the UN/EDIFACT COARRI/CODECO reader and writer.
 //! - [`intake`]: pushed and dropped data: T-Mining webhooks (verify, queue, drain) and EDIFACT files.
 //! - [`api`]: the `/v1/data-sources` and `/v1/containers/{equipment}/events` HTTP face.
 //!
@@ -18,8 +17,6 @@
 pub mod adapters;
 pub mod api;
 pub mod catalogue;
-pub mod edifact;
-pub mod emulate;
 pub mod intake;
 pub mod model;
 pub mod repo;

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use actix_web::{App, HttpServer};
-use cpu_gateway::sources::emulate::{configure_emulations, EmulationsState};
+use cpu_gateway::simulate::terminals::{configure_emulations, EmulationsState};
 use cpu_gateway::sources::{api::configure_with, HumanDuration, Sources, SourcesSettings};
 use cpu_gateway::store::{AuditLog, Role, Store, Vault, VaultKey};
 use secrecy::ExposeSecret;

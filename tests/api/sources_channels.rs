@@ -224,7 +224,7 @@ async fn tmining_webhooks_fetch_the_release_and_store_each_state_once(db: Db) {
     assert_eq!(again["statuses"], json!({"202": 60}));
     env.drained().await;
     assert_eq!(env.events_of("tmining").await, stored);
-    let address = cpu_gateway::sources::emulate::tmining_release_address(&eq);
+    let address = cpu_gateway::simulate::terminals::tmining_release_address(&eq);
     for event in ["GREENLIGHTS", "update", "Transfer"] {
         let body = documented_body(&address, event);
         let sig = sign(&secret, chrono::Utc::now().timestamp(), body.as_bytes());

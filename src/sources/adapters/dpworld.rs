@@ -8,7 +8,8 @@ use super::{
     check, json, time, transport, Credentials, Http, Page, Session, SourceAdapter, SourceError,
 };
 use crate::sources::catalogue::Terminal;
-use crate::sources::model::{EventKind, NormalizedEvent};
+use crate::sources::model::NormalizedEvent;
+use crate::terminals::codes;
 
 pub(super) struct DpWorld {
     pub(super) h: Http,
@@ -52,20 +53,6 @@ struct Event {
     customs: Option<String>,
 }
 
-fn kind(code: &str) -> Option<EventKind> {
-    Some(match code {
-        "VA" => EventKind::VesselArrival,
-        "DI" => EventKind::Discharge,
-        "GI" => EventKind::GateIn,
-        "GO" => EventKind::GateOut,
-        "LO" => EventKind::Load,
-        "VD" => EventKind::VesselDeparture,
-        "CS" => EventKind::CustomsStatus,
-        "YM" => EventKind::YardLocation,
-        _ => return None,
-    })
-}
-
 fn map(e: Event) -> Option<NormalizedEvent> {
     Some(NormalizedEvent {
         yard_position: e.position,
@@ -76,7 +63,7 @@ fn map(e: Event) -> Option<NormalizedEvent> {
             Terminal::Dpworld,
             e.id,
             e.equipment_id,
-            kind(&e.movement_code)?,
+            codes::DPWORLD.kind(&e.movement_code)?,
             time(&e.timestamp_utc)?,
         )
     })

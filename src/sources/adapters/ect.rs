@@ -13,7 +13,8 @@ use super::{
     SourceError,
 };
 use crate::sources::catalogue::Terminal;
-use crate::sources::model::{EventKind, NormalizedEvent};
+use crate::sources::model::NormalizedEvent;
+use crate::terminals::codes;
 
 const SCOPE_BASIC: &str = "containers.read";
 const SCOPE_EXTENDED: &str = "containers.extended";
@@ -51,20 +52,6 @@ struct Event {
     customs_status: Option<String>,
 }
 
-fn kind(code: &str) -> Option<EventKind> {
-    Some(match code {
-        "ARRI" => EventKind::VesselArrival,
-        "DISC" => EventKind::Discharge,
-        "GTIN" => EventKind::GateIn,
-        "GTOT" => EventKind::GateOut,
-        "LOAD" => EventKind::Load,
-        "DEPA" => EventKind::VesselDeparture,
-        "CUST" => EventKind::CustomsStatus,
-        "YARD" => EventKind::YardLocation,
-        _ => return None,
-    })
-}
-
 fn map(e: Event) -> Option<NormalizedEvent> {
     Some(NormalizedEvent {
         yard_position: e.yard_location,
@@ -75,7 +62,7 @@ fn map(e: Event) -> Option<NormalizedEvent> {
             Terminal::Ect,
             e.event_id,
             e.container_number,
-            kind(&e.event_code)?,
+            codes::ECT.kind(&e.event_code)?,
             time(&e.event_date_time)?,
         )
     })

@@ -9,6 +9,7 @@ use super::{
 };
 use crate::sources::catalogue::Terminal;
 use crate::sources::model::{EventKind, NormalizedEvent, TimeKind};
+use crate::terminals::codes;
 
 pub(super) struct Mpet {
     pub(super) h: Http,
@@ -50,20 +51,6 @@ struct StatusLights {
     pickup_ready: bool,
 }
 
-fn kind(m: &str) -> Option<EventKind> {
-    Some(match m {
-        "vessel-arrived" => EventKind::VesselArrival,
-        "discharged" => EventKind::Discharge,
-        "gate-in" => EventKind::GateIn,
-        "gate-out" => EventKind::GateOut,
-        "loaded" => EventKind::Load,
-        "vessel-departed" => EventKind::VesselDeparture,
-        "customs" => EventKind::CustomsStatus,
-        "yard-move" => EventKind::YardLocation,
-        _ => return None,
-    })
-}
-
 /// The movement, then one observed event per status light (GREEN or RED): a light's change is
 /// stored once, the same state read again is not.
 fn map(e: Event) -> Vec<NormalizedEvent> {
@@ -71,7 +58,7 @@ fn map(e: Event) -> Vec<NormalizedEvent> {
         return Vec::new();
     };
     let mut out = Vec::new();
-    if let Some(k) = kind(&e.movement) {
+    if let Some(k) = codes::MPET.kind(&e.movement) {
         out.push(NormalizedEvent {
             yard_position: e.yard_location.clone(),
             quay: e.quay.clone(),

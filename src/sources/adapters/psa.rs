@@ -8,7 +8,8 @@ use super::{
     check, json, time, transport, Credentials, Http, Page, Session, SourceAdapter, SourceError,
 };
 use crate::sources::catalogue::Terminal;
-use crate::sources::model::{EventKind, NormalizedEvent};
+use crate::sources::model::NormalizedEvent;
+use crate::terminals::codes;
 
 pub(super) struct Psa {
     pub(super) h: Http,
@@ -36,22 +37,8 @@ struct Event {
     customs_status: Option<String>,
 }
 
-fn kind(code: &str) -> Option<EventKind> {
-    Some(match code {
-        "VESSEL_ARRIVAL" => EventKind::VesselArrival,
-        "DISCHARGE" => EventKind::Discharge,
-        "GATE_IN" => EventKind::GateIn,
-        "GATE_OUT" => EventKind::GateOut,
-        "LOAD" => EventKind::Load,
-        "VESSEL_DEPARTURE" => EventKind::VesselDeparture,
-        "CUSTOMS" => EventKind::CustomsStatus,
-        "YARD_MOVE" => EventKind::YardLocation,
-        _ => return None,
-    })
-}
-
 fn map(e: Event) -> Option<NormalizedEvent> {
-    let kind = kind(&e.event_type)?;
+    let kind = codes::PSA.kind(&e.event_type)?;
     Some(NormalizedEvent {
         yard_position: e.yard_position,
         quay: e.quay,

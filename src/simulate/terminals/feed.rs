@@ -9,8 +9,10 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::sources::catalogue::Terminal;
-use crate::sources::model::{iso6346_check_digit, EventKind};
+use crate::terminals::Terminal;
+use cpu_simulator::ids::EquipmentNumber;
+
+use crate::terminals::event::EventKind;
 
 /// Events per container slot.
 pub const STEPS: u64 = 6;
@@ -78,8 +80,8 @@ pub fn container(seed: u64, slot: u64) -> String {
     let owner = OWNERS[(h % OWNERS.len() as u64) as usize];
     let serial = (h >> 8) % 1_000_000;
     let first10 = format!("{owner}U{serial:06}");
-    // The owner codes and the serial are ASCII letters/digits, so the check digit always exists.
-    let check = iso6346_check_digit(&first10).unwrap_or(0);
+    // The simulator core's ISO 6346 check digit (the one implementation).
+    let check = EquipmentNumber::check_digit(first10.as_bytes());
     format!("{first10}{check}")
 }
 
@@ -183,7 +185,7 @@ pub fn page(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sources::model::parse_equipment_number;
+    use crate::terminals::event::parse_equipment_number;
 
     #[test]
     fn deterministic_and_valid() {

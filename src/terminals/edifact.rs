@@ -21,10 +21,10 @@
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 
-use super::catalogue::Terminal;
-use super::model::{
+use super::event::{
     parse_equipment_number, Document, EventKind, FullEmpty, NormalizedEvent, TimeKind,
 };
+use super::Terminal;
 
 /// The separators of an interchange (UNA, else the ISO 9735 defaults).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -714,9 +714,10 @@ mod tests {
     }
 
     fn container(serial: u32) -> String {
-        let first10 = format!("MSCU{:06}", serial % 1_000_000);
-        let d = crate::sources::model::iso6346_check_digit(&first10).unwrap_or(0);
-        format!("{first10}{d}")
+        match cpu_simulator::ids::EquipmentNumber::from_serial("MSCU", serial) {
+            Ok(e) => e.as_str().to_owned(),
+            Err(e) => panic!("MSCU{serial}: {e}"),
+        }
     }
 
     proptest! {

@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 use super::faults::Phase;
 use super::feed::{self, FeedEvent};
 use super::{error, invalid_credentials, EmulationsState, FeedQuery};
-use crate::sources::catalogue::Terminal;
-use crate::sources::model::EventKind;
+use crate::terminals::codes;
+use crate::terminals::Terminal;
 
 const T: Terminal = Terminal::Psa;
 pub const COOKIE: &str = "EPORTAL_SESSION";
@@ -39,34 +39,11 @@ struct PsaEvent {
     customs_status: Option<&'static str>,
 }
 
-pub fn event_code(k: EventKind) -> &'static str {
-    match k {
-        EventKind::VesselArrival => "VESSEL_ARRIVAL",
-        EventKind::Discharge => "DISCHARGE",
-        EventKind::GateIn => "GATE_IN",
-        EventKind::GateOut => "GATE_OUT",
-        EventKind::Load => "LOAD",
-        EventKind::VesselDeparture => "VESSEL_DEPARTURE",
-        EventKind::CustomsStatus => "CUSTOMS",
-        EventKind::YardLocation => "YARD_MOVE",
-        // The generated feeds hold only the eight movement kinds above; the release statuses
-        // come from other channels (CPu, T-Mining, MPET lights).
-        EventKind::CustomsProgress
-        | EventKind::CommercialRelease
-        | EventKind::TerminalRelease
-        | EventKind::Blocked
-        | EventKind::PickupReady
-        | EventKind::ReleaseRight
-        | EventKind::Document
-        | EventKind::Assignment => "STATUS",
-    }
-}
-
 fn render(e: FeedEvent) -> PsaEvent {
     PsaEvent {
         event_id: e.id,
         container_number: e.equipment,
-        event_type: event_code(e.kind),
+        event_type: codes::PSA.code(e.kind),
         event_time: e.at.to_rfc3339(),
         quay: e.terminal_code,
         vessel_name: e.vessel,

@@ -21,8 +21,8 @@ use sha2::{Digest, Sha256};
 use super::faults::Phase;
 use super::feed;
 use super::{error, invalid_credentials, EmulationsState, FeedQuery};
-use crate::sources::catalogue::Terminal;
-use crate::sources::model::{parse_equipment_number, EventKind};
+use crate::terminals::event::{parse_equipment_number, EventKind};
+use crate::terminals::Terminal;
 
 const T: Terminal = Terminal::Tmining;
 
@@ -317,8 +317,8 @@ pub async fn send_webhooks(
             } else {
                 let t = chrono::Utc::now().timestamp();
                 req.header(
-                    crate::sources::intake::SIGNATURE_HEADER,
-                    crate::sources::intake::sign(&b.secret, t, payload.as_bytes()),
+                    crate::terminals::tmining::SIGNATURE_HEADER,
+                    crate::terminals::tmining::sign(&b.secret, t, payload.as_bytes()),
                 )
             };
             async move {

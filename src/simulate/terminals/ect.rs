@@ -16,8 +16,9 @@ use serde::{Deserialize, Serialize};
 use super::faults::Phase;
 use super::feed::{self, FeedEvent};
 use super::{error, EmulationsState, FeedQuery};
-use crate::sources::catalogue::Terminal;
-use crate::sources::model::EventKind;
+use crate::terminals::codes;
+use crate::terminals::event::EventKind;
+use crate::terminals::Terminal;
 
 const T: Terminal = Terminal::Ect;
 pub const SUBSCRIPTION_HEADER: &str = "Ocp-Apim-Subscription-Key";
@@ -48,29 +49,6 @@ struct EctEvent {
     customs_status: Option<&'static str>,
 }
 
-pub fn event_code(k: EventKind) -> &'static str {
-    match k {
-        EventKind::VesselArrival => "ARRI",
-        EventKind::Discharge => "DISC",
-        EventKind::GateIn => "GTIN",
-        EventKind::GateOut => "GTOT",
-        EventKind::Load => "LOAD",
-        EventKind::VesselDeparture => "DEPA",
-        EventKind::CustomsStatus => "CUST",
-        EventKind::YardLocation => "YARD",
-        // The generated feeds hold only the eight movement kinds above; the release statuses
-        // come from other channels (CPu, T-Mining, MPET lights).
-        EventKind::CustomsProgress
-        | EventKind::CommercialRelease
-        | EventKind::TerminalRelease
-        | EventKind::Blocked
-        | EventKind::PickupReady
-        | EventKind::ReleaseRight
-        | EventKind::Document
-        | EventKind::Assignment => "STAT",
-    }
-}
-
 fn basic_kind(k: EventKind) -> bool {
     matches!(
         k,
@@ -82,7 +60,7 @@ fn render(e: FeedEvent, extended: bool) -> EctEvent {
     EctEvent {
         event_id: e.id,
         container_number: e.equipment,
-        event_code: event_code(e.kind),
+        event_code: codes::ECT.code(e.kind),
         event_date_time: e.at.to_rfc3339(),
         terminal: e.terminal_code,
         vessel_name: extended.then_some(e.vessel),

@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 use super::faults::Phase;
 use super::feed::{self, FeedEvent};
 use super::{error, invalid_credentials, EmulationsState, FeedQuery};
-use crate::sources::catalogue::Terminal;
-use crate::sources::model::EventKind;
+use crate::terminals::codes;
+use crate::terminals::Terminal;
 
 const T: Terminal = Terminal::Dpworld;
 pub const SESSION_HEADER: &str = "X-Session-Id";
@@ -45,34 +45,11 @@ struct DpwEvent {
     customs: Option<&'static str>,
 }
 
-pub fn movement_code(k: EventKind) -> &'static str {
-    match k {
-        EventKind::VesselArrival => "VA",
-        EventKind::Discharge => "DI",
-        EventKind::GateIn => "GI",
-        EventKind::GateOut => "GO",
-        EventKind::Load => "LO",
-        EventKind::VesselDeparture => "VD",
-        EventKind::CustomsStatus => "CS",
-        EventKind::YardLocation => "YM",
-        // The generated feeds hold only the eight movement kinds above; the release statuses
-        // come from other channels (CPu, T-Mining, MPET lights).
-        EventKind::CustomsProgress
-        | EventKind::CommercialRelease
-        | EventKind::TerminalRelease
-        | EventKind::Blocked
-        | EventKind::PickupReady
-        | EventKind::ReleaseRight
-        | EventKind::Document
-        | EventKind::Assignment => "ST",
-    }
-}
-
 fn render(e: FeedEvent) -> DpwEvent {
     DpwEvent {
         id: e.id,
         equipment_id: e.equipment,
-        movement_code: movement_code(e.kind),
+        movement_code: codes::DPWORLD.code(e.kind),
         timestamp_utc: e.at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
         terminal: e.terminal_code,
         vessel: Vessel {

@@ -1,4 +1,5 @@
 //! Emulations of the five terminal APIs behind Data Sources, served under `/emulations/{terminal}/...`.
+//! They live on the simulator side; what they share with the adapters is in [`crate::terminals`].
 //!
 //! T-Mining SCR follows its public developer documentation: JWT bearer login, `onRelease` webhooks
 //! with the documented body (sent by the emulation to a receiver on request), and the release
@@ -40,7 +41,7 @@ use utoipa::ToSchema;
 
 use self::faults::{FaultKind, FaultSpec, Faults, Phase};
 pub use self::tmining::release_address as tmining_release_address;
-use crate::sources::catalogue::Terminal;
+use crate::terminals::Terminal;
 
 /// The terminals that have an emulation here (NxtPort CPu is the simulator's own surface).
 pub const EMULATED: [Terminal; 5] = [
@@ -606,7 +607,7 @@ pub async fn edifact_file(
     let messages: Vec<String> = evs
         .iter()
         .filter_map(|e| {
-            let m = crate::sources::edifact::Move {
+            let m = crate::terminals::edifact::Move {
                 kind: e.kind,
                 equipment: e.equipment.clone(),
                 at: e.at,
@@ -617,7 +618,7 @@ pub async fn edifact_file(
                 quay: Some(e.terminal_code.to_string()),
                 position: None,
             };
-            crate::sources::edifact::write_message(&format!("{}", e.index + 1), &e.id, &m)
+            crate::terminals::edifact::write_message(&format!("{}", e.index + 1), &e.id, &m)
         })
         .collect();
     state.served(t, messages.len());
@@ -628,7 +629,7 @@ pub async fn edifact_file(
     HttpResponse::Ok()
         .content_type("text/plain; charset=utf-8")
         .insert_header(("X-Next-Since", next.to_string()))
-        .body(crate::sources::edifact::write_interchange(
+        .body(crate::terminals::edifact::write_interchange(
             sender,
             &format!("{since}"),
             &messages,

@@ -10,8 +10,8 @@ use serde::Serialize;
 use super::faults::Phase;
 use super::feed::{self, FeedEvent};
 use super::{error, Account, EmulationsState, FeedQuery};
-use crate::sources::catalogue::Terminal;
-use crate::sources::model::EventKind;
+use crate::terminals::codes;
+use crate::terminals::Terminal;
 
 const T: Terminal = Terminal::Mpet;
 pub const UUID_HEADER: &str = "X-Application-Uuid";
@@ -75,35 +75,12 @@ fn lights(e: &FeedEvent, seed: u64) -> StatusLights {
     }
 }
 
-pub fn movement(k: EventKind) -> &'static str {
-    match k {
-        EventKind::VesselArrival => "vessel-arrived",
-        EventKind::Discharge => "discharged",
-        EventKind::GateIn => "gate-in",
-        EventKind::GateOut => "gate-out",
-        EventKind::Load => "loaded",
-        EventKind::VesselDeparture => "vessel-departed",
-        EventKind::CustomsStatus => "customs",
-        EventKind::YardLocation => "yard-move",
-        // The generated feeds hold only the eight movement kinds above; the release statuses
-        // come from other channels (CPu, T-Mining, MPET lights).
-        EventKind::CustomsProgress
-        | EventKind::CommercialRelease
-        | EventKind::TerminalRelease
-        | EventKind::Blocked
-        | EventKind::PickupReady
-        | EventKind::ReleaseRight
-        | EventKind::Document
-        | EventKind::Assignment => "status",
-    }
-}
-
 fn render(e: FeedEvent, seed: u64) -> MpetEvent {
     MpetEvent {
         status_lights: lights(&e, seed),
         id: e.id,
         container_number: e.equipment,
-        movement: movement(e.kind),
+        movement: codes::MPET.code(e.kind),
         occurred_at: e.at.to_rfc3339(),
         quay: e.terminal_code,
         vessel_name: e.vessel,
