@@ -36,32 +36,10 @@ struct Call {
     at: DateTime<Utc>,
 }
 
-/// ISO 6346 check digit of the first 10 characters.
-fn check_digit(prefix: &str) -> u32 {
-    let value = |c: char| -> u32 {
-        if let Some(d) = c.to_digit(10) {
-            return d;
-        }
-        let mut v = 10;
-        for _ in 'A'..c {
-            v += 1;
-            if v % 11 == 0 {
-                v += 1;
-            }
-        }
-        v
-    };
-    let sum: u32 = prefix
-        .chars()
-        .enumerate()
-        .map(|(i, c)| value(c) * (1 << i))
-        .sum();
-    sum % 11 % 10
-}
-
+/// A valid container number (the simulator core's ISO 6346, the one implementation).
 fn container(n: u64) -> String {
     let prefix = format!("BNCU{:06}", n % 1_000_000);
-    let digit = check_digit(&prefix);
+    let digit = cpu_simulator::ids::EquipmentNumber::check_digit(prefix.as_bytes());
     format!("{prefix}{digit}")
 }
 

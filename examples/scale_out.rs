@@ -43,29 +43,11 @@ fn free_port() -> anyhow::Result<u16> {
         .port())
 }
 
-/// ISO 6346 check digit.
+/// A valid container number (the simulator core's ISO 6346, the one implementation).
 fn container(n: u64) -> String {
     let prefix = format!("SCLU{:06}", n % 1_000_000);
-    let value = |c: char| -> u64 {
-        match c {
-            '0'..='9' => u64::from(c as u8 - b'0'),
-            _ => {
-                // A=10, skipping multiples of 11.
-                let mut v = 10;
-                let mut letter = 'A';
-                while letter != c {
-                    v += 1;
-                    if v % 11 == 0 {
-                        v += 1;
-                    }
-                    letter = (letter as u8 + 1) as char;
-                }
-                v
-            }
-        }
-    };
-    let sum: u64 = prefix.chars().enumerate().map(|(i, c)| value(c) << i).sum();
-    format!("{prefix}{}", sum % 11 % 10)
+    let digit = cpu_simulator::ids::EquipmentNumber::check_digit(prefix.as_bytes());
+    format!("{prefix}{digit}")
 }
 
 struct Proc(Child);

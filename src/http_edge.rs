@@ -1,6 +1,7 @@
 //! Pieces of the request edge shared by both servers (the simulator and the gateway): which
 //! methods a path allows (from the server's own OpenAPI document, so a documented route is
-//! covered without a second list), and serde messages without Rust type names.
+//! covered without a second list), serde messages without Rust type names, and the one mapping of
+//! a JSON body that does not parse to (field path, human message).
 
 use actix_web::dev::ResourceDef;
 use std::sync::OnceLock;
@@ -66,6 +67,68 @@ pub fn clean_serde_message(msg: &str) -> String {
     .into_owned()
 }
 
+/// Why a JSON body did not parse into the handler's type, for both servers to word in their own
+/// envelope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JsonFailure {
+    /// The body is not JSON at all (a syntax error, or it ends early).
+    pub syntax: bool,
+    /// The JSON path of the offending field (`releases[0].equipmentNumber`); `None` when the body
+    /// as a whole is wrong (not JSON, or the wrong shape at its root).
+    pub field: Option<String>,
+    /// serde's message without Rust type names and without the line/column suffix.
+    pub message: String,
+}
+
+/// Parse `body` as `T`; a failure says which field and why.
+pub fn parse_json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, JsonFailure> {
+    // Fast path; only a failure pays for tracking the JSON path of the bad field.
+    if let Ok(value) = serde_json::from_slice(body) {
+        return Ok(value);
+    }
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(de).map_err(json_failure)
+}
+
+/// The one mapping of a serde_path_to_error failure to (field path, message). serde reports a
+/// missing field at its parent and carries the name only in its message (serde's own
+/// `missing field `x``); this is the only place that reads it.
+pub fn json_failure(e: serde_path_to_error::Error<serde_json::Error>) -> JsonFailure {
+    let path = e.path().to_string();
+    let inner = e.into_inner();
+    let raw = inner.to_string();
+    let raw = match (inner.line(), raw.rfind(" at line ")) {
+        (1.., Some(i)) => &raw[..i],
+        _ => raw.as_str(),
+    };
+    let message = clean_serde_message(raw);
+    if inner.is_syntax() || inner.is_eof() {
+        return JsonFailure {
+            syntax: true,
+            field: None,
+            message,
+        };
+    }
+    let named = message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split('`').next())
+        .filter(|f| !f.is_empty());
+    let root = path == "." || path.is_empty();
+    // serde also reads a struct from an array: `[0]` then means "the body is an array".
+    let field = match (root, named) {
+        (false, None) if path.starts_with('[') => None,
+        (true, Some(f)) => Some(f.to_owned()),
+        (false, Some(f)) => Some(format!("{path}.{f}")),
+        (true, None) => None,
+        (false, None) => Some(path),
+    };
+    JsonFailure {
+        syntax: false,
+        field,
+        message,
+    }
+}
+
 /// Whether a refusal already speaks for itself: a JSON body, or an HTML page (the console and
 /// sandbox render their own form errors). Anything else (a framework `text/plain` answer, an
 /// empty body) is rewritten into the server's JSON envelope.
@@ -91,5 +154,51 @@ mod tests {
             "invalid digit found in string"
         );
         assert!(!clean_serde_message("expected enum ActionType").contains("ActionType"));
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[expect(dead_code, reason = "only parsed")]
+    struct Line {
+        equipment: String,
+        count: u32,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[expect(dead_code, reason = "only parsed")]
+    struct Body {
+        lines: Vec<Line>,
+    }
+
+    fn fail(body: &str) -> JsonFailure {
+        match parse_json_body::<Body>(body.as_bytes()) {
+            Ok(b) => panic!("{body} parsed: {b:?}"),
+            Err(f) => f,
+        }
+    }
+
+    #[test]
+    fn json_failures_name_the_field() {
+        let f = fail(r#"{"lines": [{"equipment": "A", "count": "x"}]}"#);
+        assert_eq!(f.field.as_deref(), Some("lines[0].count"));
+        assert!(!f.syntax);
+        assert!(!f.message.contains(" at line "), "{}", f.message);
+        // A missing field is reported at its parent: the name is added. An unknown one is named.
+        let f = fail(r#"{"lines": [{"equipment": "A"}]}"#);
+        assert_eq!(f.field.as_deref(), Some("lines[0].count"));
+        assert_eq!(fail(r#"{}"#).field.as_deref(), Some("lines"));
+        assert_eq!(
+            fail(r#"{"lines": [], "extra": 1}"#).field.as_deref(),
+            Some("extra")
+        );
+        // The wrong shape at the root, and no JSON at all: the body as a whole.
+        let f = fail("[1]");
+        assert_eq!((f.syntax, f.field), (false, None));
+        let f = fail("\"lines\"");
+        assert_eq!((f.syntax, f.field), (false, None));
+        assert!(f.message.contains("a JSON object"), "{}", f.message);
+        let f = fail(r#"{"lines": "#);
+        assert_eq!((f.syntax, f.field), (true, None));
     }
 }

@@ -16,6 +16,8 @@ use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use crate::nxtport::client;
+
 /// Where the gateway sends its CPu calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
@@ -39,11 +41,12 @@ impl Mode {
     }
 
     /// NxtPort's API host for this mode (`None` in sim mode: the embedded simulator's address).
+    /// The hosts are the NxtPort client's table, the one place that names them.
     pub fn default_api_base_url(self) -> Option<&'static str> {
         match self {
             Mode::Sim => None,
-            Mode::Uat => Some("https://api-uat.nxtport.com"),
-            Mode::Prd => Some("https://api.nxtport.com"),
+            Mode::Uat => Some(client::UAT_API_BASE_URL),
+            Mode::Prd => Some(client::PRD_API_BASE_URL),
         }
     }
 
@@ -51,8 +54,8 @@ impl Mode {
     pub fn default_token_url(self) -> Option<&'static str> {
         match self {
             Mode::Sim => None,
-            Mode::Uat => Some("https://login-uat.nxtport.com/connect/token"),
-            Mode::Prd => Some("https://login.nxtport.com/connect/token"),
+            Mode::Uat => Some(client::UAT_TOKEN_URL),
+            Mode::Prd => Some(client::PRD_TOKEN_URL),
         }
     }
 }

@@ -140,57 +140,17 @@ impl FromRequest for Caller {
 #[derive(Debug)]
 pub struct ValidJson<T>(pub T);
 
-/// Strip serde_json's " at line L column C" suffix.
-fn strip_position(msg: &str) -> String {
-    match msg.rfind(" at line ") {
-        Some(i) => msg[..i].to_owned(),
-        None => msg.to_owned(),
-    }
-}
-
-/// The name between the first pair of backticks (serde's `missing field `x``).
-fn backticked(msg: &str) -> Option<&str> {
-    let start = msg.find('`')? + 1;
-    let len = msg[start..].find('`')?;
-    Some(&msg[start..start + len])
-}
-
-/// Parse `bytes` as `T`, mapping errors to the envelope.
+/// Parse `bytes` as `T`, mapping errors to the envelope (the field path and message come from
+/// [`crate::http_edge::json_failure`], shared with the simulator).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
-    match serde_path_to_error::deserialize::<_, T>(de) {
-        Ok(v) => Ok(v),
-        Err(e) => {
-            let path = e.path().to_string();
-            let inner = e.into_inner();
-            let msg = crate::http_edge::clean_serde_message(&strip_position(&inner.to_string()));
-            if inner.is_syntax() || inner.is_eof() {
-                return Err(ApiError::MalformedJson(format!(
-                    "body is not valid JSON: {msg}"
-                )));
-            }
-            let field = if path == "." || path.is_empty() {
-                if msg.starts_with("missing field") || msg.starts_with("unknown field") {
-                    backticked(&msg).map(str::to_owned)
-                } else {
-                    None
-                }
-            } else if msg.starts_with("missing field") {
-                backticked(&msg).map(|f| format!("{path}.{f}"))
-            } else {
-                Some(path)
-            };
-            match field {
-                Some(field) => Err(ApiError::InvalidField {
-                    message: format!("{field}: {msg}"),
-                    field,
-                }),
-                None => Err(ApiError::MalformedJson(format!(
-                    "body has the wrong shape: {msg}"
-                ))),
-            }
-        }
-    }
+    crate::http_edge::parse_json_body(bytes).map_err(|f| match f.field {
+        _ if f.syntax => ApiError::MalformedJson(format!("body is not valid JSON: {}", f.message)),
+        Some(field) => ApiError::InvalidField {
+            message: format!("{field}: {}", f.message),
+            field,
+        },
+        None => ApiError::MalformedJson(format!("body has the wrong shape: {}", f.message)),
+    })
 }
 
 impl<T: DeserializeOwned + 'static> FromRequest for ValidJson<T> {

@@ -168,32 +168,15 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
             "A non-empty request body is required.",
         ));
     }
-    // Fast path; only a failure pays for tracking the JSON path of the bad field.
-    if let Ok(value) = serde_json::from_slice(body) {
-        return Ok(value);
-    }
-    let de = &mut serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        let msg = crate::http_edge::clean_serde_message(&e.inner().to_string());
-        let path = e.path().to_string();
-        // A missing field is reported at its parent; name the field itself.
-        let missing = msg
-            .strip_prefix("missing field `")
-            .and_then(|rest| rest.split('`').next());
-        let whole_body = matches!(
-            e.inner().classify(),
-            serde_json::error::Category::Syntax | serde_json::error::Category::Eof
-        ) || path.starts_with('[');
-        let field = match (path.as_str(), missing) {
-            _ if whole_body => "$".to_owned(),
-            ("." | "", Some(f)) => f.to_owned(),
-            (p, Some(f)) => format!("{p}.{f}"),
-            ("." | "", None) => "$".to_owned(),
-            (p, None) => p.to_owned(),
-        };
+    crate::http_edge::parse_json_body(body).map_err(|f| {
+        // Not JSON at all, or the wrong shape at its root: the body as a whole (`$`).
+        let field = f
+            .field
+            .filter(|_| !f.syntax)
+            .unwrap_or_else(|| "$".to_owned());
         ApiError::field(
             field,
-            format!("The JSON value could not be converted: {msg}"),
+            format!("The JSON value could not be converted: {}", f.message),
         )
     })
 }

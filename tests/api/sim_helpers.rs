@@ -25,29 +25,11 @@ pub const T0: &str = "2024-05-01T10:00:00Z";
 /// Timestamps sent in bodies.
 pub const TS: &str = "2024-05-01T09:30:00.000Z";
 
-/// ISO 6346 check digit of the first 10 characters (independent of the simulator's own).
+/// ISO 6346 check digit of the first 10 characters: the simulator core's (the one implementation).
 pub fn check_digit(prefix: &str) -> u32 {
-    let value = |c: char| -> u32 {
-        if let Some(d) = c.to_digit(10) {
-            return d;
-        }
-        // A=10, then +1 per letter, skipping multiples of 11.
-        let mut v = 10;
-        for l in 'A'..c {
-            let _ = l;
-            v += 1;
-            if v % 11 == 0 {
-                v += 1;
-            }
-        }
-        v
-    };
-    let sum: u32 = prefix
-        .chars()
-        .enumerate()
-        .map(|(i, c)| value(c) * (1 << i))
-        .sum();
-    sum % 11 % 10
+    u32::from(cpu_simulator::ids::EquipmentNumber::check_digit(
+        prefix.as_bytes(),
+    ))
 }
 
 /// A valid container number, distinct per `n`.
