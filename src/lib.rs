@@ -19,6 +19,7 @@ pub mod nxtport;
 pub mod sandbox;
 pub mod scenario;
 pub mod simulate;
+pub mod sliding_window;
 pub mod sources;
 pub mod store;
 pub mod telemetry;

@@ -7,7 +7,8 @@
 //! fixed minutes), while still using at least 98% of the budget when offered more.
 //!
 //! # Algorithm: sliding-window log (default), GCRA available
-//! [`BudgetAlgorithm::SlidingWindowLog`] keeps the instants of the last `calls` grants and
+//! [`BudgetAlgorithm::SlidingWindowLog`] ([`crate::sliding_window`], the mechanism the simulator's
+//! per-key limit uses too) keeps the instants of the last `calls` grants and
 //! grants again only when the oldest is older than `period + safety_margin`. That is the
 //! sliding-window rule itself, so the guarantee holds by construction. When a grant is late
 //! (timer granularity, scheduling), only that one chain of the log shifts: the loss is one
@@ -59,6 +60,7 @@ use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 use super::shared_budget::RedisBudgetStore;
+use crate::sliding_window::SlidingWindowLog;
 
 /// Who is waiting for a slot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -225,10 +227,9 @@ type Gcra = RateLimiter<
 
 enum Algorithm {
     Log {
-        window: Duration,
         calls: usize,
         reserve: usize,
-        grants: VecDeque<Instant>,
+        log: SlidingWindowLog<Instant>,
     },
     Gcra {
         limiter: Box<Gcra>,
@@ -242,10 +243,9 @@ impl Algorithm {
             BudgetAlgorithm::SlidingWindowLog => {
                 let calls = usize::try_from(config.calls).unwrap_or(usize::MAX);
                 Algorithm::Log {
-                    window: config.window(),
                     calls,
                     reserve: usize::try_from(config.interactive_reserve).unwrap_or(0),
-                    grants: VecDeque::with_capacity(calls.min(10_000)),
+                    log: SlidingWindowLog::new(config.window(), calls.min(10_000)),
                 }
             }
             BudgetAlgorithm::Gcra => {
@@ -268,30 +268,15 @@ impl Algorithm {
     fn try_take(&mut self, now: Instant, priority: Priority) -> Result<(), Duration> {
         match self {
             Algorithm::Log {
-                window,
                 calls,
                 reserve,
-                grants,
+                log,
             } => {
-                while let Some(&oldest) = grants.front() {
-                    if now.saturating_duration_since(oldest) >= *window {
-                        grants.pop_front();
-                    } else {
-                        break;
-                    }
-                }
                 let limit = match priority {
                     Priority::Interactive => *calls,
                     Priority::Background => calls.saturating_sub(*reserve).max(1),
                 };
-                if grants.len() < limit {
-                    grants.push_back(now);
-                    Ok(())
-                } else {
-                    // The grant that must leave the window before this caller fits.
-                    let leaving = grants.get(grants.len() - limit).copied().unwrap_or(now);
-                    Err((leaving + *window).saturating_duration_since(now))
-                }
+                log.try_take(now, limit)
             }
             Algorithm::Gcra { limiter, clock } => limiter
                 .check()

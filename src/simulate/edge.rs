@@ -73,7 +73,9 @@ pub async fn authenticate(
         .map(|t| t.clone())
         .ok_or_else(|| ApiError::Unauthorized("Invalid or unknown bearer token".into()))?;
     let world = info.world;
-    if info.expires_at <= world.world.read().now() {
+    // The world's clock: token expiry and the key's rate-limit window both run on it.
+    let now = world.world.read().now();
+    if info.expires_at <= now {
         return Err(ApiError::Unauthorized(
             "The bearer token has expired".into(),
         ));
@@ -104,7 +106,7 @@ pub async fn authenticate(
         world: Arc::clone(&world),
         party: Arc::clone(&party),
     });
-    state.check_rate(&rate_key)?;
+    state.check_rate(&rate_key, now)?;
     if let Some(effect) = world.take_fault(req.method().as_str(), req.path()) {
         if let Some(latency) = effect.latency {
             tokio::time::sleep(latency).await;

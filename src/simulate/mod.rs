@@ -10,6 +10,7 @@ pub mod control;
 pub mod cpu;
 pub mod edge;
 pub mod error;
+pub mod limit;
 pub mod state;
 pub mod terminals;
 pub mod tick;

@@ -235,36 +235,6 @@ pub struct Principal {
     pub party: NxtEntityId,
 }
 
-/// NxtPort's rule is "no more than N calls per minute": a sliding-window log per subscription key
-/// enforces exactly that (a token bucket or GCRA with a burst of N lets up to 2N through in the
-/// first minute). Each key keeps at most N instants.
-#[derive(Debug)]
-struct WindowLimiter {
-    limit: usize,
-    window: std::time::Duration,
-    keys: DashMap<String, VecDeque<std::time::Instant>>,
-}
-
-impl WindowLimiter {
-    /// Count a call; `Err(wait)` when the key already made `limit` calls in the last window.
-    fn check(&self, key: &str) -> Result<(), std::time::Duration> {
-        let now = std::time::Instant::now();
-        let mut log = self.keys.entry(key.to_owned()).or_default();
-        while log
-            .front()
-            .is_some_and(|t| now.duration_since(*t) >= self.window)
-        {
-            log.pop_front();
-        }
-        if log.len() >= self.limit {
-            let oldest = log.front().copied().unwrap_or(now);
-            return Err(self.window.saturating_sub(now.duration_since(oldest)));
-        }
-        log.push_back(now);
-        Ok(())
-    }
-}
-
 /// The process-wide state.
 pub struct SimState {
     /// Configuration.
@@ -280,7 +250,7 @@ pub struct SimState {
     pub tokens: DashMap<String, TokenInfo>,
     /// Refresh tokens.
     pub refresh_tokens: DashMap<String, TokenInfo>,
-    limiter: Option<WindowLimiter>,
+    limiter: Option<super::limit::KeyLimiter>,
     /// Webhook delivery queue.
     pub deliveries: tokio::sync::mpsc::UnboundedSender<(Arc<WorldHandle>, Notification)>,
 }
@@ -300,11 +270,9 @@ impl SimState {
     /// Build the state with its default world; returns the receiver of the webhook queue.
     pub fn new(config: SimConfig) -> anyhow::Result<(Arc<SimState>, DeliveryQueue)> {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        let limiter = config.rate_limit.map(|n| WindowLimiter {
-            limit: n.get() as usize,
-            window: config.rate_limit_window,
-            keys: DashMap::new(),
-        });
+        let limiter = config
+            .rate_limit
+            .map(|n| super::limit::KeyLimiter::new(n.get() as usize, config.rate_limit_window));
         let state = Arc::new(SimState {
             config,
             worlds: DashMap::new(),
@@ -447,13 +415,13 @@ impl SimState {
             .ok_or_else(|| ApiError::NotFound(format!("no world '{id}' (X-Sim-World)")))
     }
 
-    /// Count one call against the subscription key's budget.
-    pub fn check_rate(&self, key: &str) -> Result<(), ApiError> {
+    /// Count one call against the subscription key's budget, at `now` on the caller's world clock.
+    pub fn check_rate(&self, key: &str, now: DateTime<Utc>) -> Result<(), ApiError> {
         let Some(limiter) = &self.limiter else {
             return Ok(());
         };
         limiter
-            .check(key)
+            .check(key, now)
             .map_err(|wait| ApiError::TooManyRequests(wait.as_secs_f64().ceil().max(1.0) as u64))
     }
 

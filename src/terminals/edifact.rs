@@ -406,7 +406,7 @@ pub fn map_message(t: Terminal, m: &RawMessage) -> Result<Vec<NormalizedEvent>, 
             refuse(
                 "invalid_check_digit",
                 format!(
-                    "message {r}: '{}' is not an ISO 6346 container number (check digit)",
+                    "message {r}: '{}' is not an ISO 6346 container number (category U, J or Z, check digit)",
                     raw.chars().take(20).collect::<String>()
                 ),
             )
@@ -676,6 +676,10 @@ mod tests {
 
         let bad_digit = SAMPLE.replacen("CSQU3054383", "CSQU3054384", 1);
         let i = read(Terminal::Psa, &bad_digit).expect("reads");
+        assert_eq!(i.quarantined[0].1.code, "invalid_check_digit");
+        // Category X with the check digit that fits it: refused all the same (U, J, Z only).
+        let bad_category = SAMPLE.replacen("CSQU3054383", "CSQX3054382", 1);
+        let i = read(Terminal::Psa, &bad_category).expect("reads");
         assert_eq!(i.quarantined[0].1.code, "invalid_check_digit");
 
         let bad_qualifier = SAMPLE.replace("BGM+34+", "BGM+99+");
