@@ -33,14 +33,16 @@ read -r -d '' TABLE <<'TABLE_END' || true
 2  src/http_edge            -
 2  src/telemetry            -
 2  src/docs_ui              -
+# The sliding-window log behind both "N calls per window" rules (NxtPort budget, simulator).
+2  src/sliding_window       -
 # What the terminal emulations and the Data Sources adapters both speak (event model, EDIFACT).
 2  src/terminals            -
-3  src/nxtport              -                                # nxtport client
+3  src/nxtport              src/sliding_window               # nxtport client
 3  src/connection           -                                # connection
 4  src/store                src/connection                   # store
 # simulate: the simulator's HTTP face, terminal emulations, tick task; the sandbox pages are part
 # of it (the face mounts them, they read its state): one layer, two modules.
-5  src/simulate             src/terminals src/http_edge src/sandbox src/telemetry
+5  src/simulate             src/terminals src/http_edge src/sandbox src/telemetry src/sliding_window
 5  src/sandbox              src/simulate src/docs_ui
 # gateway, sources: Data Sources and the console are mounted by the gateway's application.
 6  src/sources              src/store src/connection src/nxtport src/terminals src/http_edge src/telemetry
