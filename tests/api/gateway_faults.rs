@@ -81,8 +81,19 @@ async fn gateway_delivers_everything_in_order_through_500s_and_429s_within_budge
             expected.entry(eq.clone()).or_default().push(id);
         }
     }
-    // Faults "for a while", then NxtPort recovers.
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // Faults until the deliveries have met them, then NxtPort recovers.
+    super::poll::until(
+        "a delivery answered by a fault",
+        Duration::from_secs(30),
+        async || {
+            let calls = sim.calls().await;
+            calls
+                .iter()
+                .any(|c| c["status"] == json!(500) || c["status"] == json!(429))
+                .then_some(())
+        },
+    )
+    .await;
     sim.control(Method::DELETE, "/simulator/v1/faults", None)
         .await;
     let ids: Vec<String> = container_of.keys().cloned().collect();
@@ -210,19 +221,15 @@ impl Drop for Child {
 }
 
 async fn wait_healthy(http: &reqwest::Client, base: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(r) = http.get(format!("{base}/ready")).send().await {
-            if r.status() == 200 {
-                return;
-            }
-        }
-        assert!(
-            Instant::now() < deadline,
-            "gateway at {base} did not get ready"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    super::poll::until(
+        format!("gateway at {base} ready"),
+        Duration::from_secs(30),
+        async || {
+            let r = http.get(format!("{base}/ready")).send().await.ok()?;
+            (r.status() == 200).then_some(())
+        },
+    )
+    .await;
 }
 
 #[tokio::test]

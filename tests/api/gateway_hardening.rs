@@ -139,16 +139,11 @@ fn tail(log: &str) -> &str {
 }
 
 async fn wait_ready(http: &reqwest::Client, base: &str) {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Ok(r) = http.get(format!("{base}/ready")).send().await {
-            if r.status() == 200 {
-                return;
-            }
-        }
-        assert!(Instant::now() < deadline, "{base} not ready in {WAIT:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    super::poll::until(format!("{base} ready"), WAIT, async || {
+        let r = http.get(format!("{base}/ready")).send().await.ok()?;
+        (r.status() == 200).then_some(())
+    })
+    .await;
 }
 
 async fn send(rb: reqwest::RequestBuilder) -> (u16, Value) {

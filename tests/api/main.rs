@@ -7,6 +7,7 @@ mod gateway_faults;
 mod gateway_hardening;
 mod nxtport_client;
 mod openapi;
+mod poll;
 mod scale;
 mod scenario;
 mod sim_helpers;

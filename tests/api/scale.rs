@@ -130,16 +130,15 @@ impl Replica {
     }
 
     async fn ready(&self, http: &reqwest::Client) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Ok(r) = http.get(format!("{}/ready", self.base)).send().await {
-                if r.status() == 200 {
-                    return;
-                }
-            }
-            assert!(Instant::now() < deadline, "{} did not get ready", self.base);
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        super::poll::until(
+            format!("{} ready", self.base),
+            Duration::from_secs(30),
+            async || {
+                let r = http.get(format!("{}/ready", self.base)).send().await.ok()?;
+                (r.status() == 200).then_some(())
+            },
+        )
+        .await;
     }
 }
 
@@ -347,11 +346,14 @@ async fn replica_killed_with_claims_is_taken_over_only_after_its_lease_and_nothi
         }
     };
     // Both replicas hold claims.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while in_flight("a").await.is_empty() || in_flight("b").await.is_empty() {
-        assert!(Instant::now() < deadline, "replicas never held claims");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    super::poll::until(
+        "both replicas hold claims",
+        Duration::from_secs(20),
+        async || {
+            (!in_flight("a").await.is_empty() && !in_flight("b").await.is_empty()).then_some(())
+        },
+    )
+    .await;
     a.kill9();
     let killed_with: HashSet<String> = in_flight("a").await.into_iter().collect();
     assert!(!killed_with.is_empty());
@@ -362,15 +364,13 @@ async fn replica_killed_with_claims_is_taken_over_only_after_its_lease_and_nothi
         .await;
 
     // Every operation recorded as sent (so every call that got its 202 is in the journal).
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let counts = store.operation_counts().await.expect("counts");
-        if counts == vec![("sent".to_owned(), 30)] {
-            break;
-        }
-        assert!(Instant::now() < deadline, "not all sent: {counts:?}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let mut counts = Vec::new();
+    let sent = super::poll::eventually(Duration::from_secs(60), async || {
+        counts = store.operation_counts().await.expect("counts");
+        (counts == vec![("sent".to_owned(), 30)]).then_some(())
+    })
+    .await;
+    assert!(sent.is_some(), "not all sent: {counts:?}");
     // Calls still hanging in the slow simulator land within its latency.
     tokio::time::sleep(Duration::from_millis(2_500)).await;
     let j = journal(&sim.calls().await, &container_of);

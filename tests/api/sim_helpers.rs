@@ -6,7 +6,7 @@
 //! [`T0`] so that `storedOn` filters and expiries are deterministic; `Sim::start_with` can undo it.
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use actix_web::{web, App, HttpResponse, HttpServer};
 use chrono::{DateTime, Utc};
@@ -35,6 +35,13 @@ pub fn check_digit(prefix: &str) -> u32 {
 /// A valid container number, distinct per `n`.
 pub fn container(n: u32) -> String {
     let prefix = format!("MSCU{:06}", n % 1_000_000);
+    format!("{prefix}{}", check_digit(&prefix))
+}
+
+/// The same number with category X (ISO 6346 allows U, J and Z) and the check digit that fits
+/// it, so that only the category letter is wrong.
+pub fn bad_category(eq: &str) -> String {
+    let prefix = format!("{}X{}", &eq[..3], &eq[4..10]);
     format!("{prefix}{}", check_digit(&prefix))
 }
 
@@ -686,23 +693,8 @@ pub fn ownership_path() -> String {
     format!("/certified-pickup/v1/{LOCODE}/validation/ownership/truck")
 }
 
-/// Poll `check` every 20 ms until it returns `Some`, for at most `limit`.
-pub async fn eventually<T, F, Fut>(limit: Duration, mut check: F) -> Option<T>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let start = Instant::now();
-    loop {
-        if let Some(v) = check().await {
-            return Some(v);
-        }
-        if start.elapsed() > limit {
-            return None;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
+/// Poll until a condition holds (bounded): the shared helper.
+pub use super::poll::eventually;
 
 /// A tiny webhook receiver on port 0 that answers `status` and records every JSON body.
 pub struct Receiver {

@@ -314,6 +314,17 @@ async fn terminal_release_bad_input_is_400_naming_the_problem_and_changes_nothin
         )
         .await;
     assert!(r.bad_field("equipmentNumber").contains("check digit"));
+    // A category letter ISO 6346 does not allow (check digit right for it).
+    let odd = bad_category(&eq);
+    let r = c
+        .psa
+        .call(
+            Method::PUT,
+            &terminal_release_path(&odd),
+            Some(&merge(good.clone(), json!({"equipmentNumber": odd}))),
+        )
+        .await;
+    assert!(r.bad_field("equipmentNumber").contains("category"));
     // Body and path disagree.
     let r = c
         .psa
@@ -350,7 +361,7 @@ async fn terminal_release_bad_input_is_400_naming_the_problem_and_changes_nothin
         .iter()
         .filter(|c| c["status"] == json!(400) && c["party"] == json!("psa"))
         .count();
-    assert_eq!(refused, 10, "{calls:?}");
+    assert_eq!(refused, 11, "{calls:?}");
 }
 
 #[actix_web::test]
@@ -2772,11 +2783,12 @@ async fn control_api_refuses_bad_input() {
 
 /// NxtPort accepts no more than N calls in any window: after a burst of N, calls stay refused until
 /// the oldest call leaves the window (a token bucket would let a call through ~window/N later).
+/// The window runs on the world's clock (frozen here): the test moves it instead of sleeping.
 #[actix_web::test]
 async fn rate_limit_is_a_strict_sliding_window() {
     let sim = Sim::start_with(|c| {
         c.rate_limit = std::num::NonZeroU32::new(10);
-        c.rate_limit_window = std::time::Duration::from_millis(1500);
+        c.rate_limit_window = std::time::Duration::from_secs(60);
     })
     .await;
     let psa = sim.login("psa").await;
@@ -2784,11 +2796,15 @@ async fn rate_limit_is_a_strict_sliding_window() {
     for _ in 0..10 {
         psa.call(Method::GET, path, None).await.expect(200);
     }
-    // Well past window/N (150 ms) but inside the window: still refused.
-    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    // Well past window/N (6 s) but inside the window: still refused, told to wait the rest.
+    sim.advance(20).await;
+    let r = psa.call(Method::GET, path, None).await;
+    r.expect(429);
+    assert_eq!(r.header("retry-after"), Some("40"), "{}", r.text);
+    sim.advance(39).await;
     psa.call(Method::GET, path, None).await.expect(429);
     // Once the window has passed, calls are accepted again.
-    tokio::time::sleep(std::time::Duration::from_millis(1300)).await;
+    sim.advance(1).await;
     psa.call(Method::GET, path, None).await.expect(200);
 }
 

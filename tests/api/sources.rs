@@ -147,14 +147,12 @@ impl Env {
     }
     /// Poll until the state is no longer `verifying` (bounded: 10 s).
     pub(crate) async fn settled(&self, t: &str) -> Value {
-        for _ in 0..100 {
-            let st = self.state(t).await;
-            if st["status"] != "verifying" {
-                return st;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("{t} still verifying after 10 s");
+        super::poll::until(
+            format!("{t} no longer verifying"),
+            Duration::from_secs(10),
+            async || Some(self.state(t).await).filter(|st| st["status"] != "verifying"),
+        )
+        .await
     }
     pub(crate) async fn emu_post(&self, path: &str, body: Value) -> Value {
         let resp = self
@@ -700,6 +698,9 @@ async fn disconnect_stops_sync_and_keeps_history_and_timeline(db: Db) {
     );
     let (s, _) = env.get("/v1/containers/CSQU3054384/events").await;
     assert_eq!(s, 400);
+    // Category X with its own right check digit: only the category letter is wrong.
+    let (s, _) = env.get("/v1/containers/CSQX3054382/events").await;
+    assert_eq!(s, 400);
     assert!(env
         .audit()
         .await
@@ -796,24 +797,24 @@ async fn the_scheduler_syncs_on_its_own_and_backs_off_on_failure(db: Db) {
         return;
     };
     env.put("psa", psa_demo()).await;
-    let mut stored = 0;
-    for _ in 0..100 {
-        stored = cpu_gateway::sources::repo::count_events(
+    super::poll::until("300 events stored", Duration::from_secs(10), async || {
+        let stored = cpu_gateway::sources::repo::count_events(
             &env.store,
             &env.entity,
             cpu_gateway::sources::Terminal::Psa,
         )
         .await
         .expect("count");
-        if stored == 300 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(stored, 300);
+        (stored == 300).then_some(())
+    })
+    .await;
     env.fault("psa", json!({"kind": "server_error"})).await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert_eq!(env.state("psa").await["code"], "terminal_unavailable");
+    super::poll::until(
+        "the scheduler marks the terminal unavailable",
+        Duration::from_secs(10),
+        async || (env.state("psa").await["code"] == "terminal_unavailable").then_some(()),
+    )
+    .await;
     let failures: i64 =
         sqlx::query_scalar("SELECT failures FROM ds_connections WHERE entity_id = $1")
             .bind(env.entity.clone())

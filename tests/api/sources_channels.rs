@@ -49,7 +49,7 @@ impl Env {
 
     /// Wait (bounded: 20 s) until no webhook of this entity is pending and no drain runs.
     async fn drained(&self) {
-        for _ in 0..200 {
+        super::poll::until("webhooks drained", Duration::from_secs(20), async || {
             let pending: i64 = sqlx::query_scalar(
                 "SELECT COUNT(*) FROM ds_webhook_inbox WHERE entity_id = $1 AND pending = 1",
             )
@@ -64,12 +64,9 @@ impl Env {
             .fetch_one(self.store.pool())
             .await
             .expect("lease");
-            if pending == 0 && leased == 0 {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("webhooks still pending after 20 s");
+            (pending == 0 && leased == 0).then_some(())
+        })
+        .await;
     }
 
     async fn post_raw(&self, path: &str, headers: &[(&str, String)], body: &str) -> (u16, Value) {
