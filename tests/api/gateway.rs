@@ -67,6 +67,47 @@ pub struct Gw {
     pub http: reqwest::Client,
     pub state: Arc<GatewayState>,
     pub dir: tempfile::TempDir,
+    /// The simulator parties' secrets: none may reach the data folder in clear text.
+    pub secrets: Vec<String>,
+}
+
+/// The secrets of the simulator's parties (what [`Gw`]'s drop check looks for).
+pub fn party_secrets(sim: &Sim) -> Vec<String> {
+    sim.parties
+        .values()
+        .flat_map(|p| [&p.password, &p.client_secret, &p.subscription_key])
+        .filter(|s| s.len() >= 8)
+        .cloned()
+        .collect()
+}
+
+impl Drop for Gw {
+    /// The invariant every gateway test checks on its way out (skipped while panicking): whatever
+    /// the test did, no secret of the simulator's parties is in clear text in the data folder
+    /// (the SQLite database and its WAL).
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        for entry in std::fs::read_dir(self.dir.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            // A folder, or a file SQLite removed meanwhile: nothing to read.
+            let Ok(bytes) = std::fs::read(entry.path()) else {
+                continue;
+            };
+            let hay = String::from_utf8_lossy(&bytes);
+            for secret in &self.secrets {
+                assert!(
+                    !hay.contains(secret.as_str()),
+                    "a party secret in clear text in {}",
+                    entry.path().display()
+                );
+            }
+        }
+    }
 }
 
 /// Settings of a test gateway: UAT code path against `sim`, fast retries, no polling.
@@ -111,11 +152,13 @@ impl Gw {
         let base = format!("http://127.0.0.1:{}", app.port());
         let state = app.state();
         tokio::spawn(app.run_until_stopped());
+        let secrets = party_secrets(sim);
         Some(Gw {
             base,
             http: reqwest::Client::new(),
             state,
             dir,
+            secrets,
         })
     }
 

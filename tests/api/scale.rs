@@ -416,6 +416,7 @@ async fn replica(sim: &Sim, url: &str, tweak: impl FnOnce(&mut Settings)) -> Gw 
         http: reqwest::Client::new(),
         state,
         dir,
+        secrets: super::gateway::party_secrets(sim),
     }
 }
 
