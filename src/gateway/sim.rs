@@ -314,3 +314,32 @@ pub async fn rotate_simulator_webhooks(
     }
     Ok(updated)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_banner_shows_the_demo_webhook_secret() {
+        let secret = |s: &str| SecretString::from(s.to_owned());
+        let demo = DemoSetup {
+            entity_id: "e1".into(),
+            token: secret("cgw_demo-token"),
+            webhook_secret: secret("whk_demo-secret"),
+            party: SimParty {
+                key: DEMO_PARTY.into(),
+                nxt_entity_id: "NXT00000000869".into(),
+                username: "psa".into(),
+                password: secret("pw"),
+                client_id: "c".into(),
+                client_secret: secret("cs"),
+                subscription_key: secret("k"),
+                terminal_code: Some("869".into()),
+                ingestion_id: None,
+            },
+        };
+        let text = demo.banner(8081, Some("http://127.0.0.1:8082"));
+        assert_eq!(text.matches("whk_demo-secret").count(), 1, "{text}");
+        assert!(text.contains("cgw_demo-token"), "{text}");
+    }
+}
