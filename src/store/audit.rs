@@ -487,8 +487,19 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn filters_apply_before_the_limit() {
+    async fn filters_apply_before_the_limit_sqlite() {
         let (store, _dir) = sqlite_store().await;
+        filters_apply_before_the_limit(store).await;
+    }
+
+    #[tokio::test]
+    async fn filters_apply_before_the_limit_postgres() {
+        if let Some(store) = crate::store::test_support::postgres_store().await {
+            filters_apply_before_the_limit(store).await;
+        }
+    }
+
+    async fn filters_apply_before_the_limit(store: Store) {
         let own = token("t-own", "e1", false);
         let support = token("t-support", "e1", true);
         AuditLog::record(&store, &own, &rec("datasource.connect"))
