@@ -3,6 +3,13 @@
 //! with arbitrary edits (any field set to any JSON value, timestamps with odd years, leap
 //! seconds), and an arbitrary query string. The world persists across inputs (reset every
 //! 2,000), so sequences reach deep states. Nothing may panic; every refusal must be a JSON body.
+//!
+//! The actix runtime and service live on a worker thread of their own that never ends: libFuzzer
+//! hands each input over a channel and waits for the answer. When libFuzzer ends the run it
+//! calls `exit` on its own thread, so nothing of actix is torn down (its thread-local request
+//! pool, dropped after the thread-local storage it needs, read as a crash of the empty input
+//! when the harness lived in libFuzzer's thread). A panic on the worker still aborts the process
+//! through libfuzzer-sys' panic hook, with the input that caused it.
 
 #![no_main]
 
@@ -14,10 +21,10 @@ use cpu_gateway::simulate::state::{Principal, DEFAULT_WORLD};
 use cpu_gateway::simulate::{SimConfig, SimState};
 use libfuzzer_sys::fuzz_target;
 use serde_json::{json, Value};
-use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::mpsc::{channel, sync_channel, Sender, SyncSender};
+use std::sync::{Arc, Mutex, OnceLock};
 
 #[derive(Debug, Arbitrary)]
 enum Json {
@@ -186,8 +193,26 @@ impl Harness {
     }
 }
 
-thread_local! {
-    static HARNESS: RefCell<Option<Harness>> = const { RefCell::new(None) };
+/// The worker's inbox: an input and where to say it is done.
+type Job = (Input, SyncSender<()>);
+
+/// The worker thread (started on the first input, never joined, never dropped).
+fn worker() -> &'static Mutex<Sender<Job>> {
+    static WORKER: OnceLock<Mutex<Sender<Job>>> = OnceLock::new();
+    WORKER.get_or_init(|| {
+        let (tx, rx) = channel::<Job>();
+        std::thread::Builder::new()
+            .name("sim_http-harness".into())
+            .spawn(move || {
+                let mut h = Harness::new();
+                for (input, done) in rx {
+                    run(&mut h, &input);
+                    let _ = done.send(());
+                }
+            })
+            .expect("spawn the harness thread");
+        Mutex::new(tx)
+    })
 }
 
 fn value(v: &Json) -> Value {
@@ -247,117 +272,125 @@ fn base(route: u8, eq: &str) -> Value {
 }
 
 fuzz_target!(|input: Input| {
-    HARNESS.with(|h| {
-        let mut h = h.borrow_mut();
-        let h = h.get_or_insert_with(Harness::new);
-        h.inputs += 1;
-        if h.inputs % 2_000 == 0 {
-            if let Ok(w) = h.state.world(DEFAULT_WORLD) {
-                let _ = h.state.reset_world(&w);
-            }
+    let (done, wait) = sync_channel(1);
+    worker()
+        .lock()
+        .expect("harness inbox")
+        .send((input, done))
+        .expect("harness thread alive");
+    // A panic on the worker aborts the process before this returns.
+    wait.recv().expect("harness thread alive");
+});
+
+/// One input against the simulator's HTTP edge (on the worker thread).
+fn run(h: &mut Harness, input: &Input) {
+    h.inputs += 1;
+    if h.inputs % 2_000 == 0 {
+        if let Ok(w) = h.state.world(DEFAULT_WORLD) {
+            let _ = h.state.reset_world(&w);
         }
-        let (token, key, ingestion) = &h.callers[input.caller as usize % KEYS.len()];
-        let eq = CONTAINERS[input.container as usize % CONTAINERS.len()];
-        let route = input.route % 13;
-        let body = match &input.body {
-            Body::Raw(b) => b.clone(),
-            Body::Edited(edits) => {
-                let mut v = base(route, eq);
-                for (field, new) in edits.iter().take(8) {
-                    if let Value::Object(m) = &mut v {
-                        m.insert(FIELDS[*field as usize % FIELDS.len()].into(), value(new));
-                    }
+    }
+    let (token, key, ingestion) = &h.callers[input.caller as usize % KEYS.len()];
+    let eq = CONTAINERS[input.container as usize % CONTAINERS.len()];
+    let route = input.route % 13;
+    let body = match &input.body {
+        Body::Raw(b) => b.clone(),
+        Body::Edited(edits) => {
+            let mut v = base(route, eq);
+            for (field, new) in edits.iter().take(8) {
+                if let Value::Object(m) = &mut v {
+                    m.insert(FIELDS[*field as usize % FIELDS.len()].into(), value(new));
                 }
-                v.to_string().into_bytes()
             }
-        };
-        let q: String = input
-            .query
-            .chars()
-            .filter(|c| !c.is_control() && *c != ' ' && *c != '#')
-            .take(200)
-            .collect();
-        let (method, path) = match route {
-            0 => (
-                "PUT",
-                format!("/certified-pickup/v1/BEANR/containers/{eq}/import/terminal-release"),
-            ),
-            1 => ("POST", format!("/ingestion/v1/ingestion/{ingestion}")),
-            2 => (
-                "PUT",
-                format!("/certified-pickup/v1/BEANR/containers/{eq}/import/release-rights"),
-            ),
-            3 => (
-                "PUT",
-                format!("/certified-pickup/v1/BEANR/containers/{eq}/import/pickup-rights"),
-            ),
-            4 => (
-                "PUT",
-                "/certified-pickup/v1/pickup-rights/barge-rail".into(),
-            ),
-            5 => (
-                "POST",
-                "/certified-pickup/v1/BEANR/sync-validation/pickup/containers".into(),
-            ),
-            6 => (
-                "POST",
-                "/certified-pickup/v2/BEANR/sync-validation/pickup/barge-rail/containers".into(),
-            ),
-            7 => (
-                "POST",
-                "/certified-pickup/v1/BEANR/validation/pickup/identification".into(),
-            ),
-            8 => (
-                "POST",
-                "/certified-pickup/v1/BEANR/validation/ownership/truck".into(),
-            ),
-            9 => (
-                "GET",
-                format!("/certified-pickup/v1/BEANR/containers/import/release-rights/{eq}"),
-            ),
-            10 => ("GET", format!("/certified-pickup/v1/notifications?{q}")),
-            11 => ("GET", format!("/certified-pickup/v1/entities?{q}")),
-            _ => ("POST", "/connect/token".into()),
-        };
-        let Ok(method) = actix_web::http::Method::from_bytes(method.as_bytes()) else {
-            return;
-        };
-        // TestRequest panics on a URI that does not parse; a real client could not send it.
-        if path.parse::<actix_web::http::Uri>().is_err() {
-            return;
+            v.to_string().into_bytes()
         }
-        let req = TestRequest::default()
-            .method(method)
-            .uri(&path)
-            .insert_header(("Authorization", format!("Bearer {token}")))
-            .insert_header(("Ocp-Apim-Subscription-Key", key.as_str()))
-            .insert_header((
-                "Content-Type",
-                if route == 12 {
-                    "application/x-www-form-urlencoded"
-                } else {
-                    "application/json"
-                },
-            ))
-            .set_payload(body)
-            .to_request();
-        let (status, body, ctype) = h.runtime.block_on((h.call)(req));
-        if status >= 400 {
-            assert!(
-                ctype.starts_with("application/json"),
-                "{status} answered {ctype} on {path}"
-            );
-            assert!(
-                serde_json::from_slice::<Value>(&body).is_ok(),
-                "{status} on {path} is not JSON: {}",
-                String::from_utf8_lossy(&body)
-            );
-        }
-        // The ownership validation documents a 500 for bodies CPu cannot use; nothing else may.
+    };
+    let q: String = input
+        .query
+        .chars()
+        .filter(|c| !c.is_control() && *c != ' ' && *c != '#')
+        .take(200)
+        .collect();
+    let (method, path) = match route {
+        0 => (
+            "PUT",
+            format!("/certified-pickup/v1/BEANR/containers/{eq}/import/terminal-release"),
+        ),
+        1 => ("POST", format!("/ingestion/v1/ingestion/{ingestion}")),
+        2 => (
+            "PUT",
+            format!("/certified-pickup/v1/BEANR/containers/{eq}/import/release-rights"),
+        ),
+        3 => (
+            "PUT",
+            format!("/certified-pickup/v1/BEANR/containers/{eq}/import/pickup-rights"),
+        ),
+        4 => (
+            "PUT",
+            "/certified-pickup/v1/pickup-rights/barge-rail".into(),
+        ),
+        5 => (
+            "POST",
+            "/certified-pickup/v1/BEANR/sync-validation/pickup/containers".into(),
+        ),
+        6 => (
+            "POST",
+            "/certified-pickup/v2/BEANR/sync-validation/pickup/barge-rail/containers".into(),
+        ),
+        7 => (
+            "POST",
+            "/certified-pickup/v1/BEANR/validation/pickup/identification".into(),
+        ),
+        8 => (
+            "POST",
+            "/certified-pickup/v1/BEANR/validation/ownership/truck".into(),
+        ),
+        9 => (
+            "GET",
+            format!("/certified-pickup/v1/BEANR/containers/import/release-rights/{eq}"),
+        ),
+        10 => ("GET", format!("/certified-pickup/v1/notifications?{q}")),
+        11 => ("GET", format!("/certified-pickup/v1/entities?{q}")),
+        _ => ("POST", "/connect/token".into()),
+    };
+    let Ok(method) = actix_web::http::Method::from_bytes(method.as_bytes()) else {
+        return;
+    };
+    // TestRequest panics on a URI that does not parse; a real client could not send it.
+    if path.parse::<actix_web::http::Uri>().is_err() {
+        return;
+    }
+    let req = TestRequest::default()
+        .method(method)
+        .uri(&path)
+        .insert_header(("Authorization", format!("Bearer {token}")))
+        .insert_header(("Ocp-Apim-Subscription-Key", key.as_str()))
+        .insert_header((
+            "Content-Type",
+            if route == 12 {
+                "application/x-www-form-urlencoded"
+            } else {
+                "application/json"
+            },
+        ))
+        .set_payload(body)
+        .to_request();
+    let (status, body, ctype) = h.runtime.block_on((h.call)(req));
+    if status >= 400 {
         assert!(
-            status < 500 || route == 8,
-            "{status} on {path}: {}",
+            ctype.starts_with("application/json"),
+            "{status} answered {ctype} on {path}"
+        );
+        assert!(
+            serde_json::from_slice::<Value>(&body).is_ok(),
+            "{status} on {path} is not JSON: {}",
             String::from_utf8_lossy(&body)
         );
-    });
-});
+    }
+    // The ownership validation documents a 500 for bodies CPu cannot use; nothing else may.
+    assert!(
+        status < 500 || route == 8,
+        "{status} on {path}: {}",
+        String::from_utf8_lossy(&body)
+    );
+}

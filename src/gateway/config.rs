@@ -526,6 +526,24 @@ impl Settings {
             .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("gateway.db").display()))
     }
 
+    /// Where a running sim-mode gateway's embedded simulator answers (`None` outside sim mode,
+    /// with a configured simulator, or on port 0).
+    pub fn embedded_simulator_url(&self) -> Option<String> {
+        if self.mode != Mode::Sim || self.api_base_url().is_some() {
+            return None;
+        }
+        let addr = self.simulator_listen;
+        if addr.port() == 0 {
+            return None;
+        }
+        let ip = if addr.ip().is_unspecified() {
+            std::net::IpAddr::from([127, 0, 0, 1])
+        } else {
+            addr.ip()
+        };
+        Some(format!("http://{}", SocketAddr::new(ip, addr.port())))
+    }
+
     /// API base URL for the mode unless overridden (`None` in sim mode without override).
     pub fn api_base_url(&self) -> Option<String> {
         self.nxtport

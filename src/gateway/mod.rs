@@ -570,6 +570,19 @@ pub async fn token(args: TokenArgs) -> anyhow::Result<()> {
             let base = public_url
                 .or(settings.public_url.clone())
                 .unwrap_or_else(|| format!("http://{}", settings.listen));
+            if let Some(sim) = settings.embedded_simulator_url() {
+                // A running sim-mode gateway: its embedded simulator gets the new secret too.
+                match sim::rotate_simulator_webhooks(&sim, &e.id, &secret).await {
+                    Ok(0) => {}
+                    Ok(n) => eprintln!(
+                        "the embedded simulator at {sim} now sends the new secret ({n} registration(s))"
+                    ),
+                    Err(err) => eprintln!(
+                        "note: the embedded simulator at {sim} was not updated ({err:#}); \
+                         it registers the gateway's webhook again at the next start"
+                    ),
+                }
+            }
             eprintln!("webhook for entity '{}' (configure in NxtPort's notification channel; header Authorization: Bearer <secret>):", e.name);
             println!(
                 "{}/v1/webhooks/nxtport/{}\n{}",

@@ -3,7 +3,7 @@
 
 use super::error::{ErrorBody, ErrorEnvelope};
 use super::routes::{
-    connections, events, health, notifications, operations, registry, validations, webhooks,
+    audit, connections, events, health, notifications, operations, registry, validations, webhooks,
 };
 use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -39,6 +39,7 @@ envelope: {\"error\": {\"code\", \"message\", \"field\"?}}."
         validations::truck_release_right,
         registry::release_detail,
         registry::companies,
+        audit::list_audit,
         health::health,
         health::ready,
         health::metrics,
@@ -66,6 +67,7 @@ envelope: {\"error\": {\"code\", \"message\", \"field\"?}}."
         validations::AlfapassValidation,
         validations::TruckReleaseRightValidationInput,
         registry::ReleaseDetailAnswer,
+        crate::store::AuditEntry,
         health::Health,
     )),
     modifiers(&BearerAuth),
@@ -75,6 +77,7 @@ envelope: {\"error\": {\"code\", \"message\", \"field\"?}}."
         (name = "operations", description = "Delivery state of queued events"),
         (name = "validations", description = "Synchronous CPu checks passed through to NxtPort"),
         (name = "notifications", description = "Notifications from NxtPort (webhook + polling)"),
+        (name = "audit", description = "Who did what for the entity (support's acts included)"),
         (name = "operability", description = "Health, readiness, metrics")
     )
 )]
@@ -293,6 +296,7 @@ mod tests {
             "/v1/release-right-validations/truck",
             "/v1/release-details/{equipment}",
             "/v1/companies",
+            "/v1/audit",
             "/health",
             "/ready",
             "/metrics",

@@ -57,6 +57,9 @@ pub struct DemoSetup {
     pub entity_id: String,
     /// The editor token (shown once in the banner).
     pub token: SecretString,
+    /// The webhook secret the embedded simulator sends (shown once in the banner; the control
+    /// API never hands it out).
+    pub webhook_secret: SecretString,
     /// The simulator party the entity acts as.
     pub party: SimParty,
 }
@@ -76,6 +79,11 @@ impl DemoSetup {
                 self.party.terminal_code.as_deref().unwrap_or("-")
             ),
             format!("Demo editor token (keep it; it is stored hashed): {t}"),
+            format!(
+                "Demo webhook secret (the embedded simulator sends it as 'Authorization: Bearer <secret>'; \
+                 issued at each start, shown only here): {}",
+                self.webhook_secret.expose_secret()
+            ),
             String::new(),
             "Try it:".to_owned(),
             format!("  curl -s -X POST http://127.0.0.1:{port}/v1/discharges \\"),
@@ -160,16 +168,36 @@ pub async fn connect_entity(
 }
 
 /// Issue a webhook secret for the entity and register the gateway's webhook for the party.
+/// Returns the secret (the simulator's control API never shows it again).
 pub async fn register_webhook(
     state: &GatewayState,
     sim_base: &str,
     world: Option<&str>,
     entity_id: &str,
     party_nxt_entity_id: &str,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<SecretString> {
     let secret = state.store.rotate_webhook_secret(entity_id).await?;
+    put_webhook(
+        sim_base,
+        world,
+        party_nxt_entity_id,
+        &state.webhook_url(entity_id),
+        &secret,
+    )
+    .await?;
+    Ok(secret)
+}
+
+/// Register `url` with `secret` as the party's webhook at the simulator.
+async fn put_webhook(
+    sim_base: &str,
+    world: Option<&str>,
+    party_nxt_entity_id: &str,
+    url: &str,
+    secret: &SecretString,
+) -> anyhow::Result<()> {
     let body = serde_json::json!({
-        "url": state.webhook_url(entity_id),
+        "url": url,
         "headers": {"Authorization": format!("Bearer {}", secret.expose_secret())},
     });
     let mut req = http()?
@@ -225,11 +253,93 @@ pub async fn setup_demo(state: &GatewayState) -> anyhow::Result<DemoSetup> {
         .with_context(|| format!("the simulator has no '{DEMO_PARTY}' party"))?;
     let (entity, _) = state.store.ensure_entity(DEMO_ENTITY).await?;
     connect_entity(state, &entity.id, &party, "BEANR").await?;
-    register_webhook(state, &base, None, &entity.id, &party.nxt_entity_id).await?;
+    let webhook_secret =
+        register_webhook(state, &base, None, &entity.id, &party.nxt_entity_id).await?;
     let token = demo_token(state, &entity.id).await?;
     Ok(DemoSetup {
         entity_id: entity.id,
         token,
+        webhook_secret,
         party,
     })
+}
+
+/// A webhook registration as the simulator's control API shows it (secrets redacted).
+#[derive(Deserialize)]
+struct SimWebhook {
+    url: String,
+}
+
+/// After `cpu-gateway token webhook` rotated `entity_id`'s secret: give the new secret to every
+/// registration of the simulator at `sim_base` that delivers to this entity's webhook path (the
+/// embedded simulator of a running sim-mode gateway), so its deliveries keep verifying.
+/// Returns how many registrations were updated.
+pub async fn rotate_simulator_webhooks(
+    sim_base: &str,
+    entity_id: &str,
+    secret: &SecretString,
+) -> anyhow::Result<usize> {
+    let path = format!("/v1/webhooks/nxtport/{entity_id}");
+    let mut updated = 0;
+    for party in parties(sim_base, None).await? {
+        let resp = http()?
+            .get(format!(
+                "{}/simulator/v1/parties/{}/webhooks",
+                sim_base.trim_end_matches('/'),
+                party.nxt_entity_id
+            ))
+            .send()
+            .await
+            .context("reading the simulator's webhooks")?;
+        anyhow::ensure!(
+            resp.status().is_success(),
+            "simulator answered {} to GET webhooks",
+            resp.status()
+        );
+        let hooks: Vec<SimWebhook> = resp.json().await?;
+        let ours = hooks.into_iter().find(|h| {
+            reqwest::Url::parse(&h.url).is_ok_and(|u| u.path().trim_end_matches('/') == path)
+        });
+        if let Some(hook) = ours {
+            put_webhook(
+                sim_base,
+                None,
+                party.nxt_entity_id.as_str(),
+                &hook.url,
+                secret,
+            )
+            .await?;
+            updated += 1;
+        }
+    }
+    Ok(updated)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_banner_shows_the_demo_webhook_secret() {
+        let secret = |s: &str| SecretString::from(s.to_owned());
+        let demo = DemoSetup {
+            entity_id: "e1".into(),
+            token: secret("cgw_demo-token"),
+            webhook_secret: secret("whk_demo-secret"),
+            party: SimParty {
+                key: DEMO_PARTY.into(),
+                nxt_entity_id: "NXT00000000869".into(),
+                username: "psa".into(),
+                password: secret("pw"),
+                client_id: "c".into(),
+                client_secret: secret("cs"),
+                subscription_key: secret("k"),
+                terminal_code: Some("869".into()),
+                ingestion_id: None,
+            },
+        };
+        let text = demo.banner(8081, Some("http://127.0.0.1:8082"));
+        assert_eq!(text.matches("whk_demo-secret").count(), 1, "{text}");
+        assert!(text.contains("cgw_demo-token"), "{text}");
+    }
 }

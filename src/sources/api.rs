@@ -19,6 +19,7 @@ use super::service::{
 use super::Sources;
 use crate::gateway::error::{ApiError, ErrorBody, ErrorEnvelope};
 use crate::gateway::extract::Caller;
+use crate::gateway::routes::audit::{self as audit_route, AuditParams};
 use crate::store::{Actor, AuditEntry, Role};
 
 /// Largest accepted credentials body.
@@ -369,8 +370,24 @@ pub async fn sync(
 /// `?limit=` of list endpoints.
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct LimitQuery {
-    /// How many entries (default 50).
+    /// How many entries (default 50, 1-500).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
+}
+
+/// A page size given by the caller: `default` when absent, else within `1..=max` or a 400
+/// naming the parameter (never silently clamped).
+fn page_size(limit: Option<i64>, default: i64, max: i64) -> Result<i64> {
+    match limit {
+        None => Ok(default),
+        Some(n) if (1..=max).contains(&n) => Ok(n),
+        Some(_) => Err(SourcesError::Invalid {
+            code: "invalid_field",
+            field: Some("limit".into()),
+            message: format!("limit must be a number from 1 to {max}"),
+        }
+        .into()),
+    }
 }
 
 /// Sync history of one terminal, newest first (kept after a disconnect).
@@ -387,26 +404,24 @@ pub async fn syncs(
     let w = who(&req, &s).await?;
     let t = parse_terminal(&path.terminal)?;
     Ok(HttpResponse::Ok().json(
-        s.syncs(&w.actor.entity_id, t, q.limit.unwrap_or(50))
+        s.syncs(&w.actor.entity_id, t, page_size(q.limit, 50, 500)?)
             .await?,
     ))
 }
 
-/// The entity's Data Sources audit entries, newest first.
-#[utoipa::path(get, path = "/v1/data-sources/audit", tag = "data-sources", params(LimitQuery),
-    responses((status = 200, body = [AuditEntry]), (status = 401, body = ErrorEnvelope)),
+/// The entity's Data Sources audit entries, newest first, paged and filtered like
+/// `GET /v1/audit` (support's acts for the entity included).
+#[utoipa::path(get, path = "/v1/data-sources/audit", tag = "data-sources", params(AuditParams),
+    responses((status = 200, body = [AuditEntry], description = "One page, newest first; `Link: <...>; rel=\"next\"` when there are older entries",
+            headers(("Link" = String, description = "The next page (RFC 8288), when there is one"))),
+        (status = 400, body = ErrorEnvelope, description = "A parameter is invalid (named in `field`)"),
+        (status = 401, body = ErrorEnvelope)),
     security(("bearer" = [])))]
 #[tracing::instrument(skip_all)]
-pub async fn audit(
-    req: HttpRequest,
-    s: web::Data<Sources>,
-    q: web::Query<LimitQuery>,
-) -> Result<HttpResponse> {
+pub async fn audit(req: HttpRequest, s: web::Data<Sources>) -> Result<HttpResponse> {
     let w = who(&req, &s).await?;
-    Ok(HttpResponse::Ok().json(
-        s.audit_entries(&w.actor.entity_id, q.limit.unwrap_or(100))
-            .await?,
-    ))
+    let q = audit_route::query_of(&req, &w.actor.entity_id)?;
+    Ok(audit_route::respond(&req, s.audit_page(q).await?))
 }
 
 /// Set up the connection's webhook receiver (T-Mining) and issue a new secret, shown once.
@@ -524,7 +539,7 @@ pub async fn quarantine(
     let w = who(&req, &s).await?;
     let t = parse_terminal(&path.terminal)?;
     Ok(HttpResponse::Ok().json(
-        s.quarantine(&w.actor.entity_id, t, q.limit.unwrap_or(50))
+        s.quarantine(&w.actor.entity_id, t, page_size(q.limit, 50, 500)?)
             .await?,
     ))
 }
@@ -533,8 +548,10 @@ pub async fn quarantine(
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct ContainersQuery {
     /// Equipment number to start after (the last one of the previous page).
+    #[param(pattern = "^[A-Za-z0-9]{1,20}$", example = "MSCU1234566")]
     pub after: Option<String>,
     /// How many containers (default 100, at most 1000).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
 }
 
@@ -552,15 +569,26 @@ pub async fn containers(
 ) -> Result<HttpResponse> {
     let w = who(&req, &s).await?;
     let t = parse_terminal(&path.terminal)?;
-    let after = q.after.as_deref().map(|a| a.trim().to_ascii_uppercase());
+    let after = q
+        .after
+        .as_deref()
+        .map(|a| {
+            let a = a.trim();
+            if (1..=20).contains(&a.len()) && a.chars().all(|c| c.is_ascii_alphanumeric()) {
+                Ok(a.to_ascii_uppercase())
+            } else {
+                Err(SourcesError::Invalid {
+                    code: "invalid_field",
+                    field: Some("after".into()),
+                    message: "after must be the last equipment number of the previous page".into(),
+                })
+            }
+        })
+        .transpose()?;
+    let limit = page_size(q.limit, 100, 1000)?;
     Ok(HttpResponse::Ok().json(
-        s.reported_containers(
-            &w.actor.entity_id,
-            t,
-            after.as_deref(),
-            q.limit.unwrap_or(100),
-        )
-        .await?,
+        s.reported_containers(&w.actor.entity_id, t, after.as_deref(), limit)
+            .await?,
     ))
 }
 

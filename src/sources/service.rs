@@ -11,9 +11,10 @@ use super::adapters::{Credentials, Limitation};
 use super::catalogue::{catalogue, AuthType, FieldType, FormField, Region, Terminal};
 use super::repo::{self, ConnectionRow, Outcome, Saved, SyncRun, TimelineEvent};
 use super::{sync, vault_kind, Sources};
+use crate::store::audit::{AuditPage, AuditQuery};
 use crate::store::vault::{SecretMerge, VaultError};
 use crate::store::{
-    millis_to_utc, now_millis, Actor, AuditEntry, AuditLog, AuditRecord, SecretFields, StoreError,
+    millis_to_utc, now_millis, Actor, AuditLog, AuditRecord, SecretFields, StoreError,
 };
 
 /// What went wrong, for the HTTP face to map (never holds a secret).
@@ -713,18 +714,11 @@ impl Sources {
         Ok(repo::sync_runs(&self.store, entity_id, t, limit.clamp(1, 500)).await?)
     }
 
-    /// The entity's Data Sources audit entries, newest first.
-    pub async fn audit_entries(
-        &self,
-        entity_id: &str,
-        limit: i64,
-    ) -> Result<Vec<AuditEntry>, SourcesError> {
-        let all = AuditLog::list(&self.store, entity_id, limit.clamp(1, 1000) * 4).await?;
-        Ok(all
-            .into_iter()
-            .filter(|e| e.target.starts_with("datasource:") || e.action.starts_with("datasource."))
-            .take(usize::try_from(limit.clamp(1, 1000)).unwrap_or(100))
-            .collect())
+    /// One page of the entity's Data Sources audit entries, newest first (the query's other
+    /// filters apply too, in the database).
+    pub async fn audit_page(&self, mut q: AuditQuery) -> Result<AuditPage, SourcesError> {
+        q.data_sources_only = true;
+        Ok(AuditLog::page(&self.store, &q).await?)
     }
 
     /// The merged timeline of one container across this entity's sources.

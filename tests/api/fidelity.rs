@@ -474,3 +474,262 @@ async fn ingestion_without_an_id_is_a_json_404() {
     r.problem(404);
     assert_eq!(r.header("content-type"), Some("application/json"));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Audit (item 9) and sim mode (item 10)
+// ---------------------------------------------------------------------------------------------
+
+/// GET with the token, answering status, JSON and the `Link` header.
+async fn get_linked(gw: &Gw, path: &str, token: &str) -> (u16, Value, Option<String>) {
+    let r = gw
+        .req(Method::GET, path, token)
+        .send()
+        .await
+        .expect("request");
+    let status = r.status().as_u16();
+    let link = r
+        .headers()
+        .get("link")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let text = r.text().await.expect("body");
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        link,
+    )
+}
+
+/// The path inside `Link: <path>; rel="next"`.
+fn next_of(link: &str) -> &str {
+    assert!(link.ends_with("; rel=\"next\""), "{link}");
+    link.trim_start_matches('<')
+        .split('>')
+        .next()
+        .expect("link target")
+}
+
+fn actions(v: &Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .map(|e| e["action"].as_str().unwrap_or("").to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn audit_collapses_reads_pages_filters_and_shows_support_acts() {
+    let sim = Sim::start().await;
+    let gw = Gw::start(&sim, Db::Sqlite, |_| {}).await.expect("sqlite");
+    let (entity, editor) = connected(&gw, &sim, "audited", "psa").await;
+    let (_, viewer) = gw.token("audited", cpu_gateway::store::Role::Viewer).await;
+    let (support_entity, support) = gw
+        .token("helpdesk", cpu_gateway::store::Role::Support)
+        .await;
+    // A Data Sources act first, then many connection reads by a viewer.
+    // (Accepted or refused, a connect is audited.)
+    let _ = Gw::send(
+        gw.req(Method::PUT, "/v1/data-sources/psa", &editor)
+            .json(&json!({"username": "demo-psa", "password": "psa-demo-password"})),
+    )
+    .await;
+    for _ in 0..60 {
+        assert_eq!(gw.get("/v1/connections/nxtport", &viewer).await.0, 200);
+    }
+    let (s, reads, _) = get_linked(&gw, "/v1/audit?action=credentials.read", &editor).await;
+    assert_eq!(s, 200, "{reads}");
+    assert_eq!(actions(&reads), ["credentials.read"], "{reads}");
+    assert_eq!(reads[0]["detail"]["repeats"], 60, "{reads}");
+    // The Data Sources view still shows its entries by default.
+    let (s, ds, _) = get_linked(&gw, "/v1/data-sources/audit", &viewer).await;
+    assert_eq!(s, 200, "{ds}");
+    assert!(
+        actions(&ds).iter().any(|a| a == "datasource.connect"),
+        "{ds}"
+    );
+    assert!(
+        ds.as_array().expect("array").iter().all(|e| {
+            e["action"]
+                .as_str()
+                .is_some_and(|a| a.starts_with("datasource."))
+                || e["target"]
+                    .as_str()
+                    .is_some_and(|t| t.starts_with("datasource:"))
+        }),
+        "{ds}"
+    );
+
+    // Support acts for the entity: the entity sees it, as impersonation, with support's entity.
+    let (s, _) = Gw::send(
+        gw.req(Method::GET, "/v1/operations", &support)
+            .header("X-Act-For-Entity", "audited"),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let (s, theirs, _) = get_linked(&gw, "/v1/audit?impersonation=true", &viewer).await;
+    assert_eq!(s, 200, "{theirs}");
+    assert_eq!(actions(&theirs), ["impersonate"], "{theirs}");
+    assert_eq!(
+        theirs[0]["actorEntityId"],
+        json!(support_entity),
+        "{theirs}"
+    );
+    assert_eq!(theirs[0]["entityId"], json!(entity), "{theirs}");
+    let (_, by_actor, _) =
+        get_linked(&gw, &format!("/v1/audit?actor={support_entity}"), &editor).await;
+    assert_eq!(actions(&by_actor), ["impersonate"], "{by_actor}");
+    // Support's own entity does not see it as its own.
+    let (_, own, _) = get_linked(&gw, "/v1/audit", &support).await;
+    assert!(!actions(&own).iter().any(|a| a == "impersonate"), "{own}");
+
+    // Paging: follow `Link` to the end; no entry twice, none missing.
+    let (_, all, link) = get_linked(&gw, "/v1/audit?limit=1000", &editor).await;
+    assert!(link.is_none(), "one page holds all: {link:?}");
+    let all_ids: Vec<Value> = all
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|e| e["id"].clone())
+        .collect();
+    assert!(all_ids.len() >= 4, "{all}");
+    let mut paged = Vec::new();
+    let mut path = "/v1/audit?limit=2".to_owned();
+    loop {
+        let (s, page, link) = get_linked(&gw, &path, &editor).await;
+        assert_eq!(s, 200, "{page}");
+        paged.extend(
+            page.as_array()
+                .expect("array")
+                .iter()
+                .map(|e| e["id"].clone()),
+        );
+        match link {
+            Some(l) => path = next_of(&l).to_owned(),
+            None => break,
+        }
+        assert!(path.contains("limit=2"), "{path}");
+    }
+    assert_eq!(paged, all_ids);
+    // Time: nothing before 2000, everything from then on.
+    let (_, none, _) = get_linked(&gw, "/v1/audit?to=2000-01-01T00:00:00Z", &editor).await;
+    assert_eq!(none, json!([]));
+    let (_, since, _) = get_linked(
+        &gw,
+        "/v1/audit?from=2000-01-01T00:00:00Z&limit=1000",
+        &editor,
+    )
+    .await;
+    assert_eq!(since.as_array().map(Vec::len), Some(all_ids.len()));
+}
+
+#[tokio::test]
+async fn every_paging_parameter_of_v1_refuses_bad_values_naming_it() {
+    let sim = Sim::start().await;
+    let gw = Gw::start(&sim, Db::Sqlite, |_| {}).await.expect("sqlite");
+    let (_, token) = connected(&gw, &sim, "pager", "psa").await;
+    for (path, field) in [
+        ("/v1/audit?limit=-5", "limit"),
+        ("/v1/audit?limit=0", "limit"),
+        ("/v1/audit?limit=1001", "limit"),
+        ("/v1/audit?limit=abc", "limit"),
+        ("/v1/audit?cursor=-1", "cursor"),
+        ("/v1/audit?cursor=abc", "cursor"),
+        ("/v1/audit?cursor=99999999999999999999", "cursor"),
+        ("/v1/audit?from=2024-13-01T00:00:00Z", "from"),
+        ("/v1/audit?from=2024-03-01T00:00:00%2B02:00", "from"),
+        ("/v1/audit?to=2016-12-31T23:59:60Z", "to"),
+        (
+            "/v1/audit?from=2024-03-02T00:00:00Z&to=2024-03-01T00:00:00Z",
+            "to",
+        ),
+        ("/v1/audit?action=%25", "action"),
+        ("/v1/audit?action=credentials.*.*", "action"),
+        ("/v1/audit?actor=a%20b", "actor"),
+        ("/v1/audit?impersonation=maybe", "impersonation"),
+        ("/v1/audit?page=2", "page"),
+        ("/v1/data-sources/audit?limit=-5", "limit"),
+        ("/v1/data-sources/audit?cursor=0", "cursor"),
+        ("/v1/data-sources/psa/syncs?limit=-5", "limit"),
+        ("/v1/data-sources/psa/syncs?limit=501", "limit"),
+        ("/v1/data-sources/psa/quarantine?limit=0", "limit"),
+        ("/v1/data-sources/psa/containers?limit=-5", "limit"),
+        ("/v1/data-sources/psa/containers?limit=1001", "limit"),
+        ("/v1/data-sources/psa/containers?after=%25%25", "after"),
+        ("/v1/operations?limit=-5", "limit"),
+        ("/v1/notifications?limit=-5", "limit"),
+        ("/v1/companies?entityName=x&page=0", "page"),
+        ("/v1/companies?entityName=x&pageSize=-5", "pageSize"),
+    ] {
+        let (status, body) = gw.get(path, &token).await;
+        assert_eq!(status, 400, "{path}: {body}");
+        assert_eq!(body["error"]["field"], json!(field), "{path}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn token_webhook_rotation_reaches_the_running_simulator() {
+    let sim = Sim::start().await;
+    let gw = Gw::start(&sim, Db::Sqlite, |_| {}).await.expect("sqlite");
+    let (_, token) = connected(&gw, &sim, "rotating", "psa").await;
+    // `cpu-gateway token webhook` as run beside a sim-mode gateway whose embedded simulator is
+    // `sim` (the CLI is another process; it finds the simulator at `simulator_listen`).
+    let s = &gw.state.settings;
+    let config = gw.dir.path().join("cli.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "mode = \"sim\"\nsimulator_listen = \"{}\"\ndata_dir = \"{}\"\ndatabase_url = \"{}\"\n",
+            sim.base.trim_start_matches("http://"),
+            gw.dir.path().join("cli").display(),
+            s.database_url(),
+        ),
+    )
+    .expect("config");
+    cpu_gateway::gateway::token(cpu_gateway::gateway::TokenArgs {
+        store: cpu_gateway::gateway::StoreArgs {
+            config: Some(config),
+            database_url: None,
+        },
+        command: cpu_gateway::gateway::TokenCommand::Webhook {
+            entity: "rotating".into(),
+            public_url: None,
+        },
+    })
+    .await
+    .expect("token webhook");
+    // Deliveries after the rotation verify: the operation completes by webhook (no polling).
+    let (s, acc) = gw
+        .post(
+            "/v1/discharges",
+            &token,
+            &json!({"equipmentNumber": container(4711), "timestamp": "2024-05-01T08:00:00Z"}),
+        )
+        .await;
+    assert_eq!(s, 202, "{acc}");
+    let id = acc["operationId"].as_str().expect("id");
+    gw.wait_status(&token, id, "completed", std::time::Duration::from_secs(10))
+        .await;
+    let d = sim
+        .control(Method::GET, "/simulator/v1/webhook-deliveries", None)
+        .await;
+    let ours: Vec<&Value> = d
+        .body
+        .as_array()
+        .expect("deliveries")
+        .iter()
+        .filter(|x| {
+            x["url"]
+                .as_str()
+                .is_some_and(|u| u.contains("/v1/webhooks/nxtport/"))
+        })
+        .collect();
+    assert!(!ours.is_empty(), "{}", d.text);
+    assert!(
+        ours.iter()
+            .all(|x| x["lastStatus"] == json!(200) || x["lastStatus"] == json!(202)),
+        "{}",
+        d.text
+    );
+}

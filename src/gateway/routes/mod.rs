@@ -1,5 +1,6 @@
 //! The gateway's route table (one file per resource) and small query helpers.
 
+pub mod audit;
 pub mod connections;
 pub mod events;
 pub mod health;
@@ -115,6 +116,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     web::get().to(registry::release_detail),
                 )
                 .route("/companies", web::get().to(registry::companies))
+                .route("/audit", web::get().to(audit::list_audit))
                 .route(
                     "/webhooks/nxtport/{entity_id}",
                     web::post().to(webhooks::receive),
