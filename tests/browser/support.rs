@@ -177,19 +177,29 @@ pub struct Gateway {
     pub token: String,
     pub entity_id: String,
     pub state: std::sync::Arc<cpu_gateway::gateway::state::GatewayState>,
+    /// Base URL of the embedded simulator.
+    pub simulator: String,
     _dir: tempfile::TempDir,
 }
 
 impl Gateway {
     pub async fn start() -> Gateway {
+        Self::start_with(|_| {}).await
+    }
+
+    /// A gateway whose settings `configure` changed first.
+    pub async fn start_with(
+        configure: impl FnOnce(&mut cpu_gateway::gateway::config::Settings),
+    ) -> Gateway {
         let dir = tempfile::tempdir().expect("data dir");
-        let settings = cpu_gateway::gateway::config::Settings {
+        let mut settings = cpu_gateway::gateway::config::Settings {
             listen: "127.0.0.1:0".parse().expect("addr"),
             simulator_listen: "127.0.0.1:0".parse().expect("addr"),
             data_dir: dir.path().to_path_buf(),
             demo: true,
             ..Default::default()
         };
+        configure(&mut settings);
         let app = cpu_gateway::gateway::Application::build(settings)
             .await
             .expect("gateway");
@@ -197,6 +207,10 @@ impl Gateway {
         let token = demo.token.expose_secret().to_owned();
         let entity_id = demo.entity_id.clone();
         let base = format!("http://127.0.0.1:{}", app.port());
+        let simulator = format!(
+            "http://127.0.0.1:{}",
+            app.simulator_port().expect("embedded simulator")
+        );
         let state = app.state();
         tokio::spawn(app.run_until_stopped());
         Gateway {
@@ -204,6 +218,7 @@ impl Gateway {
             token,
             entity_id,
             state,
+            simulator,
             _dir: dir,
         }
     }
