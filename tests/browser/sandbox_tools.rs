@@ -104,7 +104,31 @@ async fn sandbox_world_picker_new_switch_reset_delete() {
     click_and_wait_world(&b, "#world-switch", "default").await;
     assert!(listed(&b, "MSCU1234566").await);
 
-    // Reset: same world, no container, same credentials.
+    // Advance this world's clock by a day.
+    let before = b.text("[data-clock]").await.expect("clock");
+    b.fill("#hours", "24").await;
+    b.click("form[action='/sandbox/clock'] button").await;
+    let after = b
+        .until("the clock to move", |c| {
+            let before = before.clone();
+            async move {
+                let t = c
+                    .find(Locator::Css("[data-clock]"))
+                    .await
+                    .ok()?
+                    .text()
+                    .await
+                    .ok()?;
+                (t != before).then_some(t)
+            }
+        })
+        .await;
+    let day = |t: &str| {
+        chrono::NaiveDate::parse_from_str(&t[..10], "%Y-%m-%d").expect("a date on the clock")
+    };
+    assert_eq!(day(&after) - day(&before), chrono::Duration::days(1));
+
+    // Reset: same world, no container, same credentials, the clock back to now.
     b.click("#world-reset").await;
     b.until("the reset world", |c| async move {
         c.find(Locator::Css("tr[data-container]"))
@@ -114,6 +138,8 @@ async fn sandbox_world_picker_new_switch_reset_delete() {
     })
     .await;
     assert_eq!(world_id(&b).await, fresh);
+    let reset_clock = b.text("[data-clock]").await.expect("clock");
+    assert_eq!(day(&reset_clock), day(&before), "{reset_clock}");
     assert_eq!(
         b.text("tr[data-party=agent] td:nth-child(7)")
             .await
