@@ -211,3 +211,71 @@ pub async fn clear(req: HttpRequest, state: web::Data<SimState>) -> Result<HttpR
     w.faults.lock().clear();
     Ok(see_other("/sandbox/faults?done=cleared"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn typed(fields: &[(&str, &str)]) -> FaultForm {
+        let get = |k: &str| {
+            fields
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+                .unwrap_or_default()
+        };
+        FaultForm {
+            path: get("path"),
+            method: get("method"),
+            status: get("status"),
+            latency_ms: get("latency_ms"),
+            drop: !get("drop").is_empty(),
+            count: get("count"),
+            fraction: get("fraction"),
+            error: None,
+        }
+    }
+
+    #[test]
+    fn a_form_becomes_a_fault_or_names_its_field() {
+        let f = parse(&typed(&[
+            ("path", "/ingestion"),
+            ("status", "503"),
+            ("count", "2"),
+        ]))
+        .expect("fault");
+        assert_eq!((f.status, f.count, f.method), (Some(503), Some(2), None));
+        let field = |fields: &[(&str, &str)]| parse(&typed(fields)).map(|_| ()).unwrap_err().0;
+        assert_eq!(field(&[("path", "/"), ("status", "99")]), "status");
+        assert_eq!(field(&[("path", "/"), ("status", "abc")]), "status");
+        assert_eq!(
+            field(&[("path", "/")]),
+            "status",
+            "a fault must do something"
+        );
+        assert_eq!(field(&[("path", "ingestion"), ("drop", "on")]), "path");
+        assert_eq!(
+            field(&[("path", "/"), ("drop", "on"), ("fraction", "2")]),
+            "fraction"
+        );
+        assert_eq!(
+            field(&[("path", "/"), ("drop", "on"), ("count", "0")]),
+            "count"
+        );
+        assert_eq!(
+            field(&[("path", "/"), ("drop", "on"), ("method", "TRACE")]),
+            "method"
+        );
+        assert_eq!(field(&[("path", "/"), ("latency_ms", "-5")]), "latency_ms");
+        let slow = parse(&typed(&[
+            ("path", "/"),
+            ("latency_ms", "250"),
+            ("method", "PUT"),
+        ]))
+        .expect("fault");
+        assert_eq!(slow.latency_ms, Some(250));
+        assert_eq!(slow.method.as_deref(), Some("PUT"));
+        assert_eq!(row(&slow).effect, "wait 250 ms");
+        assert_eq!(row(&slow).applies, "every call");
+    }
+}

@@ -112,38 +112,18 @@ async fn operations_filter_retry_and_cancel_with_the_buttons_audited() {
     assert!(all.iter().all(|(_, s)| s == "failed"), "{all:?}");
 
     // The status filter: Completed shows none, Failed shows both with their buttons.
-    b.client
-        .find(Locator::Css("#status"))
-        .await
-        .expect("status filter")
-        .select_by_value("completed")
-        .await
-        .expect("completed");
+    b.select("#status", "completed").await;
     b.click("#op-filter").await;
-    b.until("the completed filter", |c| async move {
-        let url = c.current_url().await.ok()?;
-        url.as_str().contains("status=completed").then_some(())
-    })
-    .await;
+    b.wait_url("status=completed").await;
     assert!(rows(&b).await.is_empty(), "nothing completed yet");
     assert_eq!(
         b.attr("#status option[selected]", "value").await.as_deref(),
         Some("completed"),
         "the filter stays selected"
     );
-    b.client
-        .find(Locator::Css("#status"))
-        .await
-        .expect("status filter")
-        .select_by_value("failed")
-        .await
-        .expect("failed");
+    b.select("#status", "failed").await;
     b.click("#op-filter").await;
-    b.until("the failed filter", |c| async move {
-        let url = c.current_url().await.ok()?;
-        url.as_str().contains("status=failed").then_some(())
-    })
-    .await;
+    b.wait_url("status=failed").await;
     assert_eq!(rows(&b).await.len(), 2);
     let error = b
         .text(&format!("tr[data-op-id='{first}'] td:nth-child(7)"))
@@ -157,16 +137,7 @@ async fn operations_filter_retry_and_cancel_with_the_buttons_audited() {
     // its filter and no longer shows it.
     b.click(&format!("tr[data-op-id='{first}'] [data-op-action=retry]"))
         .await;
-    let notice = b
-        .until("the retry notice", |c| async move {
-            c.find(Locator::Css("[data-notice]"))
-                .await
-                .ok()?
-                .text()
-                .await
-                .ok()
-        })
-        .await;
+    let notice = b.wait_text("[data-notice]").await;
     assert_eq!(notice, "Operation queued again.");
     let left = rows(&b).await;
     assert_eq!(
@@ -182,16 +153,9 @@ async fn operations_filter_retry_and_cancel_with_the_buttons_audited() {
         "tr[data-op-id='{second}'] [data-op-action=cancel]"
     ))
     .await;
-    let notice = b
-        .until("the cancel notice", |c| async move {
-            c.find(Locator::Css("[data-notice]"))
-                .await
-                .ok()?
-                .text()
-                .await
-                .ok()
-        })
-        .await;
+    // The previous page had a notice too: wait for the new one (the URL says which).
+    b.wait_url("done=cancelled").await;
+    let notice = b.wait_text("[data-notice]").await;
     assert_eq!(notice, "Operation cancelled: it will not be sent.");
     assert!(rows(&b).await.is_empty());
     assert_eq!(status_of(&gw, &second).await, "cancelled");
@@ -304,20 +268,10 @@ async fn notifications_filter_by_the_seeds_fields() {
     assert!(all >= 1);
 
     // The event filter (a list of the CPu events) and the container.
-    b.client
-        .find(Locator::Css("#n-event"))
-        .await
-        .expect("event")
-        .select_by_value(&first_event)
-        .await
-        .expect("event option");
+    b.select("#n-event", &first_event).await;
     b.fill("#n-equipment", "MSCU1234566").await;
     b.click("#n-filter").await;
-    b.until("the filtered list", |c| async move {
-        let url = c.current_url().await.ok()?;
-        url.as_str().contains("equipment=MSCU1234566").then_some(())
-    })
-    .await;
+    b.wait_url("equipment=MSCU1234566").await;
     let events = b
         .client
         .execute(
@@ -338,11 +292,7 @@ async fn notifications_filter_by_the_seeds_fields() {
     // Another container: none.
     b.fill("#n-equipment", "CSQU3054383").await;
     b.click("#n-filter").await;
-    b.until("no notification", |c| async move {
-        let url = c.current_url().await.ok()?;
-        url.as_str().contains("CSQU3054383").then_some(())
-    })
-    .await;
+    b.wait_url("CSQU3054383").await;
     assert_eq!(count(&b).await, 0);
 
     // Bad input: the field's message, marked invalid, and HTML comes back as text.
@@ -352,16 +302,7 @@ async fn notifications_filter_by_the_seeds_fields() {
         .expect("page");
     b.fill("#n-equipment", "<b>nope</b>").await;
     b.click("#n-filter").await;
-    let msg = b
-        .until("the container's message", |c| async move {
-            c.find(Locator::Css("#n-equipment-error"))
-                .await
-                .ok()?
-                .text()
-                .await
-                .ok()
-        })
-        .await;
+    let msg = b.wait_text("#n-equipment-error").await;
     assert!(!msg.is_empty());
     assert_eq!(
         b.attr("#n-equipment", "aria-invalid").await.as_deref(),

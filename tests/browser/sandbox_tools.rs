@@ -84,23 +84,11 @@ async fn sandbox_world_picker_new_switch_reset_delete() {
     b.screenshot("sandbox-new-world").await;
 
     // Switch back to the default world with the picker: the container is not there.
-    b.client
-        .find(Locator::Css("#world"))
-        .await
-        .expect("picker")
-        .select_by_value("default")
-        .await
-        .expect("default option");
+    b.select("#world", "default").await;
     click_and_wait_world(&b, "#world-switch", &fresh).await;
     assert!(!listed(&b, "MSCU1234566").await);
     // And to the new one again.
-    b.client
-        .find(Locator::Css("#world"))
-        .await
-        .expect("picker")
-        .select_by_value(&fresh)
-        .await
-        .expect("fresh option");
+    b.select("#world", &fresh).await;
     click_and_wait_world(&b, "#world-switch", "default").await;
     assert!(listed(&b, "MSCU1234566").await);
 
@@ -188,16 +176,7 @@ async fn sandbox_faults_and_webhook_deliveries_follow_changes() {
         .await;
     b.fill("#f-status", "99").await;
     b.click("#add-fault-submit").await;
-    let msg = b
-        .until("the status message", |c| async move {
-            c.find(Locator::Css("#f-status-error"))
-                .await
-                .ok()?
-                .text()
-                .await
-                .ok()
-        })
-        .await;
+    let msg = b.wait_text("#f-status-error").await;
     assert!(msg.contains("HTTP status"), "{msg}");
     assert_eq!(
         b.attr("#f-status", "aria-invalid").await.as_deref(),
@@ -318,16 +297,7 @@ async fn sandbox_faults_and_webhook_deliveries_follow_changes() {
         .await
         .expect("release");
     assert!(resp.status().is_success() || resp.status().is_redirection());
-    let row = b
-        .until("a delivery row", |c| async move {
-            c.find(Locator::Css("tr[data-delivery=failed]"))
-                .await
-                .ok()?
-                .text()
-                .await
-                .ok()
-        })
-        .await;
+    let row = b.wait_text("tr[data-delivery=failed]").await;
     assert!(row.contains("MSCU1234566"), "{row}");
     let page = b.client.source().await.expect("source");
     assert!(!page.contains("s3cret"), "webhook secrets are never shown");

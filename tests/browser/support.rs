@@ -163,6 +163,40 @@ impl Browser {
         el.text().await.ok()
     }
 
+    /// Wait (bounded) until the element matching `css` exists; its text.
+    pub async fn wait_text(&self, css: &str) -> String {
+        let css = css.to_owned();
+        self.until(&format!("an element {css}"), |c| {
+            let css = css.clone();
+            async move { c.find(Locator::Css(&css)).await.ok()?.text().await.ok() }
+        })
+        .await
+    }
+
+    /// Wait (bounded) until the page's URL contains `part`.
+    pub async fn wait_url(&self, part: &str) {
+        let part = part.to_owned();
+        self.until(&format!("a URL with {part}"), |c| {
+            let part = part.clone();
+            async move {
+                let url = c.current_url().await.ok()?;
+                url.as_str().contains(&part).then_some(())
+            }
+        })
+        .await
+    }
+
+    /// Pick `value` in the select matching `css`.
+    pub async fn select(&self, css: &str, value: &str) {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no select {css}: {e}"))
+            .select_by_value(value)
+            .await
+            .unwrap_or_else(|e| panic!("no option {value} in {css}: {e}"));
+    }
+
     /// Attribute of the element matching `css`, if both exist.
     pub async fn attr(&self, css: &str, name: &str) -> Option<String> {
         let el = self.client.find(Locator::Css(css)).await.ok()?;

@@ -216,3 +216,29 @@ pub async fn cancel_operation(
 ) -> Result<HttpResponse> {
     act(editor, &gw, OperatorAction::Cancel).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn after_an_act_the_list_keeps_its_filters() {
+        let form: crate::console::extract::FormFields = [
+            ("csrf", "secret"),
+            ("status", "failed"),
+            ("equipment", " MSCU1234566 "),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        assert_eq!(
+            back_to(&form, "retried"),
+            "/console/operations?status=failed&equipment=MSCU1234566&done=retried"
+        );
+        assert_eq!(
+            back_to(&Default::default(), "cancelled"),
+            "/console/operations?done=cancelled",
+            "no CSRF secret or empty filter in the URL"
+        );
+    }
+}
