@@ -3,8 +3,11 @@
 //!
 //! - [`session`]: a gateway token is exchanged for an HttpOnly, SameSite=Strict, expiring session
 //!   cookie; every form carries the session's CSRF secret.
+//! - [`extract`]: the checked request a handler starts from (signed in; a form with this
+//!   session's CSRF secret; an editor acting on a terminal or an operation).
 //! - [`views`]: what the templates show, built from the service types in one place.
-//! - [`pages`]: thin handlers: session, CSRF, call the Data Sources service or the store, render.
+//! - [`pages`]: thin handlers, one file per page: call the Data Sources service, the
+//!   operator service or the store, render.
 //!
 //! Templates are askama: they are compiled and type-checked with the crate (a missing field is a
 //! build error, not a blank page at run time) and escape every value as HTML by default.
@@ -12,6 +15,7 @@
 //! while a terminal is being verified) is `assets/console.js`; a Content-Security-Policy allows
 //! only this origin's scripts and styles.
 
+pub mod extract;
 pub mod pages;
 pub mod session;
 pub mod views;
@@ -56,6 +60,9 @@ pub enum ConsoleError {
     /// A form without this session's CSRF secret: nothing was changed.
     #[error("the form was not sent from this console session")]
     Csrf,
+    /// A body that is not a form (wrong type, too large): nothing was changed.
+    #[error("the form could not be read")]
+    BadForm,
     /// The role may not do this.
     #[error("{0}")]
     Forbidden(String),
@@ -79,6 +86,7 @@ impl ResponseError for ConsoleError {
         match self {
             ConsoleError::SignedOut => StatusCode::SEE_OTHER,
             ConsoleError::Csrf | ConsoleError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ConsoleError::BadForm => StatusCode::BAD_REQUEST,
             ConsoleError::NotFound(_) => StatusCode::NOT_FOUND,
             ConsoleError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -94,6 +102,10 @@ impl ResponseError for ConsoleError {
             ConsoleError::Csrf => (
                 "Form refused",
                 "This form was not sent from your console session (it expired, or another site sent it). Nothing was changed; reload the page and try again.".to_owned(),
+            ),
+            ConsoleError::BadForm => (
+                "Form refused",
+                "The form could not be read (too large, or not a form). Nothing was changed.".to_owned(),
             ),
             ConsoleError::Forbidden(m) => ("Not allowed", m.clone()),
             ConsoleError::NotFound(what) => ("Not found", format!("There is no such {what}.")),
@@ -169,6 +181,11 @@ pub fn configure(
                 .route("/data-sources/{terminal}/sync", web::post().to(p::sync))
                 .route("/containers", web::get().to(p::containers))
                 .route("/operations", web::get().to(p::operations))
+                .route("/operations/{id}/retry", web::post().to(p::retry_operation))
+                .route(
+                    "/operations/{id}/cancel",
+                    web::post().to(p::cancel_operation),
+                )
                 .route("/notifications", web::get().to(p::notifications))
                 .route("/audit", web::get().to(p::audit)),
         );

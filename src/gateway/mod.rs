@@ -18,6 +18,7 @@ pub mod extract;
 pub mod intake;
 pub mod metrics;
 pub mod openapi;
+pub mod operator;
 pub mod outbox;
 pub mod routes;
 pub mod sim;

@@ -1,15 +1,21 @@
 //! The simulator's sandbox pages (`/` and `/sandbox/...`): the parties with their demo
 //! credentials, the containers with their five lights, a container page with its release-right
 //! chain, pickup rights, history and notifications, and forms to act as any party, run the
-//! gate's pickup validation and advance the clock. Every change goes through the core's one
+//! gate's pickup validation and advance the clock ([`pages`]); a world picker ([`worlds`]),
+//! fault injection ([`faults`]) and the webhook deliveries and calls ([`deliveries`]). Every change goes through the core's one
 //! entry point (`World::apply`) and its notifications are queued for webhook delivery exactly as
 //! the CPu routes do, so the sandbox and an API caller see the same world.
 //!
 //! The simulator is an unauthenticated local test tool (its control API is too); the forms only
 //! refuse posts a browser marks as cross-site (`Sec-Fetch-Site`). A small script polls
-//! `/sandbox/version` and reloads the page when the world changed.
+//! `/sandbox/version` and reloads the page when the world or its journals changed (polling
+//! rather than server-sent events: see docs/ASSUMPTIONS.md).
 
+pub mod chrome;
+pub mod deliveries;
+pub mod faults;
 pub mod pages;
+pub mod worlds;
 
 use actix_web::{web, HttpResponse};
 
@@ -58,6 +64,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 )
                 .route("/act", web::post().to(p::act))
                 .route("/validate", web::post().to(p::validate))
-                .route("/clock", web::post().to(p::clock)),
+                .route("/clock", web::post().to(p::clock))
+                .route("/world", web::post().to(worlds::pick))
+                .route("/worlds", web::post().to(worlds::create))
+                .route("/world/reset", web::post().to(worlds::reset))
+                .route("/world/delete", web::post().to(worlds::delete))
+                .route("/faults", web::get().to(faults::faults))
+                .route("/faults", web::post().to(faults::add))
+                .route("/faults/clear", web::post().to(faults::clear))
+                .route("/deliveries", web::get().to(deliveries::deliveries)),
         );
 }

@@ -1,7 +1,8 @@
-//! Sandbox handlers: read the world, or turn a form into one core command.
+//! The sandbox's world pages: parties and containers (`/`), a container with its lights, rights,
+//! history and notifications, and the forms that act as a party, run the gate's validation or
+//! advance the clock (each turned into one core command).
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -12,87 +13,15 @@ use sim::{
     ReleaseAction, ReleaseRightCommand, RightSelector, Role, TerminalAction, TerminalEventCommand,
 };
 
-use crate::simulate::state::{SimState, WorldHandle, DEFAULT_WORLD};
+use super::chrome::{render, same_site, version_of, world, Chrome, Result, SandboxError};
+use crate::simulate::state::{SimState, WorldHandle};
 
 type Form = web::Form<HashMap<String, String>>;
 
-/// Why a sandbox request failed; a refused action re-displays the page with the message.
-#[derive(Debug, thiserror::Error)]
-pub enum SandboxError {
-    #[error("{0}")]
-    NotFound(String),
-    #[error("cross-site form refused")]
-    CrossSite,
-    #[error("internal error")]
-    Internal(String),
-}
-
-impl actix_web::ResponseError for SandboxError {
-    fn status_code(&self) -> StatusCode {
-        match self {
-            SandboxError::NotFound(_) => StatusCode::NOT_FOUND,
-            SandboxError::CrossSite => StatusCode::FORBIDDEN,
-            SandboxError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-    fn error_response(&self) -> HttpResponse {
-        if let SandboxError::Internal(e) = self {
-            tracing::error!(error = %e, "sandbox internal error");
-        }
-        let msg = match self {
-            SandboxError::Internal(_) => "internal error".to_owned(),
-            other => other.to_string(),
-        };
-        HttpResponse::build(self.status_code())
-            .content_type("text/plain; charset=utf-8")
-            .body(msg)
-    }
-}
-
-type Result<T> = std::result::Result<T, SandboxError>;
-
-fn render(status: StatusCode, t: &impl Template) -> Result<HttpResponse> {
-    let html = t
-        .render()
-        .map_err(|e| SandboxError::Internal(format!("template: {e}")))?;
-    Ok(HttpResponse::build(status)
-        .content_type("text/html; charset=utf-8")
-        .body(html))
-}
-
-fn world(state: &SimState) -> Result<Arc<WorldHandle>> {
-    state
-        .world(DEFAULT_WORLD)
-        .map_err(|_| SandboxError::NotFound("default world".into()))
-}
-
-/// Refuse forms a browser marks as sent from another site.
-fn same_site(req: &HttpRequest) -> Result<()> {
-    match req
-        .headers()
-        .get("Sec-Fetch-Site")
-        .and_then(|v| v.to_str().ok())
-    {
-        None | Some("same-origin") | Some("none") => Ok(()),
-        Some(_) => Err(SandboxError::CrossSite),
-    }
-}
-
-/// What changes whenever the world changes (notifications, stays, clock minute).
-fn version_of(w: &WorldHandle) -> String {
-    let world = w.world.read();
-    format!(
-        "{}-{}-{}",
-        world.notifications().next_seq(),
-        world.stay_count(),
-        world.now().timestamp() / 60
-    )
-}
-
-/// `GET /sandbox/version`.
+/// `GET /sandbox/version`: what the page script compares with the page's own version.
 #[tracing::instrument(skip_all)]
-pub async fn version(state: web::Data<SimState>) -> Result<HttpResponse> {
-    let w = world(&state)?;
+pub async fn version(req: HttpRequest, state: web::Data<SimState>) -> Result<HttpResponse> {
+    let w = world(&req, &state)?;
     Ok(HttpResponse::Ok()
         .content_type("text/plain")
         .body(version_of(&w)))
@@ -154,8 +83,7 @@ pub struct Choice {
 #[derive(Template)]
 #[template(path = "sandbox/index.html")]
 struct IndexPage {
-    version: String,
-    now: String,
+    chrome: Chrome,
     parties: Vec<PartyRow>,
     containers: Vec<ContainerRow>,
     agents: Vec<Choice>,
@@ -176,9 +104,13 @@ fn choices(world: &sim::World, role: Role) -> Vec<Choice> {
         .collect()
 }
 
-fn index_page(state: &SimState, status: StatusCode, error: Option<String>) -> Result<HttpResponse> {
-    let w = world(state)?;
-    let version = version_of(&w);
+pub(super) fn index_page(
+    state: &SimState,
+    w: &WorldHandle,
+    status: StatusCode,
+    error: Option<String>,
+) -> Result<HttpResponse> {
+    let chrome = Chrome::new(state, w, "containers");
     let world = w.world.read();
     let parties = world
         .parties()
@@ -226,8 +158,7 @@ fn index_page(state: &SimState, status: StatusCode, error: Option<String>) -> Re
         .collect();
     containers.sort_by(|a, b| a.equipment.cmp(&b.equipment));
     let page = IndexPage {
-        version,
-        now: world.now().format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+        chrome,
         parties,
         containers,
         agents: choices(&world, Role::ShippingAgent),
@@ -241,8 +172,9 @@ fn index_page(state: &SimState, status: StatusCode, error: Option<String>) -> Re
 
 /// `GET /`: parties, containers, clock.
 #[tracing::instrument(skip_all)]
-pub async fn index(state: web::Data<SimState>) -> Result<HttpResponse> {
-    index_page(&state, StatusCode::OK, None)
+pub async fn index(req: HttpRequest, state: web::Data<SimState>) -> Result<HttpResponse> {
+    let w = world(&req, &state)?;
+    index_page(&state, &w, StatusCode::OK, None)
 }
 
 pub struct RightRow {
@@ -276,8 +208,7 @@ pub struct ValidationView {
 #[derive(Template)]
 #[template(path = "sandbox/container.html")]
 struct ContainerPage {
-    version: String,
-    now: String,
+    chrome: Chrome,
     locode: String,
     equipment: String,
     status: &'static str,
@@ -303,6 +234,7 @@ fn party_label(world: &sim::World, id: &sim::NxtEntityId) -> String {
 
 fn container_page(
     state: &SimState,
+    w: &WorldHandle,
     locode: &str,
     equipment: &str,
     status: StatusCode,
@@ -312,8 +244,7 @@ fn container_page(
     let l = sim::UnLocode::parse(locode).map_err(|e| SandboxError::NotFound(e.to_string()))?;
     let e = sim::EquipmentNumber::parse(equipment)
         .map_err(|e| SandboxError::NotFound(e.to_string()))?;
-    let w = world(state)?;
-    let version = version_of(&w);
+    let chrome = Chrome::new(state, w, "containers");
     let world = w.world.read();
     let stay = world
         .stay(l, e)
@@ -398,8 +329,7 @@ fn container_page(
         .flat_map(|p| p.alfapass_numbers.iter().map(|a| a.as_str().to_owned()))
         .collect();
     let page = ContainerPage {
-        version,
-        now: world.now().format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+        chrome,
         locode: l.as_str().to_owned(),
         equipment: e.as_str().to_owned(),
         status: stay.lights.status().as_str(),
@@ -422,10 +352,11 @@ fn container_page(
 /// `GET /sandbox/containers/{locode}/{equipment}`.
 #[tracing::instrument(skip_all)]
 pub async fn container(
+    req: HttpRequest,
     state: web::Data<SimState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse> {
-    let w = world(&state)?;
+    let w = world(&req, &state)?;
     let notifications = w
         .world
         .write()
@@ -433,7 +364,7 @@ pub async fn container(
         .map(|o| o.notifications)
         .unwrap_or_default();
     crate::simulate::webhooks::enqueue(&state, &w, notifications);
-    container_page(&state, &path.0, &path.1, StatusCode::OK, None, None)
+    container_page(&state, &w, &path.0, &path.1, StatusCode::OK, None, None)
 }
 
 fn field<'a>(
@@ -559,7 +490,7 @@ fn command(
 #[tracing::instrument(skip_all)]
 pub async fn act(req: HttpRequest, state: web::Data<SimState>, form: Form) -> Result<HttpResponse> {
     same_site(&req)?;
-    let w = world(&state)?;
+    let w = world(&req, &state)?;
     let locode = form.get("locode").map_or("BEANR", |s| s.trim()).to_owned();
     let equipment = form
         .get("equipment")
@@ -580,10 +511,11 @@ pub async fn act(req: HttpRequest, state: web::Data<SimState>, form: Form) -> Re
                 ))
                 .finish())
         }
-        Err(message) if back => index_page(&state, StatusCode::BAD_REQUEST, Some(message)),
+        Err(message) if back => index_page(&state, &w, StatusCode::BAD_REQUEST, Some(message)),
         Err(message) => {
             match container_page(
                 &state,
+                &w,
                 &locode,
                 &equipment,
                 StatusCode::BAD_REQUEST,
@@ -592,7 +524,7 @@ pub async fn act(req: HttpRequest, state: web::Data<SimState>, form: Form) -> Re
             ) {
                 Ok(page) => Ok(page),
                 Err(SandboxError::NotFound(_)) => {
-                    index_page(&state, StatusCode::BAD_REQUEST, Some(message))
+                    index_page(&state, &w, StatusCode::BAD_REQUEST, Some(message))
                 }
                 Err(e) => Err(e),
             }
@@ -609,7 +541,7 @@ pub async fn validate(
     form: Form,
 ) -> Result<HttpResponse> {
     same_site(&req)?;
-    let w = world(&state)?;
+    let w = world(&req, &state)?;
     let locode = form.get("locode").map_or("BEANR", |s| s.trim()).to_owned();
     let equipment = form
         .get("equipment")
@@ -629,11 +561,12 @@ pub async fn validate(
         });
     let (l, e) = match parsed {
         Ok(v) => v,
-        Err(m) => return index_page(&state, StatusCode::BAD_REQUEST, Some(m)),
+        Err(m) => return index_page(&state, &w, StatusCode::BAD_REQUEST, Some(m)),
     };
     if alfapass.is_empty() {
         return container_page(
             &state,
+            &w,
             &locode,
             &equipment,
             StatusCode::BAD_REQUEST,
@@ -647,6 +580,7 @@ pub async fn validate(
         .validate_truck_pickup(l, &alfapass, e, &[], None);
     container_page(
         &state,
+        &w,
         &locode,
         &equipment,
         StatusCode::OK,
@@ -668,18 +602,19 @@ pub async fn clock(
     form: Form,
 ) -> Result<HttpResponse> {
     same_site(&req)?;
+    let w = world(&req, &state)?;
     let hours = form.get("hours").map(|s| s.trim()).unwrap_or_default();
     let hours: i64 = match hours.parse() {
         Ok(h) if (0..=24 * 365).contains(&h) => h,
         _ => {
             return index_page(
                 &state,
+                &w,
                 StatusCode::BAD_REQUEST,
                 Some("hours: a whole number from 0 to 8760".into()),
             )
         }
     };
-    let w = world(&state)?;
     let outcome = w
         .world
         .write()

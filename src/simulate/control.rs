@@ -487,20 +487,8 @@ pub async fn add_fault(
 ) -> Result<HttpResponse> {
     let w = world_of(&req, &state)?;
     let f: Fault = read_json(&req, payload, state.config.max_body_bytes).await?;
-    if !f.path.starts_with('/') {
-        return Err(ApiError::field("path", "must start with /"));
-    }
-    if f.fraction.is_some_and(|p| !(0.0..=1.0).contains(&p)) {
-        return Err(ApiError::field("fraction", "must be between 0 and 1"));
-    }
-    if f.status.is_some_and(|s| !(100..=599).contains(&s)) {
-        return Err(ApiError::field("status", "must be an HTTP status"));
-    }
-    if f.status.is_none() && f.latency_ms.is_none() && !f.drop {
-        return Err(ApiError::field(
-            "status",
-            "a fault needs status, latencyMs or drop",
-        ));
+    if let Some((field, problem)) = f.problem() {
+        return Err(ApiError::field(field, problem));
     }
     let mut faults = w.faults.lock();
     faults.push(f);

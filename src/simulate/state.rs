@@ -144,6 +144,26 @@ pub struct Fault {
     pub fraction: Option<f64>,
 }
 
+impl Fault {
+    /// Why this fault cannot be injected: the field and what is wrong (the control API and the
+    /// sandbox's form both check with this).
+    pub fn problem(&self) -> Option<(&'static str, &'static str)> {
+        if !self.path.starts_with('/') {
+            return Some(("path", "must start with /"));
+        }
+        if self.fraction.is_some_and(|p| !(0.0..=1.0).contains(&p)) {
+            return Some(("fraction", "must be between 0 and 1"));
+        }
+        if self.status.is_some_and(|s| !(100..=599).contains(&s)) {
+            return Some(("status", "must be an HTTP status"));
+        }
+        if self.status.is_none() && self.latency_ms.is_none() && !self.drop {
+            return Some(("status", "a fault needs status, latencyMs or drop"));
+        }
+        None
+    }
+}
+
 /// What a matching fault does to a call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FaultEffect {

@@ -9,5 +9,8 @@
 mod console;
 mod console_bench;
 mod docs;
+mod keyboard;
+mod operations;
 mod sandbox;
+mod sandbox_tools;
 mod support;

@@ -163,6 +163,40 @@ impl Browser {
         el.text().await.ok()
     }
 
+    /// Wait (bounded) until the element matching `css` exists; its text.
+    pub async fn wait_text(&self, css: &str) -> String {
+        let css = css.to_owned();
+        self.until(&format!("an element {css}"), |c| {
+            let css = css.clone();
+            async move { c.find(Locator::Css(&css)).await.ok()?.text().await.ok() }
+        })
+        .await
+    }
+
+    /// Wait (bounded) until the page's URL contains `part`.
+    pub async fn wait_url(&self, part: &str) {
+        let part = part.to_owned();
+        self.until(&format!("a URL with {part}"), |c| {
+            let part = part.clone();
+            async move {
+                let url = c.current_url().await.ok()?;
+                url.as_str().contains(&part).then_some(())
+            }
+        })
+        .await
+    }
+
+    /// Pick `value` in the select matching `css`.
+    pub async fn select(&self, css: &str, value: &str) {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no select {css}: {e}"))
+            .select_by_value(value)
+            .await
+            .unwrap_or_else(|e| panic!("no option {value} in {css}: {e}"));
+    }
+
     /// Attribute of the element matching `css`, if both exist.
     pub async fn attr(&self, css: &str, name: &str) -> Option<String> {
         let el = self.client.find(Locator::Css(css)).await.ok()?;
@@ -177,19 +211,29 @@ pub struct Gateway {
     pub token: String,
     pub entity_id: String,
     pub state: std::sync::Arc<cpu_gateway::gateway::state::GatewayState>,
+    /// Base URL of the embedded simulator.
+    pub simulator: String,
     _dir: tempfile::TempDir,
 }
 
 impl Gateway {
     pub async fn start() -> Gateway {
+        Self::start_with(|_| {}).await
+    }
+
+    /// A gateway whose settings `configure` changed first.
+    pub async fn start_with(
+        configure: impl FnOnce(&mut cpu_gateway::gateway::config::Settings),
+    ) -> Gateway {
         let dir = tempfile::tempdir().expect("data dir");
-        let settings = cpu_gateway::gateway::config::Settings {
+        let mut settings = cpu_gateway::gateway::config::Settings {
             listen: "127.0.0.1:0".parse().expect("addr"),
             simulator_listen: "127.0.0.1:0".parse().expect("addr"),
             data_dir: dir.path().to_path_buf(),
             demo: true,
             ..Default::default()
         };
+        configure(&mut settings);
         let app = cpu_gateway::gateway::Application::build(settings)
             .await
             .expect("gateway");
@@ -197,6 +241,10 @@ impl Gateway {
         let token = demo.token.expose_secret().to_owned();
         let entity_id = demo.entity_id.clone();
         let base = format!("http://127.0.0.1:{}", app.port());
+        let simulator = format!(
+            "http://127.0.0.1:{}",
+            app.simulator_port().expect("embedded simulator")
+        );
         let state = app.state();
         tokio::spawn(app.run_until_stopped());
         Gateway {
@@ -204,6 +252,7 @@ impl Gateway {
             token,
             entity_id,
             state,
+            simulator,
             _dir: dir,
         }
     }

@@ -9,10 +9,11 @@
 use super::super::domain::EquipmentNumber;
 use super::super::error::{ApiError, ErrorEnvelope};
 use super::super::extract::Caller;
+use super::super::operator::{self, ActError, OperatorAction};
 use super::super::state::GatewayState;
+use crate::store::millis_to_utc;
 use crate::store::notifications::StoredNotification;
 use crate::store::outbox::{Operation, OperationStatus};
-use crate::store::{millis_to_utc, AuditLog, AuditRecord};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -200,127 +201,67 @@ pub async fn list_operations(
     Ok(HttpResponse::Ok().json(views))
 }
 
-/// What an operator does to an operation.
-#[derive(Debug, Clone, Copy)]
-enum Action {
-    Retry,
-    Cancel,
+impl From<ActError> for ApiError {
+    fn from(e: ActError) -> Self {
+        match e {
+            ActError::BadId => ApiError::field("id", e.to_string()),
+            ActError::ReadOnly(_) => ApiError::Forbidden(e.to_string()),
+            ActError::NotFound => ApiError::NotFound("operation"),
+            ActError::WrongState(m) => ApiError::Conflict(m.into()),
+            ActError::Store(e) => e.into(),
+        }
+    }
 }
 
-async fn act(
-    caller: Caller,
-    state: web::Data<GatewayState>,
-    path: web::Path<String>,
-    action: Action,
-) -> Result<HttpResponse, ApiError> {
-    let name = match action {
-        Action::Retry => "operation.retry",
-        Action::Cancel => "operation.cancel",
-    };
-    let id = uuid::Uuid::parse_str(path.trim())
-        .map_err(|_| ApiError::field("id", "id: operation ids are UUIDs"))?
-        .to_string();
-    let audit = |outcome: &'static str| {
-        let (state, actor, id) = (state.clone(), caller.actor(), id.clone());
-        async move {
-            AuditLog::record(
-                &state.store,
-                &actor,
-                &AuditRecord {
-                    action: name,
-                    target: &id,
-                    outcome,
-                    detail: None,
-                },
-            )
-            .await
-        }
-    };
-    if let Err(e) = caller.require_write() {
-        audit("denied").await?;
-        return Err(e);
-    }
-    let changed = match action {
-        Action::Retry => state.store.retry_operation(&caller.entity_id, &id).await?,
-        Action::Cancel => state.store.cancel_operation(&caller.entity_id, &id).await?,
-    };
-    match changed {
-        None => Err(ApiError::NotFound("operation")),
-        Some(false) => {
-            audit("invalid").await?;
-            Err(ApiError::Conflict(match action {
-                Action::Retry => "only a failed operation can be retried".into(),
-                Action::Cancel => {
-                    "only a queued or failed operation can be cancelled (this one is in flight or done)"
-                        .into()
-                }
-            }))
-        }
-        Some(true) => {
-            audit("ok").await?;
-            if matches!(action, Action::Retry) {
-                state.metrics.outbox_depth.inc();
-            }
-            // Either may unblock the container's next operation.
-            state.wake_worker.notify_one();
-            let op = state
-                .store
-                .operation(&caller.entity_id, &id)
-                .await?
-                .ok_or(ApiError::NotFound("operation"))?;
+/// An operator's route: the service acts (role, state change, audit), the route answers
+/// with the operation after the change. The two routes differ only in their action, path and
+/// the words of their 200 and 409 answers.
+macro_rules! operator_route {
+    ($(#[doc = $doc:tt])* $name:ident, $action:expr, $path:tt, $ok:tt, $conflict:tt) => {
+        $(#[doc = $doc])*
+        #[utoipa::path(
+            post,
+            path = $path,
+            tag = "operations",
+            params(("id" = String, Path, description = "Operation id")),
+            responses(
+                (status = 200, description = $ok, body = OperationView),
+                (status = 400, description = "Not a UUID", body = ErrorEnvelope),
+                (status = 401, description = "Missing or invalid token", body = ErrorEnvelope),
+                (status = 403, description = "Not an editor", body = ErrorEnvelope),
+                (status = 404, description = "Unknown (or another entity's)", body = ErrorEnvelope),
+                (status = 409, description = $conflict, body = ErrorEnvelope)
+            ),
+            security(("bearer" = []))
+        )]
+        #[tracing::instrument(skip_all, fields(entity = %caller.entity_id))]
+        pub async fn $name(
+            caller: Caller,
+            state: web::Data<GatewayState>,
+            path: web::Path<String>,
+        ) -> Result<HttpResponse, ApiError> {
+            let op = operator::act(&state, &caller.actor(), caller.role, &path, $action).await?;
             Ok(HttpResponse::Ok().json(view(op, None, None)))
         }
-    }
+    };
 }
 
-/// Send a `failed` operation again (queued, attempts from zero). Editor role; audited as
-/// `operation.retry`.
-#[utoipa::path(
-    post,
-    path = "/v1/operations/{id}/retry",
-    tag = "operations",
-    params(("id" = String, Path, description = "Operation id")),
-    responses(
-        (status = 200, description = "Queued again", body = OperationView),
-        (status = 400, description = "Not a UUID", body = ErrorEnvelope),
-        (status = 401, description = "Missing or invalid token", body = ErrorEnvelope),
-        (status = 403, description = "Not an editor", body = ErrorEnvelope),
-        (status = 404, description = "Unknown (or another entity's)", body = ErrorEnvelope),
-        (status = 409, description = "Not failed", body = ErrorEnvelope)
-    ),
-    security(("bearer" = []))
-)]
-#[tracing::instrument(skip_all, fields(entity = %caller.entity_id))]
-pub async fn retry_operation(
-    caller: Caller,
-    state: web::Data<GatewayState>,
-    path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    act(caller, state, path, Action::Retry).await
-}
+operator_route!(
+    /// Send a `failed` operation again (queued, attempts from zero). Editor role; audited as
+    /// `operation.retry`.
+    retry_operation,
+    OperatorAction::Retry,
+    "/v1/operations/{id}/retry",
+    "Queued again",
+    "Not failed"
+);
 
-/// Cancel a `queued` (not in flight) or `failed` operation: it is never sent and no longer
-/// holds its container. Editor role; audited as `operation.cancel`.
-#[utoipa::path(
-    post,
-    path = "/v1/operations/{id}/cancel",
-    tag = "operations",
-    params(("id" = String, Path, description = "Operation id")),
-    responses(
-        (status = 200, description = "Cancelled", body = OperationView),
-        (status = 400, description = "Not a UUID", body = ErrorEnvelope),
-        (status = 401, description = "Missing or invalid token", body = ErrorEnvelope),
-        (status = 403, description = "Not an editor", body = ErrorEnvelope),
-        (status = 404, description = "Unknown (or another entity's)", body = ErrorEnvelope),
-        (status = 409, description = "In flight or already done", body = ErrorEnvelope)
-    ),
-    security(("bearer" = []))
-)]
-#[tracing::instrument(skip_all, fields(entity = %caller.entity_id))]
-pub async fn cancel_operation(
-    caller: Caller,
-    state: web::Data<GatewayState>,
-    path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    act(caller, state, path, Action::Cancel).await
-}
+operator_route!(
+    /// Cancel a `queued` (not in flight) or `failed` operation: it is never sent and no longer
+    /// holds its container. Editor role; audited as `operation.cancel`.
+    cancel_operation,
+    OperatorAction::Cancel,
+    "/v1/operations/{id}/cancel",
+    "Cancelled",
+    "In flight or already done"
+);
