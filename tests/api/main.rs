@@ -9,6 +9,7 @@ mod nxtport_client;
 mod openapi;
 mod scale;
 mod scenario;
+mod shared_client;
 mod sim_helpers;
 mod simulator;
 mod sources;
