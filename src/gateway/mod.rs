@@ -323,8 +323,10 @@ impl Application {
             (state.upstreams.api_base_url(), state.upstreams.token_url())
         {
             let t = crate::sources::Terminal::Nxtport;
-            if !sources_settings.base_urls.contains_key(&t) {
-                sources_settings.base_urls.insert(t, api);
+            if let std::collections::hash_map::Entry::Vacant(e) =
+                sources_settings.base_urls.entry(t)
+            {
+                e.insert(api);
                 sources_settings.nxtport_token_url.get_or_insert(token);
             }
         }

@@ -85,7 +85,8 @@ impl Upstreams {
             settings.budget.per_minute,
             Duration::from_secs(settings.budget.period_secs),
         )
-        .with_interactive_reserve(settings.budget.interactive_reserve());
+        .with_interactive_reserve(settings.budget.interactive_reserve())
+        .with_lent_reserve(settings.budget.lend_reserve);
         if let Some(ms) = settings.budget.safety_margin_ms {
             budget.safety_margin = Duration::from_millis(ms);
         }
