@@ -13,10 +13,16 @@
 //!    the most calls in any sliding window of PERIOD seconds, the share of the budget used while
 //!    saturated, repeated External-Reference-Ids; accepted vs delivered; truck p50/p99.
 //!
+//! `MODE=tenants` measures many tenants instead: `TENANTS` (200) entities, each with its own
+//! subscription key (one simulator world each) at a scaled budget (`BUDGET` 5 per `PERIOD` 10 s
+//! by default), every one offered 2x its budget for `OFFER_SECS` (30); once with 1 replica,
+//! once with `REPLICAS` (3). From the journals: upstream calls per second while saturated, as a
+//! share of the sum of the budgets, and the most calls of any key in any window.
+//!
 //! Usage: `scale_out BIN` (the `cpu-gateway` binary). Environment: `PG_URL`
 //! (default `postgres://postgres@127.0.0.1:5432/test`), `BUDGET` (100), `PERIOD` (10),
-//! `OFFER_SECS` (15), `REPLICAS` (3), `RESERVE_PERCENT` (5), `MARGIN_MS` (the budget's safety
-//! margin, default 1% of the period).
+//! `OFFER_SECS` (15), `REPLICAS` (3), `RESERVE_PERCENT` (the gateway's default unless set),
+//! `MARGIN_MS` (the budget's safety margin, default 1% of the period).
 
 use std::collections::{HashMap, HashSet};
 use std::process::{Child, Command, Stdio};
@@ -98,79 +104,76 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[i.min(sorted.len() - 1)]
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let bin = std::env::args().nth(1).context("usage: scale_out BIN")?;
-    let pg = std::env::var("PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    let budget = env_num("BUDGET", 100);
-    let period = env_num("PERIOD", 10);
-    let offer_secs = env_num("OFFER_SECS", 15);
-    let replicas = env_num("REPLICAS", 3) as usize;
-    let reserve = env_num("RESERVE_PERCENT", 5);
-    let http = reqwest::Client::new();
+/// A fresh PostgreSQL schema, a private Redis and an external simulator (dropped and stopped
+/// with it).
+struct Infra {
+    admin: sqlx::AnyPool,
+    schema: String,
+    db: String,
+    redis_port: u16,
+    sim: String,
+    _redis: Proc,
+    _redis_dir: tempfile::TempDir,
+    _sim: Proc,
+}
 
-    // PostgreSQL schema of its own.
-    sqlx::any::install_default_drivers();
-    let schema = format!("scale_out_{}", uuid::Uuid::new_v4().simple());
-    let admin = sqlx::AnyPool::connect(&pg).await.context("PostgreSQL")?;
-    sqlx::query(&format!("CREATE SCHEMA {schema}"))
-        .execute(&admin)
-        .await?;
-    let sep = if pg.contains('?') { '&' } else { '?' };
-    let db = format!("{pg}{sep}options[search_path]={schema}");
+impl Infra {
+    async fn start(bin: &str, pg: &str, http: &reqwest::Client) -> anyhow::Result<Self> {
+        // PostgreSQL schema of its own.
+        sqlx::any::install_default_drivers();
+        let schema = format!("scale_out_{}", uuid::Uuid::new_v4().simple());
+        let admin = sqlx::AnyPool::connect(pg).await.context("PostgreSQL")?;
+        sqlx::query(&format!("CREATE SCHEMA {schema}"))
+            .execute(&admin)
+            .await?;
+        let sep = if pg.contains('?') { '&' } else { '?' };
+        let db = format!("{pg}{sep}options[search_path]={schema}");
+        // Private Redis.
+        let redis_port = free_port()?;
+        let redis_dir = tempfile::tempdir()?;
+        let redis = Proc(
+            Command::new("redis-server")
+                .args(["--port", &redis_port.to_string(), "--bind", "127.0.0.1"])
+                .args(["--save", "", "--appendonly", "no", "--dir"])
+                .arg(redis_dir.path())
+                .stdout(Stdio::null())
+                .spawn()
+                .context("redis-server")?,
+        );
+        // Simulator.
+        let sim_port = free_port()?;
+        let sim = format!("http://127.0.0.1:{sim_port}");
+        let sim_proc = Proc(
+            Command::new(bin)
+                .args(["simulate", "--listen", &format!("127.0.0.1:{sim_port}")])
+                .args(["--rate-limit", "0"])
+                .env("RUST_LOG", "warn")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .context("simulator")?,
+        );
+        wait_ok(http, &format!("{sim}/simulator/v1/parties")).await?;
+        Ok(Self {
+            admin,
+            schema,
+            db,
+            redis_port,
+            sim,
+            _redis: redis,
+            _redis_dir: redis_dir,
+            _sim: sim_proc,
+        })
+    }
 
-    // Private Redis.
-    let redis_port = free_port()?;
-    let redis_dir = tempfile::tempdir()?;
-    let _redis = Proc(
-        Command::new("redis-server")
-            .args(["--port", &redis_port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no", "--dir"])
-            .arg(redis_dir.path())
-            .stdout(Stdio::null())
-            .spawn()
-            .context("redis-server")?,
-    );
-    // Simulator.
-    let sim_port = free_port()?;
-    let sim = format!("http://127.0.0.1:{sim_port}");
-    let _sim = Proc(
-        Command::new(&bin)
-            .args(["simulate", "--listen", &format!("127.0.0.1:{sim_port}")])
-            .args(["--rate-limit", "0"])
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .context("simulator")?,
-    );
-    wait_ok(&http, &format!("{sim}/simulator/v1/parties")).await?;
-    let parties: Vec<Value> = http
-        .get(format!("{sim}/simulator/v1/parties"))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let party = |key: &str| -> anyhow::Result<Value> {
-        parties
-            .iter()
-            .find(|p| p["key"] == json!(key))
-            .cloned()
-            .with_context(|| format!("party {key}"))
-    };
-    let alfapass = party("trucker")?["alfapassNumbers"][0]
-        .as_str()
-        .unwrap_or("AP1000001")
-        .to_owned();
-
-    // Two entities, one key each.
-    let (key, key_b64) = VaultKey::generate();
-    let store = Store::connect(&db).await?;
-    let vault = Vault::new(store.clone(), 1, key, vec![]);
-    let mut tokens = Vec::new();
-    for (name, key) in [("alpha", "psa"), ("beta", "dpworld")] {
-        let p = party(key)?;
+    /// Store `party`'s credentials as the NxtPort connection of a new entity; its editor token.
+    async fn entity(
+        &self,
+        vault: &Vault,
+        store: &Store,
+        name: &str,
+        p: &Value,
+    ) -> anyhow::Result<String> {
         let (entity, _) = store.ensure_entity(name).await?;
         let (_, token) = store.create_token(&entity.id, Role::Editor, None).await?;
         let mut secrets = SecretFields::new();
@@ -193,50 +196,114 @@ async fn main() -> anyhow::Result<()> {
                 SecretMerge::Replace,
             )
             .await?;
-        tokens.push((key.to_owned(), token.expose_secret().to_owned()));
+        Ok(token.expose_secret().to_owned())
+    }
+
+    /// The replicas' environment (uat code path against the simulator, Redis budget).
+    fn env(
+        &self,
+        data: &std::path::Path,
+        master: &str,
+        extra: &[(&str, String)],
+    ) -> Vec<(String, String)> {
+        let sim = &self.sim;
+        let mut env: Vec<(&str, String)> = vec![
+            ("CPU_GATEWAY_MODE", "uat".to_owned()),
+            ("CPU_GATEWAY_DATA_DIR", data.display().to_string()),
+            ("CPU_GATEWAY_DATABASE_URL", self.db.clone()),
+            ("CPU_GATEWAY_MASTER_KEY", master.to_owned()),
+            (
+                "CPU_GATEWAY_REDIS_URL",
+                format!("redis://127.0.0.1:{}/0", self.redis_port),
+            ),
+            ("CPU_GATEWAY_NXTPORT__API_BASE_URL", sim.clone()),
+            (
+                "CPU_GATEWAY_NXTPORT__TOKEN_URL",
+                format!("{sim}/connect/token"),
+            ),
+            ("CPU_GATEWAY_DELIVERY__LEASE_SECS", "6".to_owned()),
+            ("CPU_GATEWAY_DELIVERY__POLL_INTERVAL_MS", "100".to_owned()),
+            ("CPU_GATEWAY_DELIVERY__BACKOFF_BASE_MS", "200".to_owned()),
+            ("CPU_GATEWAY_DELIVERY__BACKOFF_MAX_MS", "2000".to_owned()),
+            ("CPU_GATEWAY_DELIVERY__MAX_ATTEMPTS", "1000".to_owned()),
+            (
+                "CPU_GATEWAY_NOTIFICATIONS__POLL_INTERVAL_SECS",
+                "0".to_owned(),
+            ),
+            ("CPU_GATEWAY_QUOTA__PER_MINUTE", "0".to_owned()),
+        ];
+        env.extend(extra.iter().cloned());
+        env.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+    }
+
+    async fn drop_schema(&self) -> anyhow::Result<()> {
+        sqlx::query(&format!("DROP SCHEMA {} CASCADE", self.schema))
+            .execute(&self.admin)
+            .await?;
+        Ok(())
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let bin = std::env::args().nth(1).context("usage: scale_out BIN")?;
+    let pg = std::env::var("PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let http = reqwest::Client::new();
+    if std::env::var("MODE").as_deref() == Ok("tenants") {
+        return tenants(&bin, &pg, &http).await;
+    }
+    let budget = env_num("BUDGET", 100);
+    let period = env_num("PERIOD", 10);
+    let offer_secs = env_num("OFFER_SECS", 15);
+    let replicas = env_num("REPLICAS", 3) as usize;
+    let reserve = std::env::var("RESERVE_PERCENT").ok();
+    let infra = Infra::start(&bin, &pg, &http).await?;
+    let sim = infra.sim.clone();
+    let parties: Vec<Value> = http
+        .get(format!("{sim}/simulator/v1/parties"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let party = |key: &str| -> anyhow::Result<Value> {
+        parties
+            .iter()
+            .find(|p| p["key"] == json!(key))
+            .cloned()
+            .with_context(|| format!("party {key}"))
+    };
+    let alfapass = party("trucker")?["alfapassNumbers"][0]
+        .as_str()
+        .unwrap_or("AP1000001")
+        .to_owned();
+
+    // Two entities, one key each.
+    let (key, key_b64) = VaultKey::generate();
+    let store = Store::connect(&infra.db).await?;
+    let vault = Vault::new(store.clone(), 1, key, vec![]);
+    let mut tokens = Vec::new();
+    for (name, key) in [("alpha", "psa"), ("beta", "dpworld")] {
+        let token = infra.entity(&vault, &store, name, &party(key)?).await?;
+        tokens.push((key.to_owned(), token));
     }
     store.close().await;
 
     let data = tempfile::tempdir()?;
-    let env: Vec<(String, String)> = [
-        ("CPU_GATEWAY_MODE", "uat".to_owned()),
-        ("CPU_GATEWAY_DATA_DIR", data.path().display().to_string()),
-        ("CPU_GATEWAY_DATABASE_URL", db.clone()),
-        ("CPU_GATEWAY_MASTER_KEY", key_b64.expose_secret().to_owned()),
-        (
-            "CPU_GATEWAY_REDIS_URL",
-            format!("redis://127.0.0.1:{redis_port}/0"),
-        ),
-        ("CPU_GATEWAY_NXTPORT__API_BASE_URL", sim.clone()),
-        (
-            "CPU_GATEWAY_NXTPORT__TOKEN_URL",
-            format!("{sim}/connect/token"),
-        ),
+    let mut extra = vec![
         ("CPU_GATEWAY_BUDGET__PER_MINUTE", budget.to_string()),
         ("CPU_GATEWAY_BUDGET__PERIOD_SECS", period.to_string()),
-        (
-            "CPU_GATEWAY_BUDGET__INTERACTIVE_RESERVE_PERCENT",
-            reserve.to_string(),
-        ),
         (
             "CPU_GATEWAY_BUDGET__SAFETY_MARGIN_MS",
             env_num("MARGIN_MS", period * 10).to_string(),
         ),
         ("CPU_GATEWAY_DELIVERY__CONCURRENCY", "16".to_owned()),
-        ("CPU_GATEWAY_DELIVERY__LEASE_SECS", "6".to_owned()),
-        ("CPU_GATEWAY_DELIVERY__POLL_INTERVAL_MS", "100".to_owned()),
-        ("CPU_GATEWAY_DELIVERY__BACKOFF_BASE_MS", "200".to_owned()),
-        ("CPU_GATEWAY_DELIVERY__BACKOFF_MAX_MS", "2000".to_owned()),
-        ("CPU_GATEWAY_DELIVERY__MAX_ATTEMPTS", "1000".to_owned()),
-        (
-            "CPU_GATEWAY_NOTIFICATIONS__POLL_INTERVAL_SECS",
-            "0".to_owned(),
-        ),
-        ("CPU_GATEWAY_QUOTA__PER_MINUTE", "0".to_owned()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
+    ];
+    if let Some(r) = &reserve {
+        extra.push(("CPU_GATEWAY_BUDGET__INTERACTIVE_RESERVE_PERCENT", r.clone()));
+    }
+    let env = infra.env(data.path(), key_b64.expose_secret(), &extra);
+    let reserve = reserve.map_or_else(|| "default".to_owned(), |r| format!("{r}%"));
     let mut ports = Vec::new();
     let mut procs = Vec::new();
     for i in 0..replicas {
@@ -460,7 +527,7 @@ async fn main() -> anyhow::Result<()> {
     let mut lat = truck_latencies.lock().clone();
     lat.sort_by(|a, b| a.total_cmp(b));
     println!(
-        "offered {:.0}/s per key for {:.0}s to {replicas} replicas (budget {budget}/{period}s per key, reserve {reserve}%); {}",
+        "offered {:.0}/s per key for {:.0}s to {replicas} replicas (budget {budget}/{period}s per key, reserve {reserve}); {}",
         rate,
         offered_for.as_secs_f64(),
         line.join("; ")
@@ -480,8 +547,184 @@ async fn main() -> anyhow::Result<()> {
         offer_secs / 2
     );
     drop(procs);
-    sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
-        .execute(&admin)
-        .await?;
+    infra.drop_schema().await
+}
+
+/// `MODE=tenants`: many entities, each with its own key, all saturated; 1 replica, then
+/// `REPLICAS`. Prints one SUMMARY line.
+async fn tenants(bin: &str, pg: &str, http: &reqwest::Client) -> anyhow::Result<()> {
+    let tenants = env_num("TENANTS", 200) as usize;
+    let budget = env_num("BUDGET", 5);
+    let period = env_num("PERIOD", 10);
+    let offer_secs = env_num("OFFER_SECS", 30);
+    let replicas = env_num("REPLICAS", 3) as usize;
+    let mut figures = Vec::new();
+    for n in [1, replicas] {
+        let (per_sec, share, most) =
+            tenants_run(bin, pg, http, tenants, budget, period, offer_secs, n).await?;
+        println!(
+            "{tenants} tenants x {budget}/{period}s, {n} replica(s): {per_sec:.1} calls/s = {share:.1}% of the sum of the budgets; most calls of one key in any {period}s window: {most}/{budget}"
+        );
+        figures.push(format!("{n} replica(s) {per_sec:.1}/s = {share:.1}%"));
+    }
+    let sum = tenants as f64 * budget as f64 / period as f64;
+    println!(
+        "SUMMARY tenants={tenants} budget={budget}/{period}s per key (sum {sum:.1} calls/s), offered 2x for {offer_secs}s | {}",
+        figures.join(" | ")
+    );
     Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn tenants_run(
+    bin: &str,
+    pg: &str,
+    http: &reqwest::Client,
+    tenants: usize,
+    budget: u64,
+    period: u64,
+    offer_secs: u64,
+    replicas: usize,
+) -> anyhow::Result<(f64, f64, usize)> {
+    let infra = Infra::start(bin, pg, http).await?;
+    let sim = infra.sim.clone();
+    // One world per tenant: its own parties, credentials and subscription keys.
+    let (key, key_b64) = VaultKey::generate();
+    let store = Store::connect(&infra.db).await?;
+    let vault = Vault::new(store.clone(), 1, key, vec![]);
+    let mut worlds = Vec::new();
+    let mut tokens = Vec::new();
+    for i in 0..tenants {
+        let w: Value = http
+            .post(format!("{sim}/simulator/v1/worlds"))
+            .send()
+            .await?
+            .json()
+            .await?;
+        let world = w["worldId"].as_str().context("worldId")?.to_owned();
+        let psa = w["parties"]
+            .as_array()
+            .and_then(|ps| ps.iter().find(|p| p["key"] == json!("psa")))
+            .cloned()
+            .context("psa party")?;
+        tokens.push(
+            infra
+                .entity(&vault, &store, &format!("tenant{i}"), &psa)
+                .await?,
+        );
+        worlds.push(world);
+    }
+    store.close().await;
+    let data = tempfile::tempdir()?;
+    let extra = vec![
+        ("CPU_GATEWAY_BUDGET__PER_MINUTE", budget.to_string()),
+        ("CPU_GATEWAY_BUDGET__PERIOD_SECS", period.to_string()),
+        (
+            "CPU_GATEWAY_BUDGET__SAFETY_MARGIN_MS",
+            env_num("MARGIN_MS", period * 10).to_string(),
+        ),
+        (
+            "CPU_GATEWAY_DELIVERY__CONCURRENCY",
+            env_num("CONCURRENCY", 512).to_string(),
+        ),
+        (
+            "CPU_GATEWAY_DELIVERY__PER_ENTITY_CONCURRENCY",
+            env_num("PER_ENTITY", 2).to_string(),
+        ),
+    ];
+    let env = infra.env(data.path(), key_b64.expose_secret(), &extra);
+    let mut procs = Vec::new();
+    let mut bases = Vec::new();
+    for i in 0..replicas {
+        let port = free_port()?;
+        procs.push(replica(bin, &env, port, &format!("t{replicas}-{i}"))?);
+        bases.push(format!("http://127.0.0.1:{port}"));
+    }
+    for b in &bases {
+        wait_ok(http, &format!("{b}/ready")).await?;
+    }
+    // Offer 2x every key's budget, spread over the replicas.
+    let rate = 2.0 * budget as f64 / period as f64 * tenants as f64;
+    let total = (rate * offer_secs as f64) as u64;
+    let started = Instant::now();
+    let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / rate));
+    let refused = Arc::new(Mutex::new(0u64));
+    let mut sends = Vec::new();
+    for n in 0..total {
+        tick.tick().await;
+        let (http, base, token, refused) = (
+            http.clone(),
+            bases[(n as usize) % bases.len()].clone(),
+            tokens[(n as usize) % tenants].clone(),
+            Arc::clone(&refused),
+        );
+        sends.push(tokio::spawn(async move {
+            let body =
+                json!({"equipmentNumber": container(n), "timestamp": "2026-11-30T08:00:00Z"});
+            let r = http
+                .post(format!("{base}/v1/discharges"))
+                .bearer_auth(&token)
+                .json(&body)
+                .timeout(Duration::from_secs(10))
+                .send()
+                .await;
+            if !matches!(r, Ok(ref r) if r.status() == 202) {
+                *refused.lock() += 1;
+            }
+        }));
+    }
+    for s in sends {
+        let _ = s.await;
+    }
+    let offered_for = started.elapsed();
+    drop(procs);
+    // Journals: every key's CPu calls.
+    let mut at: Vec<chrono::DateTime<chrono::Utc>> = Vec::new();
+    let mut most = 0usize;
+    let window = chrono::Duration::seconds(period as i64);
+    for world in &worlds {
+        let calls: Vec<Value> = http
+            .get(format!("{sim}/simulator/v1/calls"))
+            .header("X-Sim-World", world)
+            .send()
+            .await?
+            .json()
+            .await?;
+        let mut mine: Vec<chrono::DateTime<chrono::Utc>> = calls
+            .iter()
+            .filter(|c| {
+                c["path"]
+                    .as_str()
+                    .is_some_and(|p| !p.contains("/connect/token"))
+            })
+            .filter_map(|c| c["at"].as_str().and_then(|t| t.parse().ok()))
+            .collect();
+        mine.sort();
+        let m = (0..mine.len())
+            .map(|i| {
+                mine[i..]
+                    .iter()
+                    .take_while(|u| **u < mine[i] + window)
+                    .count()
+            })
+            .max()
+            .unwrap_or(0);
+        most = most.max(m);
+        at.extend(mine);
+    }
+    at.sort();
+    // Saturated span: from one period after the first call to the end of the offer.
+    let first = *at.first().context("no calls reached the simulator")?;
+    let from = first + window;
+    let to = first + chrono::Duration::milliseconds(offered_for.as_millis() as i64);
+    let secs = (to - from).num_milliseconds() as f64 / 1000.0;
+    anyhow::ensure!(secs > 0.0, "OFFER_SECS too short for PERIOD");
+    let used = at.iter().filter(|t| **t >= from && **t < to).count() as f64;
+    let per_sec = used / secs;
+    let share = per_sec / (tenants as f64 * budget as f64 / period as f64) * 100.0;
+    if *refused.lock() > 0 {
+        eprintln!("{} writes refused", *refused.lock());
+    }
+    infra.drop_schema().await?;
+    Ok((per_sec, share, most))
 }

@@ -57,6 +57,46 @@ impl<T: Moment> SlidingWindowLog<T> {
     /// until enough of them leave it. A clock that went back (a simulator world reset to its
     /// start) starts a new log: grants of the abandoned timeline no longer count.
     pub fn try_take(&mut self, now: T, limit: usize) -> Result<(), Duration> {
+        self.prune(now);
+        if self.grants.len() < limit {
+            self.grants.push_back(now);
+            return Ok(());
+        }
+        Err(self.wait_for_room(now, limit))
+    }
+
+    /// [`Self::try_take`] for a caller held to `limit` (a reserve held back from `full`) that
+    /// may borrow a held-back slot: when the window holds fewer than `full` grants and room
+    /// under `limit` comes back within `lend`, it is granted now (the borrowed slot is
+    /// returned by then). Otherwise how long until it may try again.
+    pub fn try_take_lending(
+        &mut self,
+        now: T,
+        limit: usize,
+        full: usize,
+        lend: Duration,
+    ) -> Result<(), Duration> {
+        self.prune(now);
+        if self.grants.len() < limit {
+            self.grants.push_back(now);
+            return Ok(());
+        }
+        let fits_in = self.wait_for_room(now, limit);
+        let full_for = if self.grants.len() >= full {
+            self.wait_for_room(now, full)
+        } else {
+            Duration::ZERO
+        };
+        if full_for.is_zero() && fits_in <= lend {
+            self.grants.push_back(now);
+            return Ok(());
+        }
+        Err(full_for.max(fits_in.saturating_sub(lend)))
+    }
+
+    /// Forget grants that left the window; a clock that went back (a simulator world reset to
+    /// its start) starts a new log: grants of the abandoned timeline no longer count.
+    fn prune(&mut self, now: T) {
         if self.grants.back().is_some_and(|last| *last > now) {
             self.grants.clear();
         }
@@ -67,17 +107,19 @@ impl<T: Moment> SlidingWindowLog<T> {
                 break;
             }
         }
-        if self.grants.len() < limit {
-            self.grants.push_back(now);
-            return Ok(());
-        }
+    }
+
+    /// How long until fewer than `limit` grants are in the window.
+    fn wait_for_room(&self, now: T, limit: usize) -> Duration {
         // The grant that must leave the window before this caller fits.
         let leaving = self
             .grants
-            .get(self.grants.len() - limit)
+            .len()
+            .checked_sub(limit)
+            .and_then(|i| self.grants.get(i))
             .copied()
             .unwrap_or(now);
-        Err(self.window.saturating_sub(now.since(leaving)))
+        self.window.saturating_sub(now.since(leaving))
     }
 
     /// Grants in the log (some may have left the window since the last `try_take`).
@@ -114,6 +156,29 @@ mod tests {
         // A smaller limit (a reserve held back) waits for more grants to leave.
         assert_eq!(log.try_take(at(1_005), 2), Err(Duration::from_millis(15)));
         assert_eq!(log.len(), 3);
+    }
+
+    #[test]
+    fn a_held_back_slot_is_lent_only_while_the_window_is_not_full_and_only_briefly() {
+        let mut log = SlidingWindowLog::new(Duration::from_millis(1_000), 3);
+        for ms in [0, 10, 20] {
+            assert_eq!(log.try_take(at(ms), 3), Ok(()));
+        }
+        // Full window: nothing to lend until the first grant leaves it.
+        let lend = Duration::from_millis(100);
+        assert_eq!(
+            log.try_take_lending(at(500), 2, 3, lend),
+            Err(Duration::from_millis(500))
+        );
+        // One grant left: room under the limit of 2 comes back in 10 ms (within the lend).
+        assert_eq!(log.try_take_lending(at(1_000), 2, 3, lend), Ok(()));
+        // Full again: wait until a grant leaves, not the whole horizon.
+        assert_eq!(
+            log.try_take_lending(at(1_001), 2, 3, lend),
+            Err(Duration::from_millis(9))
+        );
+        // Without lending the same caller waits for room under its own limit.
+        assert_eq!(log.try_take(at(1_011), 2), Err(Duration::from_millis(9)));
     }
 
     #[test]

@@ -154,6 +154,10 @@ pub struct BudgetSettings {
     /// Share of every window (percent, rounded down to whole calls) that only synchronous
     /// calls (the gate) may use: background deliveries never take the whole budget.
     pub interactive_reserve_percent: u32,
+    /// Background work may borrow reserved slots that free within `window * reserve / calls`
+    /// while no synchronous call waits: the whole budget is used when no truck comes, and a
+    /// truck waits at most that long (1.2 s with the defaults), never behind a full window.
+    pub lend_reserve: bool,
     /// Extra time added to the window, absorbing the difference in latency between calls a
     /// window apart (NxtPort counts arrivals, we count grants). Default: 1% of the period.
     pub safety_margin_ms: Option<u64>,
@@ -289,7 +293,8 @@ impl Default for BudgetSettings {
         Self {
             per_minute: 500,
             period_secs: 60,
-            interactive_reserve_percent: 5,
+            interactive_reserve_percent: 2,
+            lend_reserve: true,
             safety_margin_ms: None,
             redis_prefix: "cpu-gateway:budget:".into(),
             redis_timeout_ms: 500,

@@ -314,14 +314,28 @@ impl Application {
         let sim_base = simulator_port
             .map(|p| format!("http://{}:{p}", state.settings.simulator_listen.ip()))
             .or(configured_sim_base);
-        let sources_settings = match &sim_base {
+        let mut sources_settings = match &sim_base {
             Some(base) => sources_settings.with_simulator(base),
             None => sources_settings,
         };
-        let sources = crate::sources::Sources::new(
+        // The NxtPort CPu source calls the gateway's NxtPort (same URLs unless configured
+        // apart) through the gateway's clients: one budget and token cache per key.
+        if let (Some(api), Some(token)) =
+            (state.upstreams.api_base_url(), state.upstreams.token_url())
+        {
+            let t = crate::sources::Terminal::Nxtport;
+            if let std::collections::hash_map::Entry::Vacant(e) =
+                sources_settings.base_urls.entry(t)
+            {
+                e.insert(api);
+                sources_settings.nxtport_token_url.get_or_insert(token);
+            }
+        }
+        let sources = crate::sources::Sources::with_nxtport(
             state.store.clone(),
             state.vault.clone(),
             &sources_settings,
+            state.upstreams.clients(),
         )
         .context("building Data Sources")?;
         if sources_settings.scheduler {

@@ -1,7 +1,8 @@
 //! NxtPort clients per entity, built from the entity's CPu connection in the vault.
 //!
-//! One [`BudgetRegistry`] per process: every client of one subscription key draws from the
-//! same budget, whichever entity it serves. Clients are cached for [`LINK_TTL`] (so a
+//! One [`NxtPortClients`] per process (one [`BudgetRegistry`] inside): every client of one
+//! subscription key draws from the same budget, whichever entity or feature it serves (Data
+//! Sources gets the same factory, see [`Upstreams::clients`]). Links are cached for [`LINK_TTL`] (so a
 //! connection changed through another replica is picked up) and dropped at once when the
 //! connection is changed through this one.
 
@@ -11,7 +12,7 @@ use super::metrics::Metrics;
 use super::routes::connections::{ConnectionPublic, NXTPORT_KIND};
 use crate::nxtport::classify::{classify, Answer};
 use crate::nxtport::{
-    BudgetConfig, BudgetRegistry, NxtPortClient, NxtPortConfig, NxtPortCredentials, NxtPortError,
+    BudgetConfig, BudgetRegistry, NxtPortClient, NxtPortClients, NxtPortCredentials, NxtPortError,
     Priority, RedisBudgetStore, RetryPolicy, Timeouts,
 };
 use crate::store::Vault;
@@ -61,12 +62,9 @@ impl From<LinkError> for ApiError {
 /// NxtPort clients per entity.
 pub struct Upstreams {
     vault: Vault,
-    budgets: BudgetRegistry,
+    clients: NxtPortClients,
     api_base_url: RwLock<Option<String>>,
     token_url: RwLock<Option<String>>,
-    scope: Option<String>,
-    timeouts: Timeouts,
-    retry: RetryPolicy,
     links: DashMap<String, Arc<EntityLink>>,
 }
 
@@ -87,7 +85,8 @@ impl Upstreams {
             settings.budget.per_minute,
             Duration::from_secs(settings.budget.period_secs),
         )
-        .with_interactive_reserve(settings.budget.interactive_reserve());
+        .with_interactive_reserve(settings.budget.interactive_reserve())
+        .with_lent_reserve(settings.budget.lend_reserve);
         if let Some(ms) = settings.budget.safety_margin_ms {
             budget.safety_margin = Duration::from_millis(ms);
         }
@@ -120,17 +119,15 @@ impl Upstreams {
             max_delay: Duration::from_millis(settings.retry.max_delay_ms),
             ..RetryPolicy::default()
         };
+        let timeouts = Timeouts {
+            request: Duration::from_millis(settings.nxtport.timeout_ms),
+            ..Timeouts::default()
+        };
         Ok(Self {
             vault,
-            budgets,
+            clients: NxtPortClients::new(budgets, settings.nxtport.scope.clone(), timeouts, retry),
             api_base_url: RwLock::new(settings.api_base_url()),
             token_url: RwLock::new(settings.token_url()),
-            scope: settings.nxtport.scope.clone(),
-            timeouts: Timeouts {
-                request: Duration::from_millis(settings.nxtport.timeout_ms),
-                ..Timeouts::default()
-            },
-            retry,
             links: DashMap::new(),
         })
     }
@@ -149,7 +146,18 @@ impl Upstreams {
 
     /// The budget registry (metrics, tests).
     pub fn budgets(&self) -> &BudgetRegistry {
-        &self.budgets
+        self.clients.budgets()
+    }
+
+    /// The client factory, for every other feature that calls NxtPort (Data Sources): one
+    /// budget per subscription key and one token cache per account, whoever calls.
+    pub fn clients(&self) -> NxtPortClients {
+        self.clients.clone()
+    }
+
+    /// The token URL in force.
+    pub fn token_url(&self) -> Option<String> {
+        self.token_url.read().clone()
     }
 
     /// Drop the cached client of an entity (its connection changed).
@@ -190,11 +198,9 @@ impl Upstreams {
             .clone()
             .ok_or(LinkError::NoBaseUrl)?;
         let token = self.token_url.read().clone().ok_or(LinkError::NoBaseUrl)?;
-        let mut config = NxtPortConfig::new(api, token, credentials);
-        config.scope = self.scope.clone();
-        config.timeouts = self.timeouts;
-        config.retry = self.retry.clone();
-        let client = NxtPortClient::new(config, &self.budgets)
+        let client = self
+            .clients
+            .client(&api, &token, credentials)
             .map_err(|e| LinkError::Broken(e.to_string()))?;
         let link = Arc::new(EntityLink {
             conn,

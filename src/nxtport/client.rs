@@ -503,6 +503,12 @@ impl NxtPortClient {
         self.inner.tokens.fetches()
     }
 
+    /// Make sure a token is at hand (from the cache, or a grant now): checks the credentials
+    /// without a CPu call (Data Sources' connection test).
+    pub async fn sign_in(&self) -> Result<(), NxtPortError> {
+        self.inner.tokens.bearer().await.map(|_| ())
+    }
+
     // ---- the CPu calls --------------------------------------------------------------------
 
     /// `PUT .../import/terminal-release` (Release, Scanning, Block) -> 202.

@@ -9,6 +9,7 @@
 
 pub mod classify;
 pub mod client;
+pub mod clients;
 pub mod enums;
 pub mod limiter;
 pub mod paths;
@@ -23,6 +24,7 @@ pub use client::{
     CallEvent, CallObserver, CallOptions, Environment, NxtPortClient, NxtPortConfig,
     NxtPortCredentials, NxtPortError, Timeouts,
 };
+pub use clients::NxtPortClients;
 pub use limiter::{
     Budget, BudgetAlgorithm, BudgetConfig, BudgetError, BudgetMetrics, BudgetRegistry, Priority,
 };

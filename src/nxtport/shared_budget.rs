@@ -16,7 +16,10 @@
 //! Same as the in-process limiter ([`super::limiter`]): a background call is granted while fewer
 //! than `calls - interactive_reserve` grants lie in the last `period + safety_margin`; an
 //! interactive call while fewer than `calls`. An upstream 429 writes a pause key that holds every
-//! replica for the `Retry-After`.
+//! replica for the `Retry-After`. With the reserve lent ([`BudgetConfig::reserve_lend`]) a
+//! background call also takes a reserved slot whose stand-in leaves the window within the lend
+//! horizon, unless the key's *gate* mark is set: an interactive call that has to wait sets it
+//! (until its next try), so while a truck waits on any replica no replica borrows.
 //!
 //! # Redis unreachable
 //! [`RedisBudgetStore::try_take`] fails after a short timeout; no call goes out unbudgeted.
@@ -33,6 +36,8 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use super::limiter::{BudgetConfig, BudgetError, Priority};
 
 /// Grants `0` or answers how many milliseconds to wait. Atomic (one script).
+/// KEYS: window, pause, gate. ARGV: limit of this priority, window ms, member, calls (the hard
+/// cap), lend horizon ms (0: no borrowing), 1 for an interactive caller.
 const TAKE: &str = r#"
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -42,13 +47,43 @@ local window = tonumber(ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 local n = redis.call('ZCARD', KEYS[1])
 local limit = tonumber(ARGV[1])
+local calls = tonumber(ARGV[4])
+local lend = tonumber(ARGV[5])
+local interactive = ARGV[6] == '1'
 if n < limit then
   redis.call('ZADD', KEYS[1], now, ARGV[3])
   redis.call('PEXPIRE', KEYS[1], window + 1000)
+  if interactive then redis.call('DEL', KEYS[3]) end
   return 0
 end
 local leaving = redis.call('ZRANGE', KEYS[1], n - limit, n - limit, 'WITHSCORES')
 local wait = tonumber(leaving[2]) + window - now
+if interactive or lend == 0 then
+  if interactive then
+    -- an interactive caller waits: nobody borrows a reserved slot until its next try
+    local mark = wait
+    if mark > 1000 then mark = 1000 end
+    redis.call('SET', KEYS[3], '1', 'PX', mark + 250)
+  end
+  if wait < 1 then wait = 1 end
+  return wait
+end
+if redis.call('EXISTS', KEYS[3]) == 1 then
+  if wait < 1 then wait = 1 end
+  return wait
+end
+local full = 0
+if n >= calls then
+  local oldest = redis.call('ZRANGE', KEYS[1], n - calls, n - calls, 'WITHSCORES')
+  full = tonumber(oldest[2]) + window - now
+end
+if full <= 0 and wait <= lend then
+  redis.call('ZADD', KEYS[1], now, ARGV[3])
+  redis.call('PEXPIRE', KEYS[1], window + 1000)
+  return 0
+end
+wait = wait - lend
+if full > wait then wait = full end
 if wait < 1 then wait = 1 end
 return wait
 "#;
@@ -136,13 +171,21 @@ impl RedisBudgetStore {
         let mut conn = self.connection().await?;
         let member: u128 = rand::thread_rng().gen();
         let window = u64::try_from(config.window().as_millis()).unwrap_or(u64::MAX);
+        let lend = match priority {
+            Priority::Interactive => 0,
+            Priority::Background => u64::try_from(config.reserve_lend().as_millis()).unwrap_or(0),
+        };
         let mut invocation = self.take.prepare_invoke();
         invocation
             .key(self.key(key_id, "window"))
             .key(self.key(key_id, "pause"))
+            .key(self.key(key_id, "gate"))
             .arg(config.limit(priority).max(1))
             .arg(window)
-            .arg(format!("{member:032x}"));
+            .arg(format!("{member:032x}"))
+            .arg(config.calls)
+            .arg(lend)
+            .arg(u8::from(priority == Priority::Interactive));
         let answer: i64 = tokio::time::timeout(self.timeout, invocation.invoke_async(&mut conn))
             .await
             .map_err(|_| self.failed("no answer in time".into()))?

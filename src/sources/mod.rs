@@ -187,13 +187,37 @@ impl std::fmt::Debug for Sources {
 }
 
 impl Sources {
-    /// Build the service over the gateway's store and vault (the vault's store must be `store`).
+    /// Build the service over the gateway's store and vault (the vault's store must be `store`),
+    /// with NxtPort clients of its own (default budget). A gateway uses [`Self::with_nxtport`].
     pub fn new(
         store: Store,
         vault: Vault,
         settings: &SourcesSettings,
     ) -> Result<Self, reqwest::Error> {
-        let adapters = adapters::Adapters::new(&settings.adapters_config())?;
+        let budgets = crate::nxtport::BudgetRegistry::new(crate::nxtport::BudgetConfig::default())
+            .unwrap_or_else(|_| unreachable!("the default budget is valid"));
+        let timeouts = crate::nxtport::Timeouts {
+            request: settings.timeout.0,
+            ..crate::nxtport::Timeouts::default()
+        };
+        let clients = crate::nxtport::NxtPortClients::new(
+            budgets,
+            None,
+            timeouts,
+            crate::nxtport::RetryPolicy::default(),
+        );
+        Self::with_nxtport(store, vault, settings, clients)
+    }
+
+    /// Like [`Self::new`], calling NxtPort CPu through `nxtport`: the gateway's client factory,
+    /// so the NxtPort source shares each subscription key's budget, token cache and retries.
+    pub fn with_nxtport(
+        store: Store,
+        vault: Vault,
+        settings: &SourcesSettings,
+        nxtport: crate::nxtport::NxtPortClients,
+    ) -> Result<Self, reqwest::Error> {
+        let adapters = adapters::Adapters::new(&settings.adapters_config(), nxtport)?;
         let runtime = Runtime {
             lease: settings.lease.0,
             backoff_base: settings.backoff_base.0,

@@ -10,6 +10,7 @@ mod openapi;
 mod poll;
 mod scale;
 mod scenario;
+mod shared_client;
 mod sim_helpers;
 mod simulator;
 mod sources;

@@ -190,6 +190,8 @@ pub struct Limitation {
 pub struct Session {
     headers: HeaderMap,
     pub limitation: Option<Limitation>,
+    /// NxtPort CPu: the shared client (budget, token cache, retries) instead of headers.
+    nxtport: Option<crate::nxtport::NxtPortClient>,
 }
 
 impl Session {
@@ -323,7 +325,12 @@ impl std::fmt::Debug for Adapters {
 }
 
 impl Adapters {
-    pub fn new(cfg: &AdaptersConfig) -> Result<Self, reqwest::Error> {
+    /// The adapters; NxtPort CPu calls go through `nxtport` (the gateway's client factory, so
+    /// one subscription key has one budget and one token cache whichever feature calls).
+    pub fn new(
+        cfg: &AdaptersConfig,
+        nxtport: crate::nxtport::NxtPortClients,
+    ) -> Result<Self, reqwest::Error> {
         let client = reqwest::Client::builder()
             .timeout(cfg.timeout)
             .connect_timeout(cfg.timeout)
@@ -365,7 +372,7 @@ impl Adapters {
         by_terminal.insert(
             Terminal::Ect,
             Box::new(ect::Ect {
-                h: h.clone(),
+                h,
                 base: cfg.base(Terminal::Ect),
             }),
         );
@@ -377,10 +384,9 @@ impl Adapters {
         by_terminal.insert(
             Terminal::Nxtport,
             Box::new(nxtport::NxtPort {
-                h,
+                clients: nxtport,
                 base: nx_base,
                 token_url,
-                refresh: Default::default(),
             }),
         );
         Ok(Self { by_terminal })

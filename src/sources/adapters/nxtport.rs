@@ -1,8 +1,13 @@
 //! NxtPort CPu adapter: reads the entity's CPu notifications and maps light changes and terminal
 //! events to the model.
 //!
-//! Authentication is the CPu one (OAuth password grant + subscription key, the same credentials
-//! as the gateway's NxtPort connection). NxtPort filters notifications by day (`storedOn`), so a
+//! Every call goes through the gateway's own NxtPort client ([`NxtPortClients`]): the same
+//! credentials as the gateway's NxtPort connection give the same client, so a sync draws from
+//! the subscription key's one budget (in-process or Redis, background priority: a truck at the
+//! gate goes first), shares the token cache (password grant with `offline_access`, refresh
+//! grants, a 401 drops the token and tries once more) and the one retry policy.
+//!
+//! NxtPort filters notifications by day (`storedOn`), so a
 //! sync reads day by day from the cursor (the newest `storedOn` read) to today; notifications at
 //! or after the cursor are kept (the overlap is removed by the dedup key).
 //!
@@ -31,54 +36,50 @@
 use chrono::SecondsFormat;
 use futures::future::BoxFuture;
 use futures::FutureExt;
-use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
-use std::collections::HashMap;
+use secrecy::SecretString;
 
-use super::{check, json, transport, Credentials, Http, Page, Session, SourceAdapter, SourceError};
-use crate::nxtport::{paths, NotificationDetail, NotificationEvent, NotificationType};
+use super::{classify, Credentials, Page, Session, SourceAdapter, SourceError};
+use crate::nxtport::{
+    CallOptions, NotificationDetail, NotificationEvent, NotificationType, NotificationsQuery,
+    NxtPortClients, NxtPortCredentials, NxtPortError,
+};
 use crate::sources::catalogue::Terminal;
 use crate::sources::model::{Document, EventKind, NormalizedEvent};
 
 pub(super) struct NxtPort {
-    pub(super) h: Http,
+    /// The process's NxtPort clients (the gateway's, when Data Sources runs in a gateway).
+    pub(super) clients: NxtPortClients,
     pub(super) base: String,
     pub(super) token_url: String,
-    /// The last refresh token per (NxtPort user, OAuth client), kept in memory only: the next
-    /// sync renews its access token with it instead of sending the password again (NxtPort's
-    /// authentication guide: password grant with `offline_access`, then refresh grants).
-    pub(super) refresh: parking_lot::Mutex<HashMap<(String, String), SecretString>>,
 }
 
-#[derive(Deserialize)]
-struct Token {
-    access_token: String,
-    #[serde(default)]
-    refresh_token: Option<String>,
-}
-
-impl NxtPort {
-    /// A refresh grant with the cached refresh token, if any; `None` when there is none or
-    /// NxtPort refuses it (used or expired: the password grant follows).
-    async fn refreshed(&self, key: &(String, String), creds: &Credentials) -> Option<Token> {
-        let refresh = self.refresh.lock().remove(key)?;
-        let resp = self
-            .h
-            .client
-            .post(&self.token_url)
-            .form(&[
-                ("grant_type", "refresh_token"),
-                ("refresh_token", refresh.expose_secret()),
-                ("client_id", creds.text("clientId")),
-                ("client_secret", creds.secret("clientSecret")),
-            ])
-            .send()
-            .await
-            .ok()?;
-        if !resp.status().is_success() {
-            return None;
+/// What a failed NxtPort call means for the connection (the same classification as the other
+/// terminals' answers: status, `Retry-After`, body).
+fn source_error(e: &NxtPortError) -> SourceError {
+    match e {
+        NxtPortError::Status {
+            status,
+            body,
+            retry_after,
+            ..
+        } => classify(*status, body.as_bytes(), retry_after.map(|d| d.as_secs())),
+        NxtPortError::Token {
+            status,
+            error,
+            description,
+        } => {
+            let body = serde_json::json!({"error": error, "error_description": description});
+            classify(*status, body.to_string().as_bytes(), None)
         }
-        resp.json().await.ok()
+        NxtPortError::Transport { timeout: true, .. } => SourceError::Timeout,
+        NxtPortError::Transport { .. } => SourceError::Unreachable,
+        NxtPortError::RetriesExhausted { last, .. } => source_error(last),
+        // The shared budget (Redis) does not answer: nothing was sent; the next sync retries.
+        NxtPortError::Budget(_) => SourceError::Unavailable { status: 503 },
+        NxtPortError::Decode { .. } => SourceError::Protocol("malformed body".into()),
+        NxtPortError::InvalidRequest(_) | NxtPortError::Config(_) => {
+            SourceError::Protocol("the NxtPort client could not be set up".into())
+        }
     }
 }
 
@@ -216,39 +217,24 @@ impl SourceAdapter for NxtPort {
         creds: &'a Credentials,
     ) -> BoxFuture<'a, Result<Session, SourceError>> {
         async move {
-            let key = (
-                creds.text("username").to_owned(),
-                creds.text("clientId").to_owned(),
-            );
-            let t: Token = match self.refreshed(&key, creds).await {
-                Some(t) => t,
-                None => {
-                    let resp = self
-                        .h
-                        .client
-                        .post(&self.token_url)
-                        .form(&[
-                            ("grant_type", "password"),
-                            ("username", creds.text("username")),
-                            ("password", creds.secret("password")),
-                            ("client_id", creds.text("clientId")),
-                            ("client_secret", creds.secret("clientSecret")),
-                            ("scope", crate::nxtport::DEFAULT_SCOPE),
-                        ])
-                        .send()
-                        .await
-                        .map_err(transport)?;
-                    json(check(resp).await?).await?
-                }
+            let secret = |name: &str| SecretString::from(creds.secret(name).to_owned());
+            let credentials = NxtPortCredentials {
+                client_id: creds.text("clientId").to_owned(),
+                client_secret: secret("clientSecret"),
+                username: creds.text("username").to_owned(),
+                password: secret("password"),
+                subscription_key: secret("apiKey"),
             };
-            if let Some(refresh) = &t.refresh_token {
-                self.refresh
-                    .lock()
-                    .insert(key, SecretString::from(refresh.clone()));
-            }
-            Session::default()
-                .with_header("authorization", &format!("Bearer {}", t.access_token))?
-                .with_header("ocp-apim-subscription-key", creds.secret("apiKey"))
+            let client = self
+                .clients
+                .client(&self.base, &self.token_url, credentials)
+                .map_err(|e| source_error(&e))?;
+            // The token comes from the client's cache (shared with the gateway's calls).
+            client.sign_in().await.map_err(|e| source_error(&e))?;
+            Ok(Session {
+                nxtport: Some(client),
+                ..Session::default()
+            })
         }
         .boxed()
     }
@@ -259,6 +245,10 @@ impl SourceAdapter for NxtPort {
         cursor: Option<&'a str>,
     ) -> BoxFuture<'a, Result<Page, SourceError>> {
         async move {
+            let client = session
+                .nxtport
+                .as_ref()
+                .ok_or_else(|| SourceError::Protocol("no NxtPort session".into()))?;
             let now = chrono::Utc::now();
             // NxtPort filters notifications by day (`storedOn`); it keeps them 168 h. The cursor is
             // the newest `storedOn` read (or the start of the next day to read); "0" (the
@@ -270,33 +260,16 @@ impl SourceAdapter for NxtPort {
                 .unwrap_or_else(|| now - chrono::Duration::days(7))
                 .min(now);
             let day = from.date_naive();
-            let resp = self
-                .h
-                .client
-                .get(format!("{}{}", self.base, paths::NOTIFICATIONS))
-                .headers(session.headers.clone())
-                .query(&[("storedOn", day.format("%Y-%m-%d").to_string())])
-                .send()
-                .await
-                .map_err(transport)?;
-            // NxtPort answers an empty result as 405 ProblemDetails "no matching notifications found".
-            let list: Vec<NotificationDetail> = if resp.status().as_u16() == 405 {
-                let body = resp.bytes().await.map_err(transport)?;
-                let detail = serde_json::from_slice::<serde_json::Value>(&body)
-                    .ok()
-                    .and_then(|v| {
-                        v.get("detail")
-                            .and_then(|d| d.as_str())
-                            .map(str::to_ascii_lowercase)
-                    })
-                    .unwrap_or_default();
-                if !detail.contains("no matching") {
-                    return Err(SourceError::Protocol("HTTP 405".into()));
-                }
-                Vec::new()
-            } else {
-                json(check(resp).await?).await?
+            let query = NotificationsQuery {
+                stored_on: Some(day.format("%Y-%m-%d").to_string()),
+                ..NotificationsQuery::default()
             };
+            // NxtPort answers an empty result as 405 ProblemDetails: the client reads it as an
+            // empty list.
+            let list: Vec<NotificationDetail> = client
+                .notifications(&query, &CallOptions::default())
+                .await
+                .map_err(|e| source_error(&e))?;
             let list: Vec<_> = list.into_iter().filter(|d| d.stored_on >= from).collect();
             let events: Vec<_> = list.iter().filter_map(map).collect();
             let newest = list.iter().map(|d| d.stored_on).max();
@@ -469,75 +442,5 @@ mod tests {
         let a = map(&detail("ReleaseRight", "Block", body.clone())).expect("a");
         let b = map(&detail("ReleaseRight", "Unblock", body)).expect("b");
         assert_ne!(a.dedup_key(), b.dedup_key());
-    }
-
-    /// A second sync renews its token with the refresh token (the password is not needed any
-    /// more), and a refused refresh token falls back to the password grant.
-    #[tokio::test]
-    async fn a_later_sync_renews_with_the_refresh_token() {
-        let sim = crate::simulate::Application::build(
-            crate::simulate::SimConfig::default(),
-            "127.0.0.1:0",
-        )
-        .await
-        .expect("simulator");
-        let base = format!("http://127.0.0.1:{}", sim.port());
-        tokio::spawn(sim.run_until_stopped());
-        let adapter = NxtPort {
-            h: super::super::Http {
-                client: reqwest::Client::new(),
-                page_size: 100,
-            },
-            base: base.clone(),
-            token_url: format!("{base}{}", paths::TOKEN),
-            refresh: Default::default(),
-        };
-        let creds = |password: &str| Credentials {
-            public: [
-                ("username", "psa@sim.cpu.local"),
-                ("clientId", "psa-client"),
-            ]
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), serde_json::json!(v)))
-            .collect(),
-            secrets: [
-                ("password", password),
-                ("clientSecret", "psa-client-secret"),
-                ("apiKey", "psa-subscription-key"),
-            ]
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), SecretString::from(v.to_owned())))
-            .collect(),
-        };
-        let kept = |a: &NxtPort| {
-            a.refresh
-                .lock()
-                .values()
-                .map(|s| s.expose_secret().to_owned())
-                .collect::<Vec<_>>()
-        };
-        adapter
-            .authenticate(&creds("psa-demo-password"))
-            .await
-            .expect("password grant");
-        let first = kept(&adapter);
-        assert_eq!(first.len(), 1, "offline_access brought a refresh token");
-        // The password is wrong now: only the refresh grant can succeed.
-        adapter
-            .authenticate(&creds("wrong"))
-            .await
-            .expect("the refresh grant");
-        let second = kept(&adapter);
-        assert_eq!(second.len(), 1);
-        assert_ne!(first, second, "NxtPort rotates refresh tokens");
-        // A refresh token NxtPort refuses: the password grant follows.
-        for token in adapter.refresh.lock().values_mut() {
-            *token = SecretString::from("stale".to_owned());
-        }
-        adapter
-            .authenticate(&creds("psa-demo-password"))
-            .await
-            .expect("password grant after a refused refresh");
-        assert!(kept(&adapter).iter().all(|t| t != "stale"));
     }
 }
