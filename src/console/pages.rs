@@ -203,6 +203,7 @@ pub async fn login(
         );
     }
     let info = gw
+        .auth
         .authenticate_token(token)
         .await
         .map_err(|e| ConsoleError::Internal(e.into()))?;

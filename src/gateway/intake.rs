@@ -61,7 +61,7 @@ async fn store_polled(state: &GatewayState, entity_id: &str, details: Vec<Notifi
 
 async fn entities_with_connection(state: &GatewayState) -> Vec<String> {
     sqlx::query_scalar("SELECT entity_id FROM credentials WHERE kind = $1 ORDER BY entity_id")
-        .bind(super::routes::connections::NXTPORT_KIND)
+        .bind(crate::connection::NXTPORT_KIND)
         .fetch_all(state.store.pool())
         .await
         .unwrap_or_else(|e| {

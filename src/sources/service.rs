@@ -11,6 +11,8 @@ use super::adapters::{Credentials, Limitation};
 use super::catalogue::{catalogue, AuthType, FieldType, FormField, Region, Terminal};
 use super::repo::{self, ConnectionRow, Outcome, Saved, SyncRun, TimelineEvent};
 use super::{sync, vault_kind, Sources};
+use crate::api::ErrorCode;
+use crate::connection::NxtPortConnection;
 use crate::store::vault::{SecretMerge, VaultError};
 use crate::store::{
     millis_to_utc, now_millis, Actor, AuditEntry, AuditLog, AuditRecord, SecretFields, StoreError,
@@ -23,7 +25,7 @@ pub enum SourcesError {
     UnknownTerminal(String),
     #[error("{message}")]
     Invalid {
-        code: &'static str,
+        code: ErrorCode,
         field: Option<String>,
         message: String,
     },
@@ -49,18 +51,18 @@ impl From<VaultError> for SourcesError {
 }
 
 impl SourcesError {
-    /// Stable machine code.
-    pub fn code(&self) -> &'static str {
+    /// Stable machine code (the `/v1` envelope's).
+    pub fn code(&self) -> ErrorCode {
         match self {
-            SourcesError::UnknownTerminal(_) => "unknown_terminal",
-            SourcesError::Invalid { code, .. } => code,
-            SourcesError::Conflict(_) => "credentials_in_use",
-            SourcesError::NotConnected(_) => "not_connected",
-            SourcesError::SyncRunning(_) => "sync_running",
-            SourcesError::Internal(_) => "internal_error",
+            SourcesError::UnknownTerminal(_) => ErrorCode::UnknownTerminal,
+            SourcesError::Invalid { code, .. } => *code,
+            SourcesError::Conflict(_) => ErrorCode::CredentialsInUse,
+            SourcesError::NotConnected(_) => ErrorCode::NotConnected,
+            SourcesError::SyncRunning(_) => ErrorCode::SyncRunning,
+            SourcesError::Internal(_) => ErrorCode::Internal,
         }
     }
-    fn invalid(code: &'static str, field: &str, message: String) -> Self {
+    fn invalid(code: ErrorCode, field: &str, message: String) -> Self {
         SourcesError::Invalid {
             code,
             field: Some(field.to_string()),
@@ -191,7 +193,7 @@ fn parse_body(
 ) -> Result<Parsed, SourcesError> {
     let Some(obj) = body.as_object() else {
         return Err(SourcesError::Invalid {
-            code: "invalid_body",
+            code: ErrorCode::InvalidBody,
             field: None,
             message: "the body must be a JSON object".into(),
         });
@@ -203,7 +205,7 @@ fn parse_body(
     {
         let allowed: Vec<_> = fields.iter().map(|f| f.name).collect();
         return Err(SourcesError::invalid(
-            "unknown_field",
+            ErrorCode::UnknownField,
             unknown,
             format!(
                 "'{}' is not a field of {} ({}); expected {}",
@@ -231,7 +233,7 @@ fn parse_body(
                 }
                 Some(_) => {
                     return Err(SourcesError::invalid(
-                        "invalid_type",
+                        ErrorCode::InvalidType,
                         f.name,
                         format!("{} must be true or false", f.name),
                     ))
@@ -243,7 +245,7 @@ fn parse_body(
                     Some(serde_json::Value::String(s)) => Some(s.trim().to_string()),
                     Some(_) => {
                         return Err(SourcesError::invalid(
-                            "invalid_type",
+                            ErrorCode::InvalidType,
                             f.name,
                             format!("{} must be a string", f.name),
                         ))
@@ -252,21 +254,21 @@ fn parse_body(
                 if let Some(s) = &s {
                     if s.chars().count() > max_len {
                         return Err(SourcesError::invalid(
-                            "too_long",
+                            ErrorCode::TooLong,
                             f.name,
                             format!("{} is longer than {max_len} characters", f.name),
                         ));
                     }
                     if s.is_empty() && f.required {
                         return Err(SourcesError::invalid(
-                            "blank",
+                            ErrorCode::Blank,
                             f.name,
                             format!("{} must not be blank", f.label),
                         ));
                     }
                     if s.chars().any(char::is_control) {
                         return Err(SourcesError::invalid(
-                            "invalid_characters",
+                            ErrorCode::InvalidCharacters,
                             f.name,
                             format!("{} contains control characters", f.name),
                         ));
@@ -281,14 +283,14 @@ fn parse_body(
                     }
                     (None, true) if f.required && !stored.iter().any(|n| n == f.name) => {
                         return Err(SourcesError::invalid(
-                            "required",
+                            ErrorCode::Required,
                             f.name,
                             format!("{} is required", f.label),
                         ));
                     }
                     (None, false) if f.required => {
                         return Err(SourcesError::invalid(
-                            "required",
+                            ErrorCode::Required,
                             f.name,
                             format!("{} is required", f.label),
                         ));
@@ -306,7 +308,7 @@ fn parse_body(
         .to_string();
     if t.auth_type() == AuthType::UuidToken && uuid::Uuid::parse_str(&identifier).is_err() {
         return Err(SourcesError::invalid(
-            "invalid_uuid",
+            ErrorCode::InvalidUuid,
             id_field,
             "Application UUID must be a UUID (8-4-4-4-12 hex digits)".into(),
         ));
@@ -469,6 +471,16 @@ impl Sources {
                 parsed.public.entry(k).or_insert(v);
             }
         }
+        if t == Terminal::Nxtport {
+            // The gateway delivers terminal events with this record: complete, or refused.
+            let conn = NxtPortConnection::from_public(&serde_json::Value::Object(std::mem::take(
+                &mut parsed.public,
+            )))
+            .map_err(|e| SourcesError::invalid(ErrorCode::InvalidField, e.field, e.message))?;
+            if let serde_json::Value::Object(public) = conn.to_public() {
+                parsed.public = public;
+            }
+        }
         if repo::identifier_taken_elsewhere(&self.store, entity_id, t, &parsed.identifier).await? {
             return Err(SourcesError::Conflict(format!(
                 "These {} credentials are already connected under another entity. Each entity needs its own terminal account.",
@@ -505,6 +517,9 @@ impl Sources {
                 return Err(e.into());
             }
         };
+        if t == Terminal::Nxtport {
+            self.nxtport_changed(entity_id);
+        }
         let (action, generation) = match saved {
             Saved::Created { generation } => ("datasource.connect", generation),
             Saved::Updated { generation } => ("datasource.update", generation),
@@ -621,7 +636,7 @@ impl Sources {
             },
             Err(e) => TestResult {
                 ok: false,
-                code: Some(e.code().into()),
+                code: Some(e.code().to_string()),
                 message: e.user_message(t),
                 warning: None,
             },
@@ -744,7 +759,7 @@ mod tests {
 
     fn err_code(r: Result<Parsed, SourcesError>) -> (&'static str, Option<String>) {
         match r {
-            Err(SourcesError::Invalid { code, field, .. }) => (code, field),
+            Err(SourcesError::Invalid { code, field, .. }) => (code.as_str(), field),
             Err(e) => panic!("unexpected error {e}"),
             Ok(_) => panic!("accepted"),
         }
