@@ -440,6 +440,16 @@ impl Vault {
             .map_err(|e| VaultError::Store(StoreError::Corrupt(format!("public fields: {e}"))))
     }
 
+    /// The entities that have a credential of `kind`, by id.
+    pub async fn entities_with(&self, kind: &str) -> Result<Vec<String>, VaultError> {
+        Ok(sqlx::query_scalar(
+            "SELECT entity_id FROM credentials WHERE kind = $1 ORDER BY entity_id",
+        )
+        .bind(kind.to_owned())
+        .fetch_all(self.store.pool())
+        .await?)
+    }
+
     /// Every stored credential of an entity (non-secret view), by kind.
     pub async fn list(&self, entity_id: &str) -> Result<Vec<StoredCredential>, VaultError> {
         let kinds: Vec<String> =
