@@ -11,8 +11,8 @@
 use super::state::GatewayState;
 use crate::nxtport::{CallOptions, NotificationDetail, NotificationsQuery};
 use crate::store::notifications::NewNotification;
-use crate::store::outbox::AwaitingNotification;
 use crate::store::now_millis;
+use crate::store::outbox::AwaitingNotification;
 use chrono::{Duration as ChronoDuration, Utc};
 use std::sync::Arc;
 use std::time::Duration;

@@ -15,11 +15,11 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use super::intake::{WebhookAuth, WebhookError, WebhookSetup, MAX_EDIFACT_BYTES};
 use super::model::parse_equipment_number;
-use super::repo::{Quarantined, ReportedContainer, SyncRun, TimelineEvent};
 use super::service::{
     parse_terminal, ConnectionState, DataSource, DataSourceList, RegionGroup, SourcesError,
     TestResult,
 };
+use super::views::{Quarantined, ReportedContainer, SyncRun, TimelineEvent};
 use super::Sources;
 use crate::api::{ApiError, Caller, ErrorBody, ErrorCode, ErrorEnvelope};
 use crate::store::AuditEntry;

@@ -27,9 +27,10 @@ use utoipa::ToSchema;
 
 use super::catalogue::Terminal;
 use super::edifact;
-use super::repo::{self, IntakeRun, Quarantined, ReportedContainer, SyncRun};
+use super::repo::{self, IntakeRun};
 use super::service::SourcesError;
 use super::sync::{load_credentials, SyncError};
+use super::views::{Quarantined, ReportedContainer, SyncRun};
 use super::Sources;
 use crate::api::ErrorCode;
 use crate::store::vault::SecretMerge;
@@ -795,6 +796,7 @@ impl Sources {
             .await;
         repo::sync_run(&self.store, entity_id, &sync_id)
             .await?
+            .map(SyncRun::from)
             .ok_or_else(|| SourcesError::Internal("intake run vanished".into()))
     }
 
@@ -805,7 +807,13 @@ impl Sources {
         t: Terminal,
         limit: i64,
     ) -> Result<Vec<Quarantined>, SourcesError> {
-        Ok(repo::quarantine_list(&self.store, entity_id, t, limit.clamp(1, 500)).await?)
+        Ok(
+            repo::quarantine_list(&self.store, entity_id, t, limit.clamp(1, 500))
+                .await?
+                .into_iter()
+                .map(Quarantined::from)
+                .collect(),
+        )
     }
 
     /// Containers a terminal reported for this entity, by equipment number, after `after`.
@@ -818,7 +826,10 @@ impl Sources {
     ) -> Result<Vec<ReportedContainer>, SourcesError> {
         Ok(
             repo::reported_containers(&self.store, entity_id, t, after, limit.clamp(1, 1000))
-                .await?,
+                .await?
+                .into_iter()
+                .map(ReportedContainer::from)
+                .collect(),
         )
     }
 }

@@ -9,6 +9,7 @@
 //! - [`sync`]: the sync engine and the scheduler.
 //! - [`edifact`]: the UN/EDIFACT COARRI/CODECO reader and writer.
 //! - [`intake`]: pushed and dropped data: T-Mining webhooks (verify, queue, drain) and EDIFACT files.
+//! - [`views`]: the API's views of the `ds_*` rows (built in one place).
 //! - [`api`]: the `/v1/data-sources` and `/v1/containers/{equipment}/events` HTTP face.
 //!
 //! Secrets are write-only: they go straight into the gateway's [`Vault`] (AES-256-GCM, bound to
@@ -25,6 +26,7 @@ pub mod model;
 pub mod repo;
 pub mod service;
 pub mod sync;
+pub mod views;
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -9,7 +9,8 @@ use utoipa::ToSchema;
 
 use super::adapters::{Credentials, Limitation};
 use super::catalogue::{catalogue, AuthType, FieldType, FormField, Region, Terminal};
-use super::repo::{self, ConnectionRow, Outcome, Saved, SyncRun, TimelineEvent};
+use super::repo::{self, ConnectionRow, Outcome, Saved};
+use super::views::{SyncRun, TimelineEvent};
 use super::{sync, vault_kind, Sources};
 use crate::api::ErrorCode;
 use crate::connection::NxtPortConnection;
@@ -715,6 +716,7 @@ impl Sources {
         let runs = repo::sync_runs(&self.store, &entity_id, t, 50).await?;
         runs.into_iter()
             .find(|r| r.id == sync_id)
+            .map(SyncRun::from)
             .ok_or_else(|| SourcesError::Internal("sync run vanished".into()))
     }
 
@@ -725,7 +727,13 @@ impl Sources {
         t: Terminal,
         limit: i64,
     ) -> Result<Vec<SyncRun>, SourcesError> {
-        Ok(repo::sync_runs(&self.store, entity_id, t, limit.clamp(1, 500)).await?)
+        Ok(
+            repo::sync_runs(&self.store, entity_id, t, limit.clamp(1, 500))
+                .await?
+                .into_iter()
+                .map(SyncRun::from)
+                .collect(),
+        )
     }
 
     /// The entity's Data Sources audit entries, newest first.
@@ -748,7 +756,13 @@ impl Sources {
         entity_id: &str,
         equipment: &str,
     ) -> Result<Vec<TimelineEvent>, SourcesError> {
-        Ok(repo::container_events(&self.store, entity_id, equipment, 1000).await?)
+        Ok(
+            repo::container_events(&self.store, entity_id, equipment, 1000)
+                .await?
+                .into_iter()
+                .map(TimelineEvent::from)
+                .collect(),
+        )
     }
 }
 

@@ -24,7 +24,6 @@ use base64::Engine;
 use rand::RngCore;
 use secrecy::zeroize::Zeroizing;
 use secrecy::{ExposeSecret, SecretString};
-use serde::Serialize;
 use sqlx::Row;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -105,9 +104,8 @@ impl From<sqlx::Error> for VaultError {
     }
 }
 
-/// A stored credential without its secret values.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+/// A stored credential without its secret values (a row; API views are built from it).
+#[derive(Debug, Clone, PartialEq)]
 pub struct StoredCredential {
     /// Owning entity.
     pub entity_id: String,
@@ -624,7 +622,7 @@ mod tests {
             .await
             .expect("get")
             .expect("exists");
-        let text = serde_json::to_string(&public).expect("json");
+        let text = format!("{public:?}");
         assert!(text.contains("psa-client"));
         assert!(
             !text.contains("hunter2") && !text.contains("key-123456"),
