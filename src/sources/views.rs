@@ -1,10 +1,18 @@
-//! The Data Sources API's views of its rows: what `/v1/data-sources/...` and
-//! `/v1/containers/{equipment}/events` answer, built from the `ds_*` rows in one place, so a
-//! column can change without changing the API (and the reverse).
+//! The Data Sources API's views: what `/v1/data-sources/...` and
+//! `/v1/containers/{equipment}/events` answer (terminal cards, sync runs, timelines, reported
+//! containers, quarantine), built from the `ds_*` rows in one place, so a column can change
+//! without changing the API (and the reverse).
 
-use super::catalogue::Terminal;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::adapters::Limitation;
+use super::catalogue::{AuthType, FormField, Region, Terminal};
 use super::model::{Document, EventKind, FullEmpty, TimeKind};
-use super::repo::{QuarantinedRow, ReportedContainerRow, SyncRunRow, TimelineEventRow};
+use super::repo::{
+    ConnectionRow, QuarantinedRow, ReportedContainerRow, SyncRunRow, TimelineEventRow,
+};
+use crate::store::millis_to_utc;
 
 /// One row of `ds_syncs`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
@@ -142,4 +150,104 @@ impl From<QuarantinedRow> for Quarantined {
             content: r.content,
         }
     }
+}
+
+/// The connection state shown on a terminal card.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum ConnectionState {
+    NotConnected,
+    #[serde(rename_all = "camelCase")]
+    Verifying {
+        identifier: String,
+        connected_at: chrono::DateTime<chrono::Utc>,
+    },
+    #[serde(rename_all = "camelCase")]
+    Connected {
+        identifier: String,
+        connected_at: chrono::DateTime<chrono::Utc>,
+        last_sync_at: Option<chrono::DateTime<chrono::Utc>>,
+        /// A limitation that does not stop the sync (ECT without approved extended permissions).
+        warning: Option<Limitation>,
+    },
+    #[serde(rename_all = "camelCase")]
+    Error {
+        identifier: String,
+        connected_at: chrono::DateTime<chrono::Utc>,
+        /// invalid_credentials | api_access_not_activated | quota_exceeded | rate_limited |
+        /// terminal_unavailable | terminal_timeout | terminal_unreachable | unexpected_response | internal_error
+        code: String,
+        /// What to do about it.
+        message: String,
+    },
+}
+
+pub(crate) fn state_of(c: Option<&ConnectionRow>) -> ConnectionState {
+    let Some(c) = c else {
+        return ConnectionState::NotConnected;
+    };
+    let identifier = c.identifier.clone();
+    let connected_at = millis_to_utc(c.connected_at);
+    match c.state.as_str() {
+        "connected" => ConnectionState::Connected {
+            identifier,
+            connected_at,
+            last_sync_at: c.last_sync_at.map(millis_to_utc),
+            warning: c.warning_code.clone().map(|code| Limitation {
+                code,
+                message: c.warning_message.clone().unwrap_or_default(),
+            }),
+        },
+        "error" => ConnectionState::Error {
+            identifier,
+            connected_at,
+            code: c.error_code.clone().unwrap_or_default(),
+            message: c.error_message.clone().unwrap_or_default(),
+        },
+        _ => ConnectionState::Verifying {
+            identifier,
+            connected_at,
+        },
+    }
+}
+
+/// One terminal card: catalogue data + this entity's state.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DataSource {
+    pub terminal: Terminal,
+    pub name: &'static str,
+    pub region: Region,
+    pub auth_type: AuthType,
+    pub description: &'static str,
+    pub fields: &'static [FormField],
+    /// Seconds between background syncs.
+    pub sync_interval_secs: u64,
+    pub state: ConnectionState,
+}
+
+/// Terminals of one region.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RegionGroup {
+    pub region: Region,
+    pub data_sources: Vec<DataSource>,
+}
+
+/// `GET /v1/data-sources`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DataSourceList {
+    pub entity_id: String,
+    pub groups: Vec<RegionGroup>,
+}
+
+/// Result of `POST /v1/data-sources/{terminal}/test`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TestResult {
+    pub ok: bool,
+    pub code: Option<String>,
+    pub message: String,
+    pub warning: Option<Limitation>,
 }
