@@ -10,7 +10,9 @@
 //! - [`scenario`]: scenario files and their runner (`cpu-gateway scenario run`).
 //! - [`store`]: persistence (sqlx; SQLite by default, PostgreSQL when `DATABASE_URL` says so).
 
+pub mod api;
 pub mod cli;
+pub mod connection;
 pub mod console;
 pub mod docs_ui;
 pub mod gateway;

@@ -104,14 +104,6 @@ bounded_text!(
     BillOfLading, "bill of lading number", 35, |c| c.is_ascii_alphanumeric() || c == '-' || c == '/'
 );
 bounded_text!(
-    /// An identifier or user name of a connection (client id, username).
-    Identifier, "value", 200, |c| !c.is_control()
-);
-bounded_text!(
-    /// A NxtPort ingestion id (a GUID in NxtPort's examples; any safe token is accepted).
-    IngestionId, "ingestion id", 64, |c| c.is_ascii_alphanumeric() || c == '-' || c == '_'
-);
-bounded_text!(
     /// A free reference (release identification, party identification code).
     Reference, "reference", 100, |c| !c.is_control()
 );
@@ -151,6 +143,5 @@ mod tests {
         );
         assert!(StayNumber::parse("").is_err());
         assert!(BillOfLading::parse(&"X".repeat(36)).is_err());
-        assert!(IngestionId::parse("a b").is_err());
     }
 }

@@ -12,8 +12,8 @@ use super::state::GatewayState;
 use crate::nxtport::{CallOptions, NotificationDetail, NotificationsQuery};
 use crate::store::notifications::NewNotification;
 use crate::store::now_millis;
+use crate::store::outbox::AwaitingNotification;
 use chrono::{Duration as ChronoDuration, Utc};
-use sqlx::Row;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -60,9 +60,9 @@ async fn store_polled(state: &GatewayState, entity_id: &str, details: Vec<Notifi
 }
 
 async fn entities_with_connection(state: &GatewayState) -> Vec<String> {
-    sqlx::query_scalar("SELECT entity_id FROM credentials WHERE kind = $1 ORDER BY entity_id")
-        .bind(super::routes::connections::NXTPORT_KIND)
-        .fetch_all(state.store.pool())
+    state
+        .vault
+        .entities_with(crate::connection::NXTPORT_KIND)
         .await
         .unwrap_or_else(|e| {
             tracing::error!(error = %e, "listing connections failed");
@@ -104,22 +104,21 @@ pub async fn poll_once(state: &GatewayState) {
         }
     }
     // Gap polls: operations sent a while ago and still waiting for their notification.
-    let stale = sqlx::query(
-        "SELECT entity_id, public_reference_id FROM operations WHERE status = 'sent' \
-         AND sent_at < $1 AND public_reference_id IS NOT NULL ORDER BY sent_at LIMIT $2",
-    )
-    .bind(now_millis() - (state.settings.notifications.gap_poll_after_secs as i64) * 1000)
-    .bind(GAP_POLLS_PER_ROUND)
-    .fetch_all(state.store.pool())
-    .await
-    .unwrap_or_default();
-    for row in stale {
-        let (Ok(entity_id), Ok(reference)) = (
-            row.try_get::<String, _>("entity_id"),
-            row.try_get::<String, _>("public_reference_id"),
-        ) else {
-            continue;
-        };
+    let sent_before =
+        now_millis() - (state.settings.notifications.gap_poll_after_secs as i64) * 1000;
+    let stale = state
+        .store
+        .sent_awaiting_notification(sent_before, GAP_POLLS_PER_ROUND)
+        .await
+        .unwrap_or_else(|e| {
+            tracing::error!(error = %e, "listing operations awaiting notifications failed");
+            Vec::new()
+        });
+    for AwaitingNotification {
+        entity_id,
+        public_reference_id: reference,
+    } in stale
+    {
         let Ok(link) = state.upstreams.link(&entity_id).await else {
             continue;
         };

@@ -337,18 +337,24 @@ impl Application {
             &sources_settings,
             state.upstreams.clients(),
         )
-        .context("building Data Sources")?;
+        .context("building Data Sources")?
+        .on_nxtport_changed({
+            let state = Arc::clone(&state);
+            Arc::new(move |entity_id: &str| state.upstreams.forget(entity_id))
+        });
         if sources_settings.scheduler {
             sources.spawn_scheduler();
         }
 
         let data = web::Data::from(Arc::clone(&state));
+        let auth = web::Data::from(Arc::clone(&state.auth));
         let body_timeout = std::time::Duration::from_millis(state.settings.limits.body_timeout_ms);
         let console = web::Data::new(crate::console::Console::new(&state.public_url.read()));
         let console_routes = crate::console::configure(console, sources.clone());
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(data.clone())
+                .app_data(auth.clone())
                 .configure(edge::configure_extractors)
                 // The request edge: body deadline (408) and one envelope for every refusal.
                 .wrap_fn(move |mut req, srv| {

@@ -2,8 +2,8 @@
 //! webhook there. Used by `cpu-gateway serve` with no configuration (the demo entity) and by
 //! tests that run the UAT code path against a simulator on loopback.
 
-use super::routes::connections::{ConnectionPublic, NXTPORT_KIND};
 use super::state::GatewayState;
+use crate::connection::{secret, NxtPortConnection, NXTPORT_KIND};
 use crate::store::vault::SecretMerge;
 use crate::store::{Actor, Role, SecretFields};
 use anyhow::Context;
@@ -136,29 +136,29 @@ pub async fn connect_entity(
     party: &SimParty,
     port_lo_code: &str,
 ) -> anyhow::Result<()> {
-    let public = ConnectionPublic {
-        client_id: party.client_id.clone(),
-        username: party.username.clone(),
-        ingestion_id: party
+    let public = NxtPortConnection::from_public(&serde_json::json!({
+        "clientId": party.client_id,
+        "username": party.username,
+        "ingestionId": party
             .ingestion_id
-            .clone()
+            .as_deref()
             .context("party has no ingestion id (not a terminal operator)")?,
-        terminal_code: party
+        "terminalCode": party
             .terminal_code
-            .clone()
+            .as_deref()
             .context("party has no terminal code (not a terminal operator)")?,
-        port_lo_code: port_lo_code.to_owned(),
-    };
+        "portLoCode": port_lo_code,
+    }))?;
     let mut secrets = SecretFields::new();
-    secrets.insert("clientSecret".into(), party.client_secret.clone());
-    secrets.insert("password".into(), party.password.clone());
-    secrets.insert("apiKey".into(), party.subscription_key.clone());
+    secrets.insert(secret::CLIENT_SECRET.into(), party.client_secret.clone());
+    secrets.insert(secret::PASSWORD.into(), party.password.clone());
+    secrets.insert(secret::API_KEY.into(), party.subscription_key.clone());
     state
         .vault
         .put(
             &Actor::system(entity_id),
             NXTPORT_KIND,
-            serde_json::to_value(public)?,
+            public.to_public(),
             secrets,
             SecretMerge::Replace,
         )

@@ -9,7 +9,7 @@
 use super::config::Settings;
 use super::error::ApiError;
 use super::metrics::Metrics;
-use super::routes::connections::{ConnectionPublic, NXTPORT_KIND};
+use crate::connection::{secret, Incomplete, NxtPortConnection, NXTPORT_KIND};
 use crate::nxtport::classify::{classify, Answer};
 use crate::nxtport::{
     BudgetConfig, BudgetRegistry, NxtPortClient, NxtPortClients, NxtPortCredentials, NxtPortError,
@@ -29,7 +29,7 @@ pub const LINK_TTL: Duration = Duration::from_secs(30);
 #[derive(Debug)]
 pub struct EntityLink {
     /// Non-secret connection fields (terminal code, LoCode, ingestion id).
-    pub conn: ConnectionPublic,
+    pub conn: NxtPortConnection,
     /// The client (token cache, budget, retries).
     pub client: NxtPortClient,
     built: Instant,
@@ -44,6 +44,9 @@ pub enum LinkError {
     /// The upstream base URL is not known yet (sim mode still starting).
     #[error("NxtPort base URL not configured")]
     NoBaseUrl,
+    /// The stored connection lacks a field (saved before connections were checked).
+    #[error("the NxtPort connection is incomplete: {0}")]
+    Incomplete(Incomplete),
     /// The stored connection is unusable.
     #[error("stored connection unusable: {0}")]
     Broken(String),
@@ -53,6 +56,7 @@ impl From<LinkError> for ApiError {
     fn from(e: LinkError) -> Self {
         match e {
             LinkError::Missing => ApiError::ConnectionMissing,
+            LinkError::Incomplete(i) => ApiError::ConnectionIncomplete(i),
             LinkError::NoBaseUrl => ApiError::UpstreamUnavailable,
             LinkError::Broken(m) => ApiError::Internal(anyhow::anyhow!(m)),
         }
@@ -178,19 +182,19 @@ impl Upstreams {
             .await
             .map_err(|e| LinkError::Broken(e.to_string()))?
             .ok_or(LinkError::Missing)?;
-        let conn: ConnectionPublic = serde_json::from_value(stored.public_fields)
-            .map_err(|e| LinkError::Broken(format!("connection fields: {e}")))?;
-        let mut secret = |name: &str| {
+        let conn =
+            NxtPortConnection::from_public(&stored.public_fields).map_err(LinkError::Incomplete)?;
+        let mut take = |name: &str| {
             secrets
                 .remove(name)
                 .ok_or_else(|| LinkError::Broken(format!("secret {name} missing")))
         };
         let credentials = NxtPortCredentials {
-            client_id: conn.client_id.clone(),
-            client_secret: secret("clientSecret")?,
-            username: conn.username.clone(),
-            password: secret("password")?,
-            subscription_key: secret("apiKey")?,
+            client_id: conn.client_id.as_str().to_owned(),
+            client_secret: take(secret::CLIENT_SECRET)?,
+            username: conn.username.as_str().to_owned(),
+            password: take(secret::PASSWORD)?,
+            subscription_key: take(secret::API_KEY)?,
         };
         let api = self
             .api_base_url

@@ -300,7 +300,7 @@ async fn attempt(state: &GatewayState, op: &Operation) -> Outcome {
                 Err(e) => return Outcome::Failed(format!("stored request unreadable: {e}")),
             };
             link.client
-                .ingestion(&link.conn.ingestion_id, &body, &options)
+                .ingestion(link.conn.ingestion_id.as_str(), &body, &options)
                 .await
         }
     };

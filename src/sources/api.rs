@@ -1,26 +1,29 @@
 //! The Data Sources HTTP face: `/v1/data-sources/...` and `/v1/containers/{equipment}/events`.
 //!
-//! Thin handlers: authenticate the caller, parse the path and body, call [`Sources`], map the
-//! result. Errors use the gateway's envelope `{"error": {"code", "message", "field"?}}`.
-//! Mount with [`configure`] after registering `web::Data<Sources>` (or use [`configure_with`]).
+//! Thin handlers: the production [`Caller`] extractor authenticates (token, quota,
+//! impersonation audit; see [`crate::api`]), then they parse the path and body, call
+//! [`Sources`] and map the result. Errors use the `/v1` envelope `{"error": {"code", "message",
+//! "field"?}}` with its one code enum. Mount with [`configure`] on an application that has
+//! registered `web::Data<Sources>` and `web::Data<Authenticator>` (the gateway's does).
+//!
+//! [`Authenticator`]: crate::api::Authenticator
 
 use actix_web::http::StatusCode;
-use actix_web::{web, FromRequest, HttpRequest, HttpResponse, ResponseError};
+use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use super::intake::{WebhookAuth, WebhookError, WebhookSetup, MAX_EDIFACT_BYTES};
 use super::model::parse_equipment_number;
-use super::repo::{Quarantined, ReportedContainer, SyncRun, TimelineEvent};
 use super::service::{
     parse_terminal, ConnectionState, DataSource, DataSourceList, RegionGroup, SourcesError,
     TestResult,
 };
+use super::views::{Quarantined, ReportedContainer, SyncRun, TimelineEvent};
 use super::Sources;
-use crate::gateway::error::{ApiError, ErrorBody, ErrorEnvelope};
-use crate::gateway::extract::Caller;
+use crate::api::{ApiError, Caller, ErrorBody, ErrorCode, ErrorEnvelope};
 use crate::gateway::routes::audit::{self as audit_route, AuditParams};
-use crate::store::{Actor, AuditEntry, Role};
+use crate::store::AuditEntry;
 
 /// Largest accepted credentials body.
 pub const MAX_BODY: usize = 16 * 1024;
@@ -42,25 +45,23 @@ pub enum SourcesApiError {
     #[error(transparent)]
     Webhook(#[from] WebhookError),
     /// An EDIFACT file refused as a whole (recorded in the sync history).
-    #[error("{message}")]
-    Refused { code: String, message: String },
+    #[error("{0}")]
+    Refused(String),
 }
 
 impl SourcesApiError {
     fn body(&self) -> ErrorEnvelope {
         let (code, field) = match self {
             Self::Gateway(e) => return e.envelope(),
-            Self::Sources(SourcesError::Invalid { code, field, .. }) => {
-                ((*code).to_string(), field.clone())
-            }
-            Self::Sources(e) => (e.code().to_string(), None),
-            Self::MalformedJson(_) => ("malformed_json".into(), None),
-            Self::TooLarge(_) => ("payload_too_large".into(), None),
-            Self::InvalidEquipment(_) => ("invalid_field".into(), Some("equipment".into())),
-            Self::Webhook(WebhookError::UnknownWebhook) => ("unknown_webhook".into(), None),
-            Self::Webhook(WebhookError::Refused { code, .. }) => ((*code).to_string(), None),
-            Self::Webhook(WebhookError::Internal(e)) => (e.code().to_string(), None),
-            Self::Refused { code, .. } => (code.clone(), None),
+            Self::Sources(SourcesError::Invalid { code, field, .. }) => (*code, field.clone()),
+            Self::Sources(e) => (e.code(), None),
+            Self::MalformedJson(_) => (ErrorCode::MalformedJson, None),
+            Self::TooLarge(_) => (ErrorCode::PayloadTooLarge, None),
+            Self::InvalidEquipment(_) => (ErrorCode::InvalidField, Some("equipment".into())),
+            Self::Webhook(WebhookError::UnknownWebhook) => (ErrorCode::UnknownWebhook, None),
+            Self::Webhook(WebhookError::Refused { code, .. }) => (*code, None),
+            Self::Webhook(WebhookError::Internal(e)) => (e.code(), None),
+            Self::Refused(_) => (ErrorCode::InvalidSyntax, None),
         };
         let message = match self {
             Self::Sources(SourcesError::Internal(_))
@@ -101,7 +102,7 @@ impl ResponseError for SourcesApiError {
             Self::Webhook(WebhookError::Internal(e)) => {
                 Self::Sources(SourcesError::Internal(e.to_string().into())).status_code()
             }
-            Self::Refused { .. } => StatusCode::BAD_REQUEST,
+            Self::Refused(_) => StatusCode::BAD_REQUEST,
         }
     }
 
@@ -120,96 +121,9 @@ impl ResponseError for SourcesApiError {
 
 type Result<T> = std::result::Result<T, SourcesApiError>;
 
-/// Who calls, for which entity, with which role.
-pub struct Who {
-    pub actor: Actor,
-    pub role: Role,
-}
-
-impl Who {
-    fn require_write(&self) -> Result<()> {
-        if self.role.can_write() {
-            Ok(())
-        } else {
-            Err(ApiError::Forbidden(
-                "this token is read-only (viewer); an editor token is required".into(),
-            )
-            .into())
-        }
-    }
-}
-
-/// The caller behind the request (bearer token; support may act for another entity with
-/// `X-Act-For-Entity`, audited as impersonation).
-///
-/// Mounted in the gateway (its state registered), this is the gateway's own [`Caller`]
-/// extractor (quota, token touch, impersonation audit). Mounted alone (tests, benchmarks), the
-/// same rules are applied through the store: hashed token lookup, support-only impersonation.
-async fn who(req: &HttpRequest, s: &Sources) -> Result<Who> {
-    if req
-        .app_data::<web::Data<crate::gateway::state::GatewayState>>()
-        .is_some()
-    {
-        let c = Caller::extract(req).await?;
-        return Ok(Who {
-            actor: c.actor(),
-            role: c.role,
-        });
-    }
-    let presented = req
-        .headers()
-        .get(actix_web::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .ok_or(ApiError::Unauthorized)?;
-    let token = s
-        .store
-        .authenticate_token(presented)
-        .await
-        .map_err(ApiError::from)?
-        .ok_or(ApiError::Unauthorized)?;
-    let act_for = req
-        .headers()
-        .get("X-Act-For-Entity")
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|v| !v.is_empty());
-    let actor = match act_for {
-        Some(other) if other != token.entity_id => {
-            if token.role != Role::Support {
-                return Err(ApiError::Forbidden(
-                    "only support tokens may act for another entity".into(),
-                )
-                .into());
-            }
-            if s.store
-                .entity(other)
-                .await
-                .map_err(ApiError::from)?
-                .is_none()
-            {
-                return Err(ApiError::NotFound("entity").into());
-            }
-            Actor {
-                token_id: Some(token.id.clone()),
-                actor_entity_id: Some(token.entity_id.clone()),
-                entity_id: other.to_string(),
-                impersonation: true,
-            }
-        }
-        _ => Actor {
-            token_id: Some(token.id.clone()),
-            actor_entity_id: Some(token.entity_id.clone()),
-            entity_id: token.entity_id.clone(),
-            impersonation: false,
-        },
-    };
-    Ok(Who {
-        actor,
-        role: token.role,
-    })
+/// Fail with 403 unless the caller's role may change data.
+fn require_write(c: &Caller) -> Result<()> {
+    c.require_write().map_err(SourcesApiError::from)
 }
 
 fn parse_json(body: &web::Bytes) -> Result<serde_json::Value> {
@@ -233,9 +147,8 @@ pub struct TerminalPath {
     responses((status = 200, body = DataSourceList), (status = 401, body = ErrorEnvelope)),
     security(("bearer" = [])))]
 #[tracing::instrument(skip_all)]
-pub async fn list(req: HttpRequest, s: web::Data<Sources>) -> Result<HttpResponse> {
-    let w = who(&req, &s).await?;
-    Ok(HttpResponse::Ok().json(s.list(&w.actor.entity_id).await?))
+pub async fn list(caller: Caller, s: web::Data<Sources>) -> Result<HttpResponse> {
+    Ok(HttpResponse::Ok().json(s.list(&caller.entity_id).await?))
 }
 
 /// One terminal card.
@@ -244,13 +157,12 @@ pub async fn list(req: HttpRequest, s: web::Data<Sources>) -> Result<HttpRespons
     security(("bearer" = [])))]
 #[tracing::instrument(skip_all, fields(terminal = %path.terminal))]
 pub async fn get_one(
-    req: HttpRequest,
+    caller: Caller,
     s: web::Data<Sources>,
     path: web::Path<TerminalPath>,
 ) -> Result<HttpResponse> {
-    let w = who(&req, &s).await?;
     let t = parse_terminal(&path.terminal)?;
-    Ok(HttpResponse::Ok().json(s.get(&w.actor.entity_id, t).await?))
+    Ok(HttpResponse::Ok().json(s.get(&caller.entity_id, t).await?))
 }
 
 /// Credentials body: the fields of the terminal's auth type (see `fields` in the catalogue).
@@ -267,6 +179,12 @@ pub struct CredentialsBody {
     pub subscription_key: Option<String>,
     pub extended_permissions: Option<bool>,
     pub api_key: Option<String>,
+    /// NxtPort CPu: ingestion id for terminal events.
+    pub ingestion_id: Option<String>,
+    /// NxtPort CPu: the terminal's own code as given to NxtPort.
+    pub terminal_code: Option<String>,
+    /// NxtPort CPu: UN/LOCODE of the operational port (default BEANR).
+    pub port_lo_code: Option<String>,
 }
 
 /// Save or replace the credentials; verification follows in the background (state `verifying`,
@@ -279,22 +197,15 @@ pub struct CredentialsBody {
     security(("bearer" = [])))]
 #[tracing::instrument(skip_all, fields(terminal = %path.terminal))]
 pub async fn put(
-    req: HttpRequest,
+    caller: Caller,
     s: web::Data<Sources>,
     path: web::Path<TerminalPath>,
     body: web::Bytes,
 ) -> Result<HttpResponse> {
-    let w = who(&req, &s).await?;
-    w.require_write()?;
+    require_write(&caller)?;
     let t = parse_terminal(&path.terminal)?;
     let body = parse_json(&body)?;
-    let saved = s.put(&w.actor, t, &body).await?;
-    if t == crate::sources::Terminal::Nxtport {
-        // The gateway's CPu connection changed too: drop its cached NxtPort client.
-        if let Some(gw) = req.app_data::<web::Data<crate::gateway::state::GatewayState>>() {
-            gw.upstreams.forget(&w.actor.entity_id);
-        }
-    }
+    let saved = s.put(&caller.actor(), t, &body).await?;
     Ok(HttpResponse::Ok().json(saved))
 }
 
@@ -304,14 +215,13 @@ pub async fn put(
     security(("bearer" = [])))]
 #[tracing::instrument(skip_all, fields(terminal = %path.terminal))]
 pub async fn delete(
-    req: HttpRequest,
+    caller: Caller,
     s: web::Data<Sources>,
     path: web::Path<TerminalPath>,
 ) -> Result<HttpResponse> {
-    let w = who(&req, &s).await?;
-    w.require_write()?;
+    require_write(&caller)?;
     let t = parse_terminal(&path.terminal)?;
-    s.delete(&w.actor, t).await?;
+    s.delete(&caller.actor(), t).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -323,16 +233,15 @@ pub async fn delete(
     security(("bearer" = [])))]
 #[tracing::instrument(skip_all, fields(terminal = %path.terminal))]
 pub async fn test(
-    req: HttpRequest,
+    caller: Caller,
     s: web::Data<Sources>,
     path: web::Path<TerminalPath>,
     body: web::Bytes,
 ) -> Result<HttpResponse> {
-    let w = who(&req, &s).await?;
-    w.require_write()?;
+    require_write(&caller)?;
     let t = parse_terminal(&path.terminal)?;
     let body = parse_json(&body)?;
-    Ok(HttpResponse::Ok().json(s.test(&w.actor, t, &body).await?))
+    Ok(HttpResponse::Ok().json(s.test(&caller.actor(), t, &body).await?))
 }
 
 /// `?wait=true` answers when the sync has finished.
@@ -350,16 +259,15 @@ pub struct SyncQuery {
     security(("bearer" = [])))]
 #[tracing::instrument(skip_all, fields(terminal = %path.terminal))]
 pub async fn sync(
-    req: HttpRequest,
+    caller: Caller,
     s: web::Data<Sources>,
     path: web::Path<TerminalPath>,
     q: web::Query<SyncQuery>,
 ) -> Result<HttpResponse> {
-    let w = who(&req, &s).await?;
-    w.require_write()?;
+    require_write(&caller)?;
     let t = parse_terminal(&path.terminal)?;
     let wait = q.wait.unwrap_or(false);
-    let run = s.sync_now(&w.actor, t, wait).await?;
+    let run = s.sync_now(&caller.actor(), t, wait).await?;
     Ok(if wait {
         HttpResponse::Ok().json(run)
     } else {
@@ -382,7 +290,7 @@ fn page_size(limit: Option<i64>, default: i64, max: i64) -> Result<i64> {
         None => Ok(default),
         Some(n) if (1..=max).contains(&n) => Ok(n),
         Some(_) => Err(SourcesError::Invalid {
-            code: "invalid_field",
+            code: ErrorCode::InvalidField,
             field: Some("limit".into()),
             message: format!("limit must be a number from 1 to {max}"),
         }
@@ -396,15 +304,14 @@ fn page_size(limit: Option<i64>, default: i64, max: i64) -> Result<i64> {
     security(("bearer" = [])))]
 #[tracing::instrument(skip_all, fields(terminal = %path.terminal))]
 pub async fn syncs(
-    req: HttpRequest,
+    caller: Caller,
     s: web::Data<Sources>,
     path: web::Path<TerminalPath>,
     q: web::Query<LimitQuery>,
 ) -> Result<HttpResponse> {
-    let w = who(&req, &s).await?;
     let t = parse_terminal(&path.terminal)?;
     Ok(HttpResponse::Ok().json(
-        s.syncs(&w.actor.entity_id, t, page_size(q.limit, 50, 500)?)
+        s.syncs(&caller.entity_id, t, page_size(q.limit, 50, 500)?)
             .await?,
     ))
 }
@@ -418,9 +325,12 @@ pub async fn syncs(
         (status = 401, body = ErrorEnvelope)),
     security(("bearer" = [])))]
 #[tracing::instrument(skip_all)]
-pub async fn audit(req: HttpRequest, s: web::Data<Sources>) -> Result<HttpResponse> {
-    let w = who(&req, &s).await?;
-    let q = audit_route::query_of(&req, &w.actor.entity_id)?;
+pub async fn audit(
+    req: HttpRequest,
+    caller: Caller,
+    s: web::Data<Sources>,
+) -> Result<HttpResponse> {
+    let q = audit_route::query_of(&req, &caller.entity_id)?;
     Ok(audit_route::respond(&req, s.audit_page(q).await?))
 }
 
@@ -432,14 +342,13 @@ pub async fn audit(req: HttpRequest, s: web::Data<Sources>) -> Result<HttpRespon
     security(("bearer" = [])))]
 #[tracing::instrument(skip_all, fields(terminal = %path.terminal))]
 pub async fn setup_webhook(
-    req: HttpRequest,
+    caller: Caller,
     s: web::Data<Sources>,
     path: web::Path<TerminalPath>,
 ) -> Result<HttpResponse> {
-    let w = who(&req, &s).await?;
-    w.require_write()?;
+    require_write(&caller)?;
     let t = parse_terminal(&path.terminal)?;
-    Ok(HttpResponse::Ok().json(s.setup_webhook(&w.actor, t).await?))
+    Ok(HttpResponse::Ok().json(s.setup_webhook(&caller.actor(), t).await?))
 }
 
 /// Path parameters of the webhook receiver.
@@ -507,20 +416,18 @@ pub async fn receive_webhook(
     security(("bearer" = [])))]
 #[tracing::instrument(skip_all, fields(terminal = %path.terminal))]
 pub async fn edifact(
-    req: HttpRequest,
+    caller: Caller,
     s: web::Data<Sources>,
     path: web::Path<TerminalPath>,
     body: web::Bytes,
 ) -> Result<HttpResponse> {
-    let w = who(&req, &s).await?;
-    w.require_write()?;
+    require_write(&caller)?;
     let t = parse_terminal(&path.terminal)?;
-    let run = s.intake_edifact(&w.actor, t, &body).await?;
+    let run = s.intake_edifact(&caller.actor(), t, &body).await?;
     if run.status == "refused" {
-        return Err(SourcesApiError::Refused {
-            code: run.error_code.unwrap_or_else(|| "invalid_syntax".into()),
-            message: run.error_message.unwrap_or_default(),
-        });
+        return Err(SourcesApiError::Refused(
+            run.error_message.unwrap_or_default(),
+        ));
     }
     Ok(HttpResponse::Ok().json(run))
 }
@@ -531,15 +438,14 @@ pub async fn edifact(
     security(("bearer" = [])))]
 #[tracing::instrument(skip_all, fields(terminal = %path.terminal))]
 pub async fn quarantine(
-    req: HttpRequest,
+    caller: Caller,
     s: web::Data<Sources>,
     path: web::Path<TerminalPath>,
     q: web::Query<LimitQuery>,
 ) -> Result<HttpResponse> {
-    let w = who(&req, &s).await?;
     let t = parse_terminal(&path.terminal)?;
     Ok(HttpResponse::Ok().json(
-        s.quarantine(&w.actor.entity_id, t, page_size(q.limit, 50, 500)?)
+        s.quarantine(&caller.entity_id, t, page_size(q.limit, 50, 500)?)
             .await?,
     ))
 }
@@ -562,12 +468,11 @@ pub struct ContainersQuery {
     security(("bearer" = [])))]
 #[tracing::instrument(skip_all, fields(terminal = %path.terminal))]
 pub async fn containers(
-    req: HttpRequest,
+    caller: Caller,
     s: web::Data<Sources>,
     path: web::Path<TerminalPath>,
     q: web::Query<ContainersQuery>,
 ) -> Result<HttpResponse> {
-    let w = who(&req, &s).await?;
     let t = parse_terminal(&path.terminal)?;
     let after = q
         .after
@@ -578,7 +483,7 @@ pub async fn containers(
                 Ok(a.to_ascii_uppercase())
             } else {
                 Err(SourcesError::Invalid {
-                    code: "invalid_field",
+                    code: ErrorCode::InvalidField,
                     field: Some("after".into()),
                     message: "after must be the last equipment number of the previous page".into(),
                 })
@@ -587,7 +492,7 @@ pub async fn containers(
         .transpose()?;
     let limit = page_size(q.limit, 100, 1000)?;
     Ok(HttpResponse::Ok().json(
-        s.reported_containers(&w.actor.entity_id, t, after.as_deref(), limit)
+        s.reported_containers(&caller.entity_id, t, after.as_deref(), limit)
             .await?,
     ))
 }
@@ -613,25 +518,27 @@ pub struct EquipmentPath {
     security(("bearer" = [])))]
 #[tracing::instrument(skip_all, fields(equipment = %path.equipment))]
 pub async fn container_events(
-    req: HttpRequest,
+    caller: Caller,
     s: web::Data<Sources>,
     path: web::Path<EquipmentPath>,
 ) -> Result<HttpResponse> {
-    let w = who(&req, &s).await?;
     let equipment = parse_equipment_number(&path.equipment).ok_or_else(|| {
         SourcesApiError::InvalidEquipment(format!(
             "equipment: '{}' is not an ISO 6346 container number (4 letters, 6 digits, check digit)",
             path.equipment.chars().take(20).collect::<String>()
         ))
     })?;
-    let events = s.timeline(&w.actor.entity_id, &equipment).await?;
+    let events = s.timeline(&caller.entity_id, &equipment).await?;
     Ok(HttpResponse::Ok().json(ContainerTimeline {
         equipment_number: equipment,
         events,
     }))
 }
 
-/// Mount the routes. `web::Data<Sources>` must be registered on the app (see [`configure_with`]).
+/// Mount the routes. `web::Data<Sources>` and `web::Data<Authenticator>` must be registered on
+/// the app (see [`configure_with`]).
+///
+/// [`Authenticator`]: crate::api::Authenticator
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(web::PayloadConfig::new(MAX_BODY * 4))
         .service(web::resource("/v1/data-sources").route(web::get().to(list)))
@@ -692,7 +599,7 @@ pub fn configure_with(sources: Sources) -> impl Fn(&mut web::ServiceConfig) + Cl
         crate::sources::model::Document, crate::sources::model::DocumentKind,
         crate::sources::catalogue::Terminal, crate::sources::catalogue::Region, crate::sources::catalogue::AuthType,
         crate::sources::catalogue::FormField, crate::sources::catalogue::FieldType, crate::sources::model::EventKind,
-        AuditEntry, ErrorEnvelope, ErrorBody
+        AuditEntry, ErrorEnvelope, ErrorBody, ErrorCode
     )),
     tags((name = "data-sources", description = "Terminal connections (Data Sources), sync and container timelines"))
 )]

@@ -9,6 +9,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::connection::secret as names;
+
 /// One of the six supported terminals. The wire name (`psa`, `dpworld`, ...) is the `{terminal}`
 /// path segment of the API and of the emulations.
 #[derive(
@@ -87,16 +89,18 @@ const fn secret(name: &'static str, label: &'static str) -> FormField {
     }
 }
 
-const USERNAME_PASSWORD: &[FormField] =
-    &[text("username", "Username"), secret("password", "Password")];
+const USERNAME_PASSWORD: &[FormField] = &[
+    text("username", "Username"),
+    secret(names::PASSWORD, "Password"),
+];
 const UUID_TOKEN: &[FormField] = &[
     text("uuid", "Application UUID"),
-    secret("token", "API Token"),
+    secret(names::TOKEN, "API Token"),
 ];
 const OAUTH_CLIENT_CREDENTIALS: &[FormField] = &[
     text("clientId", "Client ID"),
-    secret("clientSecret", "Client Secret"),
-    secret("subscriptionKey", "Subscription Key"),
+    secret(names::CLIENT_SECRET, "Client Secret"),
+    secret(names::SUBSCRIPTION_KEY, "Subscription Key"),
     FormField {
         name: "extendedPermissions",
         label: "Extended Permissions",
@@ -105,12 +109,23 @@ const OAUTH_CLIENT_CREDENTIALS: &[FormField] = &[
         field_type: FieldType::Boolean,
     },
 ];
+/// NxtPort CPu: the fields of [`crate::connection::NxtPortConnection`] and its secrets, so a
+/// connection made here is as complete as one made with `PUT /v1/connections/nxtport`.
 const OAUTH_PASSWORD_API_KEY: &[FormField] = &[
     text("clientId", "Client ID"),
-    secret("clientSecret", "Client Secret"),
+    secret(names::CLIENT_SECRET, "Client Secret"),
     text("username", "Username"),
-    secret("password", "Password"),
-    secret("apiKey", "API Key"),
+    secret(names::PASSWORD, "Password"),
+    secret(names::API_KEY, "API Key"),
+    text("ingestionId", "Ingestion ID"),
+    text("terminalCode", "Terminal Code"),
+    FormField {
+        name: "portLoCode",
+        label: "Port (UN/LOCODE, default BEANR)",
+        secret: false,
+        required: false,
+        field_type: FieldType::String,
+    },
 ];
 
 impl AuthType {

@@ -25,10 +25,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::catalogue::Terminal;
-use super::repo::{self, IntakeRun, Quarantined, ReportedContainer, SyncRun};
+use super::repo::{self, IntakeRun};
 use super::service::SourcesError;
 use super::sync::{load_credentials, SyncError};
+use super::views::{Quarantined, ReportedContainer, SyncRun};
 use super::Sources;
+use crate::api::ErrorCode;
 use crate::store::vault::SecretMerge;
 use crate::store::{now_millis, Actor, AuditLog, AuditRecord, SecretFields};
 use crate::terminals::edifact;
@@ -134,14 +136,14 @@ pub enum WebhookError {
     #[error("{message}")]
     Refused {
         status: u16,
-        code: &'static str,
+        code: ErrorCode,
         message: String,
     },
     #[error(transparent)]
     Internal(#[from] SourcesError),
 }
 
-fn refused(status: u16, code: &'static str, message: impl Into<String>) -> WebhookError {
+fn refused(status: u16, code: ErrorCode, message: impl Into<String>) -> WebhookError {
     WebhookError::Refused {
         status,
         code,
@@ -167,14 +169,14 @@ fn verify(
         }
         return Err(refused(
             401,
-            "invalid_signature",
+            ErrorCode::InvalidSignature,
             "the bearer token is not this webhook's secret",
         ));
     }
     let Some(sig) = auth.signature else {
         return Err(refused(
             401,
-            "missing_signature",
+            ErrorCode::MissingSignature,
             format!("neither Authorization: Bearer nor {SIGNATURE_HEADER} was sent"),
         ));
     };
@@ -190,14 +192,14 @@ fn verify(
     let (Some(t), Some(v1)) = (t, v1) else {
         return Err(refused(
             401,
-            "invalid_signature",
+            ErrorCode::InvalidSignature,
             format!("{SIGNATURE_HEADER} must be t=<unix seconds>,v1=<hex HMAC-SHA256>"),
         ));
     };
     if (now_secs - t).abs() > MAX_SKEW_SECS {
         return Err(refused(
             401,
-            "stale_signature",
+            ErrorCode::StaleSignature,
             format!("the signature is {} s away from now (at most {MAX_SKEW_SECS} s): a replay or a wrong clock", (now_secs - t).abs()),
         ));
     }
@@ -206,7 +208,7 @@ fn verify(
         .map_err(|_| {
             refused(
                 401,
-                "invalid_signature",
+                ErrorCode::InvalidSignature,
                 "the signature does not match the body and this webhook's secret",
             )
         })
@@ -227,14 +229,14 @@ fn parse_on_release(body: &[u8]) -> Result<(String, String), WebhookError> {
     if body.len() > MAX_WEBHOOK_BODY {
         return Err(refused(
             413,
-            "payload_too_large",
+            ErrorCode::PayloadTooLarge,
             format!("webhook bodies are at most {MAX_WEBHOOK_BODY} bytes"),
         ));
     }
     let b: OnRelease = serde_json::from_slice(body).map_err(|e| {
         refused(
             400,
-            "invalid_webhook_body",
+            ErrorCode::InvalidWebhookBody,
             format!(
                 "the body must be exactly {{release, event, organization, vat}} (strings): {}",
                 e.to_string().chars().take(120).collect::<String>()
@@ -245,7 +247,7 @@ fn parse_on_release(body: &[u8]) -> Result<(String, String), WebhookError> {
     if !ON_RELEASE_EVENTS.contains(&event.as_str()) {
         return Err(refused(
             400,
-            "unknown_event",
+            ErrorCode::UnknownEvent,
             format!(
                 "event '{}' is not an onRelease event ({})",
                 b.event.chars().take(30).collect::<String>(),
@@ -258,7 +260,7 @@ fn parse_on_release(body: &[u8]) -> Result<(String, String), WebhookError> {
     if hex.is_empty() || hex.len() > 64 || !hex.bytes().all(|c| c.is_ascii_hexdigit()) {
         return Err(refused(
             400,
-            "invalid_webhook_body",
+            ErrorCode::InvalidWebhookBody,
             "release must be a release address (0x followed by hex digits)",
         ));
     }
@@ -302,7 +304,7 @@ impl Sources {
     ) -> Result<WebhookSetup, SourcesError> {
         if !WEBHOOK_TERMINALS.contains(&t) {
             return Err(SourcesError::Invalid {
-                code: "no_webhooks",
+                code: ErrorCode::NoWebhooks,
                 field: None,
                 message: format!(
                     "{} sends no webhooks (only T-Mining SCR does)",
@@ -401,13 +403,13 @@ impl Sources {
                         status: "refused",
                         started_at: started,
                         fetched: 1,
-                        error: Some((code, &message)),
+                        error: Some((code.as_str(), &message)),
                         ..IntakeRun::default()
                     },
                 )
                 .await
                 .map_err(SourcesError::from)?;
-                tracing::warn!(entity_id, terminal = %t, code, "webhook delivery refused");
+                tracing::warn!(entity_id, terminal = %t, code = code.as_str(), "webhook delivery refused");
                 return Err(WebhookError::Refused {
                     status,
                     code,
@@ -665,7 +667,7 @@ impl Sources {
     ) -> Result<SyncRun, SourcesError> {
         if !EDIFACT_TERMINALS.contains(&t) {
             return Err(SourcesError::Invalid {
-                code: "no_edifact",
+                code: ErrorCode::NoEdifact,
                 field: None,
                 message: format!(
                     "{} has an API of its own; EDIFACT intake is for PSA, DP World, MPET and ECT",
@@ -682,7 +684,7 @@ impl Sources {
         }
         if body.len() > MAX_EDIFACT_BYTES {
             return Err(SourcesError::Invalid {
-                code: "payload_too_large",
+                code: ErrorCode::PayloadTooLarge,
                 field: None,
                 message: format!("an interchange is at most {MAX_EDIFACT_BYTES} bytes"),
             });
@@ -778,6 +780,7 @@ impl Sources {
             .await;
         repo::sync_run(&self.store, entity_id, &sync_id)
             .await?
+            .map(SyncRun::from)
             .ok_or_else(|| SourcesError::Internal("intake run vanished".into()))
     }
 
@@ -788,7 +791,13 @@ impl Sources {
         t: Terminal,
         limit: i64,
     ) -> Result<Vec<Quarantined>, SourcesError> {
-        Ok(repo::quarantine_list(&self.store, entity_id, t, limit.clamp(1, 500)).await?)
+        Ok(
+            repo::quarantine_list(&self.store, entity_id, t, limit.clamp(1, 500))
+                .await?
+                .into_iter()
+                .map(Quarantined::from)
+                .collect(),
+        )
     }
 
     /// Containers a terminal reported for this entity, by equipment number, after `after`.
@@ -801,7 +810,10 @@ impl Sources {
     ) -> Result<Vec<ReportedContainer>, SourcesError> {
         Ok(
             repo::reported_containers(&self.store, entity_id, t, after, limit.clamp(1, 1000))
-                .await?,
+                .await?
+                .into_iter()
+                .map(ReportedContainer::from)
+                .collect(),
         )
     }
 }
@@ -826,7 +838,7 @@ mod tests {
         })
         .is_ok());
         let code = |r: Result<(), WebhookError>| match r {
-            Err(WebhookError::Refused { code, .. }) => code,
+            Err(WebhookError::Refused { code, .. }) => code.as_str(),
             other => panic!("{other:?}"),
         };
         assert_eq!(
@@ -891,7 +903,7 @@ mod tests {
             assert!(parse_on_release(b.as_bytes()).is_ok(), "{e}");
         }
         let code = |b: &[u8]| match parse_on_release(b) {
-            Err(WebhookError::Refused { code, .. }) => code,
+            Err(WebhookError::Refused { code, .. }) => code.as_str(),
             other => panic!("{other:?}"),
         };
         assert_eq!(

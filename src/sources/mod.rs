@@ -8,6 +8,7 @@
 //! - [`service`]: the operations (connect, verify, test, disconnect, sync, read), audited.
 //! - [`sync`]: the sync engine and the scheduler.
 //! - [`intake`]: pushed and dropped data: T-Mining webhooks (verify, queue, drain) and EDIFACT files.
+//! - [`views`]: the API's views of the `ds_*` rows (built in one place).
 //! - [`api`]: the `/v1/data-sources` and `/v1/containers/{equipment}/events` HTTP face.
 //!
 //! Secrets are write-only: they go straight into the gateway's [`Vault`] (AES-256-GCM, bound to
@@ -22,6 +23,7 @@ pub mod model;
 pub mod repo;
 pub mod service;
 pub mod sync;
+pub mod views;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -38,10 +40,7 @@ use crate::store::{Store, Vault};
 /// The vault kind under which a terminal's credentials are stored. NxtPort CPu shares the
 /// gateway's CPu connection (`PUT /v1/connections/nxtport`): same record, same field names.
 pub fn vault_kind(t: Terminal) -> String {
-    match t {
-        Terminal::Nxtport => crate::gateway::routes::connections::NXTPORT_KIND.to_owned(),
-        _ => format!("datasource:{}", t.as_str()),
-    }
+    crate::connection::vault_kind(t.as_str())
 }
 
 /// A duration written as `"4h"`, `"90s"`, `"250ms"` (humantime).
@@ -176,7 +175,13 @@ pub struct Sources {
     pub(crate) drains: Arc<parking_lot::Mutex<HashMap<(String, Terminal), bool>>>,
     /// Webhook receivers' owners and secrets, by webhook id (short-lived cache).
     pub(crate) webhook_secrets: Arc<parking_lot::Mutex<HashMap<String, intake::CachedHook>>>,
+    /// Told the entity id when its NxtPort CPu connection was saved here (the gateway drops
+    /// its cached NxtPort client).
+    nxtport_changed: Option<ConnectionListener>,
 }
+
+/// Called with an entity id when that entity's shared NxtPort CPu connection changed.
+pub type ConnectionListener = Arc<dyn Fn(&str) + Send + Sync>;
 
 impl std::fmt::Debug for Sources {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -235,7 +240,21 @@ impl Sources {
             settings: Arc::new(runtime),
             drains: Arc::default(),
             webhook_secrets: Arc::default(),
+            nxtport_changed: None,
         })
+    }
+
+    /// Call `listener` whenever an entity's NxtPort CPu connection is saved through Data
+    /// Sources (it is the gateway's connection too).
+    pub fn on_nxtport_changed(mut self, listener: ConnectionListener) -> Self {
+        self.nxtport_changed = Some(listener);
+        self
+    }
+
+    pub(crate) fn nxtport_changed(&self, entity_id: &str) {
+        if let Some(l) = &self.nxtport_changed {
+            l(entity_id);
+        }
     }
 
     /// Start the background scheduler (call once, inside the Tokio runtime).

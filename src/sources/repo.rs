@@ -455,9 +455,8 @@ pub(crate) async fn insert_events(
 }
 
 /// One row of `ds_syncs`.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct SyncRun {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncRunRow {
     pub id: String,
     /// `schedule`, `manual`, `webhook` (drain of received webhooks) or `edifact` (an intake file).
     pub trigger: String,
@@ -514,8 +513,8 @@ pub async fn finish_sync_run(
     Ok(())
 }
 
-fn sync_run_row(r: &AnyRow) -> Result<SyncRun, sqlx::Error> {
-    Ok(SyncRun {
+fn sync_run_row(r: &AnyRow) -> Result<SyncRunRow, sqlx::Error> {
+    Ok(SyncRunRow {
         id: r.try_get("id")?,
         trigger: r.try_get("trigger_kind")?,
         status: r.try_get("status")?,
@@ -540,7 +539,7 @@ pub async fn sync_runs(
     entity_id: &str,
     t: Terminal,
     limit: i64,
-) -> Result<Vec<SyncRun>, StoreError> {
+) -> Result<Vec<SyncRunRow>, StoreError> {
     let rows = sqlx::query(&format!(
         "SELECT {SYNC_COLS} FROM ds_syncs WHERE entity_id = $1 AND terminal = $2 ORDER BY started_at DESC, id LIMIT $3"
     ))
@@ -560,7 +559,7 @@ pub async fn sync_run(
     store: &Store,
     entity_id: &str,
     id: &str,
-) -> Result<Option<SyncRun>, StoreError> {
+) -> Result<Option<SyncRunRow>, StoreError> {
     let row = sqlx::query(&format!(
         "SELECT {SYNC_COLS} FROM ds_syncs WHERE entity_id = $1 AND id = $2"
     ))
@@ -575,9 +574,8 @@ pub async fn sync_run(
 }
 
 /// One event of a container timeline.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct TimelineEvent {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimelineEventRow {
     pub source: Terminal,
     pub kind: EventKind,
     pub occurred_at: chrono::DateTime<chrono::Utc>,
@@ -600,13 +598,13 @@ const TIMELINE_COLS: &str =
     "terminal, kind, occurred_at, location, vessel, status, source_event_id, \
      yard_position, quay, full_empty, time_kind, documents";
 
-fn timeline_row(r: &AnyRow) -> Result<TimelineEvent, StoreError> {
+fn timeline_row(r: &AnyRow) -> Result<TimelineEventRow, StoreError> {
     let t: String = r.try_get("terminal")?;
     let k: String = r.try_get("kind")?;
     let tk: String = r.try_get("time_kind")?;
     let fe: Option<String> = r.try_get("full_empty")?;
     let docs: Option<String> = r.try_get("documents")?;
-    Ok(TimelineEvent {
+    Ok(TimelineEventRow {
         source: Terminal::parse(&t)
             .ok_or_else(|| StoreError::Corrupt(format!("unknown terminal {t}")))?,
         kind: EventKind::parse(&k)
@@ -635,7 +633,7 @@ pub async fn container_events(
     entity_id: &str,
     equipment: &str,
     limit: i64,
-) -> Result<Vec<TimelineEvent>, StoreError> {
+) -> Result<Vec<TimelineEventRow>, StoreError> {
     let rows = sqlx::query(&format!(
         "SELECT {TIMELINE_COLS} FROM ds_events \
          WHERE entity_id = $1 AND equipment_number = $2 ORDER BY occurred_at, seq LIMIT $3"
@@ -649,9 +647,8 @@ pub async fn container_events(
 }
 
 /// One container a terminal reported, with its latest event.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ReportedContainer {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportedContainerRow {
     pub equipment_number: String,
     /// Events of this terminal about the container.
     pub events: i64,
@@ -668,7 +665,7 @@ pub async fn reported_containers(
     t: Terminal,
     after: Option<&str>,
     limit: i64,
-) -> Result<Vec<ReportedContainer>, StoreError> {
+) -> Result<Vec<ReportedContainerRow>, StoreError> {
     let rows = sqlx::query(
         "SELECT e.equipment_number, c.n, e.kind, e.occurred_at, e.status FROM ds_events e \
          JOIN (SELECT equipment_number, COUNT(*) AS n, MAX(seq) AS last_seq FROM ds_events \
@@ -685,7 +682,7 @@ pub async fn reported_containers(
     rows.iter()
         .map(|r| {
             let k: String = r.try_get("kind")?;
-            Ok(ReportedContainer {
+            Ok(ReportedContainerRow {
                 equipment_number: r.try_get("equipment_number")?,
                 events: r.try_get("n")?,
                 last_kind: EventKind::parse(&k)
@@ -742,9 +739,8 @@ pub(crate) async fn insert_intake_run(
 }
 
 /// A refused message, kept verbatim with its reason.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct Quarantined {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuarantinedRow {
     pub id: String,
     pub sync_id: String,
     pub received_at: chrono::DateTime<chrono::Utc>,
@@ -789,7 +785,7 @@ pub async fn quarantine_list(
     entity_id: &str,
     t: Terminal,
     limit: i64,
-) -> Result<Vec<Quarantined>, StoreError> {
+) -> Result<Vec<QuarantinedRow>, StoreError> {
     let rows = sqlx::query(
         "SELECT id, sync_id, received_at, message_ref, reason_code, reason, content FROM ds_quarantine \
          WHERE entity_id = $1 AND terminal = $2 ORDER BY received_at DESC, id LIMIT $3",
@@ -801,7 +797,7 @@ pub async fn quarantine_list(
     .await?;
     rows.iter()
         .map(|r| {
-            Ok(Quarantined {
+            Ok(QuarantinedRow {
                 id: r.try_get("id")?,
                 sync_id: r.try_get("sync_id")?,
                 received_at: millis_to_utc(r.try_get("received_at")?),

@@ -12,9 +12,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
-/// A company served by the gateway.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
+/// A company served by the gateway (a row; not an API type).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entity {
     /// Stable id (uuid).
     pub id: String,
@@ -67,9 +66,8 @@ impl Role {
     }
 }
 
-/// A token as stored (never the token itself).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
+/// A token as stored (never the token itself; a row, not an API type).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenInfo {
     /// Token id (uuid), used in the audit log.
     pub id: String,

@@ -122,6 +122,15 @@ pub struct NewOperation {
     pub payload: serde_json::Value,
 }
 
+/// An operation accepted by NxtPort whose notification has not arrived yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwaitingNotification {
+    /// Owner.
+    pub entity_id: String,
+    /// NxtPort's reference of the accepted call.
+    pub public_reference_id: String,
+}
+
 /// A stored operation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Operation {
@@ -549,6 +558,32 @@ impl Store {
         .fetch_one(self.pool())
         .await?;
         Ok(n)
+    }
+
+    /// Operations `sent` before `sent_before` (unix ms) and still waiting for their
+    /// notification, oldest first, at most `limit`.
+    pub async fn sent_awaiting_notification(
+        &self,
+        sent_before: i64,
+        limit: i64,
+    ) -> Result<Vec<AwaitingNotification>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT entity_id, public_reference_id FROM operations WHERE status = 'sent' \
+             AND sent_at < $1 AND public_reference_id IS NOT NULL ORDER BY sent_at LIMIT $2",
+        )
+        .bind(sent_before)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AwaitingNotification {
+                    entity_id: r.try_get("entity_id")?,
+                    public_reference_id: r.try_get("public_reference_id")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::from)
     }
 
     /// Count of operations per status (for tests and metrics).

@@ -24,7 +24,6 @@ use base64::Engine;
 use rand::RngCore;
 use secrecy::zeroize::Zeroizing;
 use secrecy::{ExposeSecret, SecretString};
-use serde::Serialize;
 use sqlx::Row;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -105,9 +104,8 @@ impl From<sqlx::Error> for VaultError {
     }
 }
 
-/// A stored credential without its secret values.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+/// A stored credential without its secret values (a row; API views are built from it).
+#[derive(Debug, Clone, PartialEq)]
 pub struct StoredCredential {
     /// Owning entity.
     pub entity_id: String,
@@ -440,6 +438,16 @@ impl Vault {
             .map_err(|e| VaultError::Store(StoreError::Corrupt(format!("public fields: {e}"))))
     }
 
+    /// The entities that have a credential of `kind`, by id.
+    pub async fn entities_with(&self, kind: &str) -> Result<Vec<String>, VaultError> {
+        Ok(sqlx::query_scalar(
+            "SELECT entity_id FROM credentials WHERE kind = $1 ORDER BY entity_id",
+        )
+        .bind(kind.to_owned())
+        .fetch_all(self.store.pool())
+        .await?)
+    }
+
     /// Every stored credential of an entity (non-secret view), by kind.
     pub async fn list(&self, entity_id: &str) -> Result<Vec<StoredCredential>, VaultError> {
         let kinds: Vec<String> =
@@ -614,7 +622,7 @@ mod tests {
             .await
             .expect("get")
             .expect("exists");
-        let text = serde_json::to_string(&public).expect("json");
+        let text = format!("{public:?}");
         assert!(text.contains("psa-client"));
         assert!(
             !text.contains("hunter2") && !text.contains("key-123456"),

@@ -1059,6 +1059,140 @@ async fn gateway_nxtport_data_source_shares_the_cpu_connection() {
     assert_eq!(s, 200, "{conn}");
 }
 
+/// NxtPort CPu connected through Data Sources first (no `PUT /v1/connections/nxtport`): each
+/// field the gateway needs to deliver terminal events is required, and a missing or malformed
+/// one is a 400 naming it, with nothing saved.
+#[tokio::test]
+async fn gateway_nxtport_data_source_refuses_an_incomplete_connection() {
+    let sim = Sim::start().await;
+    let gw = Gw::start(&sim, Db::Sqlite, |_| {}).await.expect("sqlite");
+    let (_, token) = gw.token("ds-first", Role::Editor).await;
+    let full = || {
+        let mut b = connection_body(&sim, "psa");
+        b.as_object_mut().expect("object").remove("portLoCode");
+        b
+    };
+    let without = |field: &str| {
+        let mut b = full();
+        b.as_object_mut().expect("object").remove(field);
+        b
+    };
+    let with = |field: &str, value: Value| {
+        let mut b = full();
+        b[field] = value;
+        b
+    };
+    for (body, field) in [
+        (without("ingestionId"), "ingestionId"),
+        (without("terminalCode"), "terminalCode"),
+        (without("clientId"), "clientId"),
+        (with("ingestionId", json!("  ")), "ingestionId"),
+        (with("ingestionId", json!("not an id")), "ingestionId"),
+        (with("terminalCode", json!("86 9")), "terminalCode"),
+        (with("portLoCode", json!("XX")), "portLoCode"),
+    ] {
+        let (s, v) = Gw::send(
+            gw.req(Method::PUT, "/v1/data-sources/nxtport", &token)
+                .json(&body),
+        )
+        .await;
+        assert_eq!((s, v["error"]["field"].as_str()), (400, Some(field)), "{v}");
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
+            "{v}"
+        );
+    }
+    let (s, v) = gw.get("/v1/connections/nxtport", &token).await;
+    assert_eq!(s, 404, "nothing saved: {v}");
+    let (s, v) = gw
+        .post("/v1/discharges", &token, &discharge(&container(31)))
+        .await;
+    assert_eq!((s, code(&v)), (409, "connection_missing"), "{v}");
+}
+
+/// NxtPort CPu connected through Data Sources first with every field: the gateway's connection
+/// is complete (the port defaults to Antwerp) and a discharge is delivered with it.
+#[tokio::test]
+async fn gateway_nxtport_data_source_makes_a_complete_connection() {
+    let sim = Sim::start().await;
+    let gw = Gw::start(&sim, Db::Sqlite, |_| {}).await.expect("sqlite");
+    let (entity, token) = gw.token("ds-complete", Role::Editor).await;
+    let party = sim.party("psa");
+    let mut body = connection_body(&sim, "psa");
+    body.as_object_mut().expect("object").remove("portLoCode");
+    let (s, v) = Gw::send(
+        gw.req(Method::PUT, "/v1/data-sources/nxtport", &token)
+            .json(&body),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    let (s, conn) = gw.get("/v1/connections/nxtport", &token).await;
+    assert_eq!(s, 200, "{conn}");
+    assert_eq!(conn["ingestionId"].as_str(), party.ingestion_id.as_deref());
+    assert_eq!(
+        conn["terminalCode"].as_str(),
+        party.terminal_code.as_deref()
+    );
+    assert_eq!(conn["portLoCode"], "BEANR");
+    assert_eq!(
+        conn["secretsSet"],
+        json!(["apiKey", "clientSecret", "password"])
+    );
+    gw.hook(&sim, &entity, "psa").await;
+    let (s, acc) = gw
+        .post("/v1/discharges", &token, &discharge(&container(32)))
+        .await;
+    assert_eq!(s, 202, "{acc}");
+    let id = acc["operationId"].as_str().expect("id").to_owned();
+    gw.wait_status(&token, &id, "completed", Duration::from_secs(10))
+        .await;
+}
+
+/// A connection record saved before connections were checked (no ingestion id, no terminal
+/// code): `POST /v1/discharges` answers 409 naming the gap and queues nothing.
+#[tokio::test]
+async fn gateway_discharges_refuse_an_incomplete_stored_connection() {
+    let sim = Sim::start().await;
+    let gw = Gw::start(&sim, Db::Sqlite, |_| {}).await.expect("sqlite");
+    let (entity, token) = gw.token("legacy", Role::Editor).await;
+    let party = sim.party("psa");
+    let mut secrets = cpu_gateway::store::SecretFields::new();
+    for (name, value) in [
+        ("clientSecret", &party.client_secret),
+        ("password", &party.password),
+        ("apiKey", &party.subscription_key),
+    ] {
+        secrets.insert(name.into(), secrecy::SecretString::from(value.clone()));
+    }
+    gw.state
+        .vault
+        .put(
+            &cpu_gateway::store::Actor::system(&entity),
+            "nxtport",
+            json!({"clientId": party.client_id, "username": party.username}),
+            secrets,
+            cpu_gateway::store::vault::SecretMerge::Replace,
+        )
+        .await
+        .expect("legacy record");
+    let (s, v) = gw
+        .post("/v1/discharges", &token, &discharge(&container(33)))
+        .await;
+    assert_eq!((s, code(&v)), (409, "connection_incomplete"), "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("ingestionId")),
+        "{v}"
+    );
+    assert!(gw.counts().await.is_empty(), "nothing queued");
+    // The connection view shows what is there.
+    let (s, conn) = gw.get("/v1/connections/nxtport", &token).await;
+    assert_eq!((s, conn["ingestionId"].as_str()), (200, Some("")), "{conn}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Concurrent first saves of the CPu connection
 // ---------------------------------------------------------------------------------------------

@@ -1,14 +1,17 @@
-//! Data Sources over real HTTP: the terminal emulations on one port, the Data Sources API on
-//! another, a fresh SQLite file per test; the tests of the SQL that matters most also run on
-//! PostgreSQL (127.0.0.1:5432, database `test`, one fresh schema per test; skipped visibly
-//! when unreachable), see [`pg_url`].
+//! Data Sources over real HTTP: the terminal emulations on one port, the gateway's application
+//! (the production path: its `Caller` extractor, quota and impersonation audit) on another, a
+//! fresh SQLite file per test; the tests of the SQL that matters most also run on PostgreSQL
+//! (127.0.0.1:5432, database `test`, one fresh schema per test; skipped visibly when
+//! unreachable), see [`pg_url`].
 
 use std::time::Duration;
 
 use actix_web::{App, HttpServer};
+use cpu_gateway::gateway::config::{Mode, Settings};
+use cpu_gateway::gateway::Application;
 use cpu_gateway::simulate::terminals::{configure_emulations, EmulationsState};
-use cpu_gateway::sources::{api::configure_with, HumanDuration, Sources, SourcesSettings};
-use cpu_gateway::store::{AuditLog, Role, Store, Vault, VaultKey};
+use cpu_gateway::sources::{HumanDuration, SourcesSettings};
+use cpu_gateway::store::{AuditLog, Role, Store, VaultKey};
 use secrecy::ExposeSecret;
 use serde_json::{json, Value};
 
@@ -37,8 +40,14 @@ async fn spawn_emulations() -> String {
     format!("http://127.0.0.1:{port}")
 }
 
-/// Start the emulations and the Data Sources API on `db` (`None` for a skipped PostgreSQL run).
+/// Start the emulations and the gateway (Data Sources mounted in it) on `db` (`None` for a
+/// skipped PostgreSQL run), with `tweak` applied to the Data Sources settings.
 pub(crate) async fn spawn_with(db: Db, tweak: impl FnOnce(&mut SourcesSettings)) -> Option<Env> {
+    spawn_gateway(db, |s| tweak(&mut s.sources)).await
+}
+
+/// [`spawn_with`], with `tweak` applied to the whole gateway settings.
+pub(crate) async fn spawn_gateway(db: Db, tweak: impl FnOnce(&mut Settings)) -> Option<Env> {
     if std::env::var("TEST_LOG").is_ok() {
         let _ = tracing_subscriber::fmt().with_env_filter("info").try_init();
     }
@@ -48,27 +57,35 @@ pub(crate) async fn spawn_with(db: Db, tweak: impl FnOnce(&mut SourcesSettings))
         Db::Postgres => pg_url().await?,
     };
     let emu = spawn_emulations().await;
-    let store = Store::connect(&url).await.expect("store");
-    let (key, _) = VaultKey::generate();
-    let vault = Vault::new(store.clone(), 1, key, vec![]);
-    let mut settings = SourcesSettings {
-        timeout: HumanDuration(Duration::from_secs(2)),
-        scheduler: false,
-        backoff_base: HumanDuration(Duration::from_millis(200)),
-        ..SourcesSettings::default()
-    }
-    .with_simulator(&emu);
+    let (_, key) = VaultKey::generate();
+    let mut settings = Settings {
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        mode: Mode::Uat,
+        data_dir: dir.path().to_path_buf(),
+        database_url: Some(url),
+        master_key: Some(key),
+        demo: false,
+        sources: SourcesSettings {
+            timeout: HumanDuration(Duration::from_secs(2)),
+            scheduler: false,
+            backoff_base: HumanDuration(Duration::from_millis(200)),
+            ..SourcesSettings::default()
+        }
+        .with_simulator(&emu),
+        ..Settings::default()
+    };
+    // No CPu calls in these tests: the gateway's NxtPort face points at the emulations.
+    settings.nxtport.api_base_url = Some(emu.clone());
+    settings.nxtport.token_url = Some(format!("{emu}/connect/token"));
+    settings.notifications.poll_interval_secs = 0;
     tweak(&mut settings);
-    let sources = Sources::new(store.clone(), vault, &settings).expect("sources");
-    if settings.scheduler {
-        sources.spawn_scheduler();
-    }
-    let server = HttpServer::new(move || App::new().configure(configure_with(sources.clone())))
-        .workers(1)
-        .bind("127.0.0.1:0")
-        .expect("bind api");
-    let port = server.addrs()[0].port();
-    tokio::spawn(server.run());
+    let app = Application::build(settings)
+        .await
+        .expect("build the gateway");
+    let port = app.port();
+    let store = app.state().store.clone();
+    tokio::spawn(app.run_until_stopped());
+    // Tokens made the way `cpu-gateway token create` makes them.
     let (entity, _) = store.ensure_entity("acme").await.expect("entity");
     let (_, editor) = store
         .create_token(&entity.id, Role::Editor, None)
@@ -974,7 +991,7 @@ async fn nxtport_cpu_source_authenticates_against_the_simulator_and_syncs_notifi
         .find(|p| p["key"] == "psa")
         .expect("psa party")
         .clone();
-    let body = |password: &Value| json!({"clientId": psa["clientId"], "clientSecret": psa["clientSecret"], "username": psa["username"], "password": password, "apiKey": psa["subscriptionKey"]});
+    let body = |password: &Value| json!({"clientId": psa["clientId"], "clientSecret": psa["clientSecret"], "username": psa["username"], "password": password, "apiKey": psa["subscriptionKey"], "ingestionId": psa["ingestionId"], "terminalCode": psa["terminalCode"]});
     env.put("nxtport", body(&json!("not-the-password"))).await;
     assert_eq!(env.settled("nxtport").await["code"], "invalid_credentials");
     env.put("nxtport", body(&psa["password"])).await;

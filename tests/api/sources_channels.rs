@@ -627,7 +627,7 @@ async fn nxtport_accounts_are_users_not_the_vendors_shared_client_id() {
         .await
         .expect("token");
     let other_token = secrecy::ExposeSecret::expose_secret(&other_token).to_string();
-    let body = |user: &str| json!({"clientId": "vendor-client", "clientSecret": "vendor-secret", "username": user, "password": "pw", "apiKey": "key"});
+    let body = |user: &str| json!({"clientId": "vendor-client", "clientSecret": "vendor-secret", "username": user, "password": "pw", "apiKey": "key", "ingestionId": "ing-1", "terminalCode": "869"});
     let (s, v) = env.put("nxtport", body("ops@acme.example")).await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["state"]["identifier"], "ops@acme.example");

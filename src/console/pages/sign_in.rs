@@ -76,7 +76,7 @@ pub async fn login(
             Some("Enter a gateway token.".into()),
         );
     }
-    let info = gw.authenticate_token(token).await.map_err(internal)?;
+    let info = gw.auth.authenticate_token(token).await.map_err(internal)?;
     let Some(info) = info else {
         return login_form(
             &console,

@@ -4,19 +4,17 @@
 //! answered only as the list of names that are set. On update a secret left out keeps its
 //! stored value. Every operation is audited.
 
-use super::super::domain::{Identifier, IngestionId, TerminalCode, UnLocode};
+use super::super::domain::{TerminalCode, UnLocode};
 use super::super::error::{ApiError, ErrorEnvelope};
 use super::super::extract::{Caller, ValidJson};
 use super::super::state::GatewayState;
+use crate::connection::{secret, Identifier, IngestionId, NxtPortConnection, NXTPORT_KIND};
 use crate::store::vault::{SecretMerge, StoredCredential};
 use crate::store::{AuditRecord, SecretFields};
 use actix_web::{web, HttpResponse};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-
-/// Vault kind of the CPu connection.
-pub const NXTPORT_KIND: &str = "nxtport";
 
 /// Body of `PUT /v1/connections/nxtport`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -70,48 +68,27 @@ pub struct ConnectionView {
     pub updated_at: chrono::DateTime<chrono::Utc>,
 }
 
-/// Non-secret fields as stored in the vault. Each may be missing when the connection was made
-/// through Data Sources (NxtPort CPu), which shares this record.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct ConnectionPublic {
-    /// OAuth client id.
-    pub client_id: String,
-    /// NxtPort user.
-    pub username: String,
-    /// Ingestion id.
-    pub ingestion_id: String,
-    /// Terminal code.
-    pub terminal_code: String,
-    /// Port UN/LOCODE.
-    pub port_lo_code: String,
-}
-
-impl Default for ConnectionPublic {
-    fn default() -> Self {
-        Self {
-            client_id: String::new(),
-            username: String::new(),
-            ingestion_id: String::new(),
-            terminal_code: String::new(),
-            port_lo_code: "BEANR".to_owned(),
-        }
-    }
-}
-
-fn view(c: &StoredCredential) -> Result<ConnectionView, ApiError> {
-    let p: ConnectionPublic = serde_json::from_value(c.public_fields.clone())
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("stored connection unreadable: {e}")))?;
-    Ok(ConnectionView {
-        client_id: p.client_id,
-        username: p.username,
-        ingestion_id: p.ingestion_id,
-        terminal_code: p.terminal_code,
-        port_lo_code: p.port_lo_code,
+/// The view of a stored connection. A record saved before connections were checked for
+/// completeness may lack fields: they read as empty here (and every use of the connection
+/// answers 409 `connection_incomplete` until it is saved again).
+fn view(c: &StoredCredential) -> ConnectionView {
+    let text = |name: &str| {
+        c.public_fields
+            .get(name)
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    ConnectionView {
+        client_id: text("clientId"),
+        username: text("username"),
+        ingestion_id: text("ingestionId"),
+        terminal_code: text("terminalCode"),
+        port_lo_code: text("portLoCode"),
         secrets_set: c.secret_fields_set.clone(),
         created_at: c.created_at,
         updated_at: c.updated_at,
-    })
+    }
 }
 
 /// Save or replace the entity's CPu connection.
@@ -155,9 +132,9 @@ pub async fn put_connection(
         .await?;
     let mut secrets = SecretFields::new();
     for (name, value) in [
-        ("clientSecret", input.client_secret),
-        ("password", input.password),
-        ("apiKey", input.api_key),
+        (secret::CLIENT_SECRET, input.client_secret),
+        (secret::PASSWORD, input.password),
+        (secret::API_KEY, input.api_key),
     ] {
         match value {
             Some(v) if v.expose_secret().trim().is_empty() => {
@@ -183,14 +160,14 @@ pub async fn put_connection(
             }
         }
     }
-    let public = ConnectionPublic {
-        client_id: input.client_id.as_str().to_owned(),
-        username: input.username.as_str().to_owned(),
-        ingestion_id: input.ingestion_id.as_str().to_owned(),
-        terminal_code: input.terminal_code.as_str().to_owned(),
-        port_lo_code: input.port_lo_code.as_str().to_owned(),
-    };
-    let public = serde_json::to_value(public).map_err(|e| ApiError::Internal(e.into()))?;
+    let public = NxtPortConnection {
+        client_id: input.client_id,
+        username: input.username,
+        ingestion_id: input.ingestion_id,
+        terminal_code: input.terminal_code,
+        port_lo_code: input.port_lo_code,
+    }
+    .to_public();
     let stored = state
         .vault
         .put(
@@ -202,7 +179,7 @@ pub async fn put_connection(
         )
         .await?;
     state.upstreams.forget(&caller.entity_id);
-    Ok(HttpResponse::Ok().json(view(&stored)?))
+    Ok(HttpResponse::Ok().json(view(&stored)))
 }
 
 /// The entity's CPu connection (non-secret fields only).
@@ -239,7 +216,7 @@ pub async fn get_connection(
         )
         .await?;
     let found = found.ok_or(ApiError::NotFound("connection"))?;
-    Ok(HttpResponse::Ok().json(view(&found)?))
+    Ok(HttpResponse::Ok().json(view(&found)))
 }
 
 /// Remove the entity's CPu connection (queued operations wait until a new one is saved).

@@ -11,7 +11,7 @@ use super::super::domain::{
 use super::super::error::{ApiError, ErrorEnvelope};
 use super::super::extract::{Caller, ValidJson};
 use super::super::state::GatewayState;
-use super::connections::{ConnectionPublic, NXTPORT_KIND};
+use crate::connection::{NxtPortConnection, NXTPORT_KIND};
 use crate::nxtport::{
     FullEmptyIndicator, IngestionRequest, ModeOfTransport, OperationType,
     TerminalReleaseActionType, TerminalReleaseRequest,
@@ -141,18 +141,18 @@ pub struct Accepted {
 
 const MAX_BILLS: usize = 50;
 
-/// The connection's non-secret fields, or 409 when the entity has none.
+/// The connection's non-secret fields, or 409 when the entity has none or an incomplete one
+/// (nothing is queued that could only be posted with an empty ingestion id).
 pub async fn connection_of(
     state: &GatewayState,
     entity_id: &str,
-) -> Result<ConnectionPublic, ApiError> {
+) -> Result<NxtPortConnection, ApiError> {
     let fields = state
         .vault
         .public_fields(entity_id, NXTPORT_KIND)
         .await?
         .ok_or(ApiError::ConnectionMissing)?;
-    serde_json::from_value(fields)
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("stored connection unreadable: {e}")))
+    NxtPortConnection::from_public(&fields).map_err(ApiError::ConnectionIncomplete)
 }
 
 fn bills(b: Option<Vec<BillOfLading>>) -> Result<Option<Vec<String>>, ApiError> {
@@ -200,30 +200,30 @@ async fn accept(
 /// must be the connection's own (NxtPort answers 401 "terminalCode ... does not belong to ..."
 /// otherwise, and that write would only ever fail). Nothing is queued on a mismatch.
 fn check_connection(
-    conn: &ConnectionPublic,
+    conn: &NxtPortConnection,
     locode: Option<&UnLocode>,
     terminal: Option<&TerminalCode>,
 ) -> Result<(), ApiError> {
     if let Some(t) = terminal {
-        if !t.as_str().eq_ignore_ascii_case(conn.terminal_code.trim()) {
+        if !t.as_str().eq_ignore_ascii_case(conn.terminal_code.as_str()) {
             return Err(ApiError::field(
                 "terminalCode",
                 format!(
                     "terminalCode: {} is not the terminal of this entity's NxtPort connection ({})",
                     t.as_str(),
-                    conn.terminal_code
+                    conn.terminal_code.as_str()
                 ),
             ));
         }
     }
     if let Some(l) = locode {
-        if !l.as_str().eq_ignore_ascii_case(conn.port_lo_code.trim()) {
+        if !l.as_str().eq_ignore_ascii_case(conn.port_lo_code.as_str()) {
             return Err(ApiError::field(
                 "portLoCode",
                 format!(
                     "portLoCode: {} is not the port of this entity's NxtPort connection ({})",
                     l.as_str(),
-                    conn.port_lo_code
+                    conn.port_lo_code.as_str()
                 ),
             ));
         }
@@ -269,11 +269,11 @@ pub async fn post_terminal_release(
         port_lo_code: input
             .port_lo_code
             .map(|l| l.as_str().to_owned())
-            .unwrap_or(conn.port_lo_code),
+            .unwrap_or_else(|| conn.port_lo_code.as_str().to_owned()),
         terminal_code: input
             .terminal_code
             .map(|t| t.as_str().to_owned())
-            .unwrap_or(conn.terminal_code),
+            .unwrap_or_else(|| conn.terminal_code.as_str().to_owned()),
         action_type: input.action_type,
         release_date_time_utc: input.release_date_time_utc.get(),
         stay_number: input.stay_number.map(|s| s.as_str().to_owned()),
@@ -293,7 +293,7 @@ pub async fn post_terminal_release(
     reason = "one argument per ingestion field"
 )]
 fn ingestion(
-    conn: ConnectionPublic,
+    conn: NxtPortConnection,
     operation_type: OperationType,
     equipment: &EquipmentNumber,
     timestamp: UtcTimestamp,
@@ -306,13 +306,13 @@ fn ingestion(
     Ok(IngestionRequest {
         port_lo_code: locode
             .map(|l| l.as_str().to_owned())
-            .unwrap_or(conn.port_lo_code),
+            .unwrap_or_else(|| conn.port_lo_code.as_str().to_owned()),
         equipment_number: equipment.as_str().to_owned(),
         equipment_status: status.map(|_| "import".to_owned()),
         timestamp: timestamp.get(),
         terminal_code: terminal
             .map(|t| t.as_str().to_owned())
-            .unwrap_or(conn.terminal_code),
+            .unwrap_or_else(|| conn.terminal_code.as_str().to_owned()),
         stay_number: stay.map(|s| s.as_str().to_owned()),
         operation_type,
         full_empty_indicator: None,

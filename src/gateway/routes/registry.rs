@@ -191,7 +191,7 @@ pub async fn release_detail(
         release_identification: text("releaseIdentification", p.release_identification)?,
     };
     let link = state.upstreams.link(&caller.entity_id).await?;
-    let port = port.unwrap_or_else(|| link.conn.port_lo_code.clone());
+    let port = port.unwrap_or_else(|| link.conn.port_lo_code.as_str().to_owned());
     let result = link
         .client
         .request_release_detail(&port, equipment.as_str(), &query, &CallOptions::default())

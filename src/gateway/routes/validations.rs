@@ -203,7 +203,7 @@ pub async fn truck_pickup(
     let result = link
         .client
         .validate_truck_pickup(
-            &locode(input.port_lo_code, &link.conn.port_lo_code),
+            &locode(input.port_lo_code, link.conn.port_lo_code.as_str()),
             &body,
             &CallOptions::default(),
         )
@@ -259,7 +259,7 @@ pub async fn barge_rail_pickup(
     let result = link
         .client
         .validate_barge_rail_pickup(
-            &locode(input.port_lo_code, &link.conn.port_lo_code),
+            &locode(input.port_lo_code, link.conn.port_lo_code.as_str()),
             &body,
             &CallOptions::default(),
         )
@@ -297,7 +297,7 @@ pub async fn alfapass(
     let result = link
         .client
         .validate_identification(
-            &locode(input.port_lo_code, &link.conn.port_lo_code),
+            &locode(input.port_lo_code, link.conn.port_lo_code.as_str()),
             &body,
             &CallOptions::default(),
         )
@@ -332,7 +332,7 @@ pub async fn truck_release_right(
     ValidJson(input): ValidJson<TruckReleaseRightValidationInput>,
 ) -> Result<HttpResponse, ApiError> {
     let link = state.upstreams.link(&caller.entity_id).await?;
-    let port = locode(input.port_lo_code, &link.conn.port_lo_code);
+    let port = locode(input.port_lo_code, link.conn.port_lo_code.as_str());
     let body = TruckOwnershipValidationRequest {
         port_lo_code: Some(port.clone()),
         owner_nxt_entity_id: input.owner_nxt_entity_id.as_str().to_owned(),

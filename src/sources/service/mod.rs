@@ -2,322 +2,28 @@
 //! background, test without saving, disconnect, sync on demand, and the read views. Every
 //! operation that a caller triggers is audited (actor, impersonation, entity, terminal, action,
 //! outcome); no audit detail, log line or error ever holds a secret value.
+//!
+//! - [`error`]: what an operation fails with (mapped to the `/v1` envelope by the API).
+//! - [`form`]: a credentials body checked against the terminal's form.
+//! - the views it answers (terminal cards, test results) are in [`super::views`].
 
-use secrecy::SecretString;
-use serde::Serialize;
-use utoipa::ToSchema;
+mod error;
+mod form;
 
-use super::adapters::{Credentials, Limitation};
-use super::catalogue::{catalogue, AuthType, FieldType, FormField, Region, Terminal};
-use super::repo::{self, ConnectionRow, Outcome, Saved, SyncRun, TimelineEvent};
+pub use super::views::{ConnectionState, DataSource, DataSourceList, RegionGroup, TestResult};
+pub use error::{parse_terminal, SourcesError};
+
+use super::adapters::Credentials;
+use super::catalogue::{catalogue, Terminal};
+use super::repo::{self, Outcome, Saved};
+use super::views::{state_of, SyncRun, TimelineEvent};
 use super::{sync, vault_kind, Sources};
+use crate::api::ErrorCode;
+use crate::connection::NxtPortConnection;
 use crate::store::audit::{AuditPage, AuditQuery};
-use crate::store::vault::{SecretMerge, VaultError};
-use crate::store::{
-    millis_to_utc, now_millis, Actor, AuditLog, AuditRecord, SecretFields, StoreError,
-};
-
-/// What went wrong, for the HTTP face to map (never holds a secret).
-#[derive(Debug, thiserror::Error)]
-pub enum SourcesError {
-    #[error("unknown terminal '{0}' (expected psa, dpworld, mpet, tmining, ect or nxtport)")]
-    UnknownTerminal(String),
-    #[error("{message}")]
-    Invalid {
-        code: &'static str,
-        field: Option<String>,
-        message: String,
-    },
-    #[error("{0}")]
-    Conflict(String),
-    #[error("{0} is not connected for this entity")]
-    NotConnected(&'static str),
-    #[error("a sync of {0} is already running")]
-    SyncRunning(&'static str),
-    #[error("internal error")]
-    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
-}
-
-impl From<StoreError> for SourcesError {
-    fn from(e: StoreError) -> Self {
-        SourcesError::Internal(Box::new(e))
-    }
-}
-impl From<VaultError> for SourcesError {
-    fn from(e: VaultError) -> Self {
-        SourcesError::Internal(Box::new(e))
-    }
-}
-
-impl SourcesError {
-    /// Stable machine code.
-    pub fn code(&self) -> &'static str {
-        match self {
-            SourcesError::UnknownTerminal(_) => "unknown_terminal",
-            SourcesError::Invalid { code, .. } => code,
-            SourcesError::Conflict(_) => "credentials_in_use",
-            SourcesError::NotConnected(_) => "not_connected",
-            SourcesError::SyncRunning(_) => "sync_running",
-            SourcesError::Internal(_) => "internal_error",
-        }
-    }
-    fn invalid(code: &'static str, field: &str, message: String) -> Self {
-        SourcesError::Invalid {
-            code,
-            field: Some(field.to_string()),
-            message,
-        }
-    }
-}
-
-/// Parse the `{terminal}` path segment.
-pub fn parse_terminal(s: &str) -> Result<Terminal, SourcesError> {
-    Terminal::parse(s).ok_or_else(|| SourcesError::UnknownTerminal(s.chars().take(40).collect()))
-}
-
-/// The connection state shown on a terminal card.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(tag = "status", rename_all = "snake_case")]
-pub enum ConnectionState {
-    NotConnected,
-    #[serde(rename_all = "camelCase")]
-    Verifying {
-        identifier: String,
-        connected_at: chrono::DateTime<chrono::Utc>,
-    },
-    #[serde(rename_all = "camelCase")]
-    Connected {
-        identifier: String,
-        connected_at: chrono::DateTime<chrono::Utc>,
-        last_sync_at: Option<chrono::DateTime<chrono::Utc>>,
-        /// A limitation that does not stop the sync (ECT without approved extended permissions).
-        warning: Option<Limitation>,
-    },
-    #[serde(rename_all = "camelCase")]
-    Error {
-        identifier: String,
-        connected_at: chrono::DateTime<chrono::Utc>,
-        /// invalid_credentials | api_access_not_activated | quota_exceeded | rate_limited |
-        /// terminal_unavailable | terminal_timeout | terminal_unreachable | unexpected_response | internal_error
-        code: String,
-        /// What to do about it.
-        message: String,
-    },
-}
-
-fn state_of(c: Option<&ConnectionRow>) -> ConnectionState {
-    let Some(c) = c else {
-        return ConnectionState::NotConnected;
-    };
-    let identifier = c.identifier.clone();
-    let connected_at = millis_to_utc(c.connected_at);
-    match c.state.as_str() {
-        "connected" => ConnectionState::Connected {
-            identifier,
-            connected_at,
-            last_sync_at: c.last_sync_at.map(millis_to_utc),
-            warning: c.warning_code.clone().map(|code| Limitation {
-                code,
-                message: c.warning_message.clone().unwrap_or_default(),
-            }),
-        },
-        "error" => ConnectionState::Error {
-            identifier,
-            connected_at,
-            code: c.error_code.clone().unwrap_or_default(),
-            message: c.error_message.clone().unwrap_or_default(),
-        },
-        _ => ConnectionState::Verifying {
-            identifier,
-            connected_at,
-        },
-    }
-}
-
-/// One terminal card: catalogue data + this entity's state.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct DataSource {
-    pub terminal: Terminal,
-    pub name: &'static str,
-    pub region: Region,
-    pub auth_type: AuthType,
-    pub description: &'static str,
-    pub fields: &'static [FormField],
-    /// Seconds between background syncs.
-    pub sync_interval_secs: u64,
-    pub state: ConnectionState,
-}
-
-/// Terminals of one region.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct RegionGroup {
-    pub region: Region,
-    pub data_sources: Vec<DataSource>,
-}
-
-/// `GET /v1/data-sources`.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct DataSourceList {
-    pub entity_id: String,
-    pub groups: Vec<RegionGroup>,
-}
-
-/// Result of `POST /v1/data-sources/{terminal}/test`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct TestResult {
-    pub ok: bool,
-    pub code: Option<String>,
-    pub message: String,
-    pub warning: Option<Limitation>,
-}
-
-/// Credentials parsed from a request body.
-struct Parsed {
-    identifier: String,
-    public: serde_json::Map<String, serde_json::Value>,
-    secrets: SecretFields,
-}
-
-/// Validate a body against the terminal's form: only its fields, right types, trimmed, bounded,
-/// required ones present and not blank. Secrets named in `stored` may be omitted (kept).
-fn parse_body(
-    t: Terminal,
-    body: &serde_json::Value,
-    stored: &[String],
-    max_len: usize,
-) -> Result<Parsed, SourcesError> {
-    let Some(obj) = body.as_object() else {
-        return Err(SourcesError::Invalid {
-            code: "invalid_body",
-            field: None,
-            message: "the body must be a JSON object".into(),
-        });
-    };
-    let fields = t.auth_type().fields();
-    if let Some(unknown) = obj
-        .keys()
-        .find(|k| !fields.iter().any(|f| f.name == k.as_str()))
-    {
-        let allowed: Vec<_> = fields.iter().map(|f| f.name).collect();
-        return Err(SourcesError::invalid(
-            "unknown_field",
-            unknown,
-            format!(
-                "'{}' is not a field of {} ({}); expected {}",
-                unknown.chars().take(40).collect::<String>(),
-                t.info().name,
-                serde_json::to_value(t.auth_type())
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default(),
-                allowed.join(", ")
-            ),
-        ));
-    }
-    let mut public = serde_json::Map::new();
-    let mut secrets = SecretFields::new();
-    for f in fields {
-        let v = obj.get(f.name).filter(|v| !v.is_null());
-        match f.field_type {
-            FieldType::Boolean => match v {
-                None => {
-                    public.insert(f.name.into(), false.into());
-                }
-                Some(serde_json::Value::Bool(b)) => {
-                    public.insert(f.name.into(), (*b).into());
-                }
-                Some(_) => {
-                    return Err(SourcesError::invalid(
-                        "invalid_type",
-                        f.name,
-                        format!("{} must be true or false", f.name),
-                    ))
-                }
-            },
-            FieldType::String => {
-                let s = match v {
-                    None => None,
-                    Some(serde_json::Value::String(s)) => Some(s.trim().to_string()),
-                    Some(_) => {
-                        return Err(SourcesError::invalid(
-                            "invalid_type",
-                            f.name,
-                            format!("{} must be a string", f.name),
-                        ))
-                    }
-                };
-                if let Some(s) = &s {
-                    if s.chars().count() > max_len {
-                        return Err(SourcesError::invalid(
-                            "too_long",
-                            f.name,
-                            format!("{} is longer than {max_len} characters", f.name),
-                        ));
-                    }
-                    if s.is_empty() && f.required {
-                        return Err(SourcesError::invalid(
-                            "blank",
-                            f.name,
-                            format!("{} must not be blank", f.label),
-                        ));
-                    }
-                    if s.chars().any(char::is_control) {
-                        return Err(SourcesError::invalid(
-                            "invalid_characters",
-                            f.name,
-                            format!("{} contains control characters", f.name),
-                        ));
-                    }
-                }
-                match (s, f.secret) {
-                    (Some(s), true) => {
-                        secrets.insert(f.name.into(), SecretString::from(s));
-                    }
-                    (Some(s), false) => {
-                        public.insert(f.name.into(), s.into());
-                    }
-                    (None, true) if f.required && !stored.iter().any(|n| n == f.name) => {
-                        return Err(SourcesError::invalid(
-                            "required",
-                            f.name,
-                            format!("{} is required", f.label),
-                        ));
-                    }
-                    (None, false) if f.required => {
-                        return Err(SourcesError::invalid(
-                            "required",
-                            f.name,
-                            format!("{} is required", f.label),
-                        ));
-                    }
-                    (None, _) => {}
-                }
-            }
-        }
-    }
-    let id_field = t.auth_type().identifier_field();
-    let identifier = public
-        .get(id_field)
-        .and_then(|v| v.as_str())
-        .unwrap_or_default()
-        .to_string();
-    if t.auth_type() == AuthType::UuidToken && uuid::Uuid::parse_str(&identifier).is_err() {
-        return Err(SourcesError::invalid(
-            "invalid_uuid",
-            id_field,
-            "Application UUID must be a UUID (8-4-4-4-12 hex digits)".into(),
-        ));
-    }
-    Ok(Parsed {
-        identifier,
-        public,
-        secrets,
-    })
-}
+use crate::store::vault::SecretMerge;
+use crate::store::{now_millis, Actor, AuditLog, AuditRecord};
+use form::parse_body;
 
 fn record<'a>(
     action: &'a str,
@@ -470,6 +176,16 @@ impl Sources {
                 parsed.public.entry(k).or_insert(v);
             }
         }
+        if t == Terminal::Nxtport {
+            // The gateway delivers terminal events with this record: complete, or refused.
+            let conn = NxtPortConnection::from_public(&serde_json::Value::Object(std::mem::take(
+                &mut parsed.public,
+            )))
+            .map_err(|e| SourcesError::invalid(ErrorCode::InvalidField, e.field, e.message))?;
+            if let serde_json::Value::Object(public) = conn.to_public() {
+                parsed.public = public;
+            }
+        }
         if repo::identifier_taken_elsewhere(&self.store, entity_id, t, &parsed.identifier).await? {
             return Err(SourcesError::Conflict(format!(
                 "These {} credentials are already connected under another entity. Each entity needs its own terminal account.",
@@ -506,6 +222,9 @@ impl Sources {
                 return Err(e.into());
             }
         };
+        if t == Terminal::Nxtport {
+            self.nxtport_changed(entity_id);
+        }
         let (action, generation) = match saved {
             Saved::Created { generation } => ("datasource.connect", generation),
             Saved::Updated { generation } => ("datasource.update", generation),
@@ -622,7 +341,7 @@ impl Sources {
             },
             Err(e) => TestResult {
                 ok: false,
-                code: Some(e.code().into()),
+                code: Some(e.code().to_string()),
                 message: e.user_message(t),
                 warning: None,
             },
@@ -701,6 +420,7 @@ impl Sources {
         let runs = repo::sync_runs(&self.store, &entity_id, t, 50).await?;
         runs.into_iter()
             .find(|r| r.id == sync_id)
+            .map(SyncRun::from)
             .ok_or_else(|| SourcesError::Internal("sync run vanished".into()))
     }
 
@@ -711,7 +431,13 @@ impl Sources {
         t: Terminal,
         limit: i64,
     ) -> Result<Vec<SyncRun>, SourcesError> {
-        Ok(repo::sync_runs(&self.store, entity_id, t, limit.clamp(1, 500)).await?)
+        Ok(
+            repo::sync_runs(&self.store, entity_id, t, limit.clamp(1, 500))
+                .await?
+                .into_iter()
+                .map(SyncRun::from)
+                .collect(),
+        )
     }
 
     /// One page of the entity's Data Sources audit entries, newest first (the query's other
@@ -727,108 +453,12 @@ impl Sources {
         entity_id: &str,
         equipment: &str,
     ) -> Result<Vec<TimelineEvent>, SourcesError> {
-        Ok(repo::container_events(&self.store, entity_id, equipment, 1000).await?)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn err_code(r: Result<Parsed, SourcesError>) -> (&'static str, Option<String>) {
-        match r {
-            Err(SourcesError::Invalid { code, field, .. }) => (code, field),
-            Err(e) => panic!("unexpected error {e}"),
-            Ok(_) => panic!("accepted"),
-        }
-    }
-
-    #[test]
-    fn body_validation() {
-        let ok = parse_body(
-            Terminal::Psa,
-            &json!({"username": "  bob ", "password": " pw "}),
-            &[],
-            256,
+        Ok(
+            repo::container_events(&self.store, entity_id, equipment, 1000)
+                .await?
+                .into_iter()
+                .map(TimelineEvent::from)
+                .collect(),
         )
-        .expect("valid");
-        assert_eq!(ok.identifier, "bob");
-        assert_eq!(ok.secrets.len(), 1);
-        assert_eq!(
-            err_code(parse_body(
-                Terminal::Psa,
-                &json!({"username": "bob"}),
-                &[],
-                256
-            )),
-            ("required", Some("password".into()))
-        );
-        // On update an omitted secret is fine, a blank one is not.
-        assert!(parse_body(
-            Terminal::Psa,
-            &json!({"username": "bob"}),
-            &["password".into()],
-            256
-        )
-        .is_ok());
-        assert_eq!(
-            err_code(parse_body(
-                Terminal::Psa,
-                &json!({"username": "bob", "password": "  "}),
-                &[],
-                256
-            ))
-            .0,
-            "blank"
-        );
-        assert_eq!(
-            err_code(parse_body(
-                Terminal::Psa,
-                &json!({"username": "bob", "password": "x", "uuid": "u"}),
-                &[],
-                256
-            ))
-            .0,
-            "unknown_field"
-        );
-        assert_eq!(
-            err_code(parse_body(
-                Terminal::Psa,
-                &json!({"username": 5, "password": "x"}),
-                &[],
-                256
-            ))
-            .0,
-            "invalid_type"
-        );
-        assert_eq!(
-            err_code(parse_body(
-                Terminal::Psa,
-                &json!({"username": "b".repeat(300), "password": "x"}),
-                &[],
-                256
-            ))
-            .0,
-            "too_long"
-        );
-        assert_eq!(
-            err_code(parse_body(
-                Terminal::Mpet,
-                &json!({"uuid": "nope", "token": "x"}),
-                &[],
-                256
-            ))
-            .0,
-            "invalid_uuid"
-        );
-        assert_eq!(
-            err_code(parse_body(Terminal::Psa, &json!([1]), &[], 256)).0,
-            "invalid_body"
-        );
-        let ect = parse_body(Terminal::Ect, &json!({"clientId": "c", "clientSecret": "s", "subscriptionKey": "k", "extendedPermissions": true}), &[], 256)
-            .expect("ect");
-        assert_eq!(ect.public.get("extendedPermissions"), Some(&json!(true)));
-        assert_eq!(ect.secrets.len(), 2);
     }
 }
