@@ -88,27 +88,7 @@ impl Clock {
     }
 }
 
-/// The earliest instant a command may carry (1970-01-01T00:00:00Z).
-pub const EARLIEST: DateTime<Utc> = DateTime::<Utc>::UNIX_EPOCH;
-
-/// The latest instant a command may carry and the clock may reach (9999-12-31T23:59:59.999Z):
-/// every timestamp the world writes then has four digits of year, as RFC 3339 wants.
-pub const LATEST: DateTime<Utc> = match DateTime::from_timestamp_millis(253_402_300_799_999) {
-    Some(t) => t,
-    None => DateTime::<Utc>::MAX_UTC,
-};
-
-/// What is wrong with a request's timestamp, if anything: outside [`EARLIEST`]..=[`LATEST`], or a
-/// leap second (chrono's `:60`, which CPu's .NET backend cannot represent).
-pub fn time_problem(t: DateTime<Utc>) -> Option<String> {
-    if t.timestamp_subsec_nanos() >= 1_000_000_000 {
-        return Some("a leap second (:60) is not accepted".into());
-    }
-    if t < EARLIEST || t > LATEST {
-        return Some("the year must be between 1970 and 9999".into());
-    }
-    None
-}
+pub use cpu_contract::time::{time_problem, EARLIEST, LATEST};
 
 /// [`time_problem`] as the error of a command field.
 pub fn check_time(field: &'static str, t: DateTime<Utc>) -> Result<(), SimError> {

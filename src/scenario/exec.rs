@@ -299,7 +299,7 @@ impl<'a> Run<'a> {
             method: Method::DELETE,
             path: format!(
                 "/simulator/v1/worlds/{}",
-                crate::nxtport::paths::segment(&self.world)
+                cpu_contract::paths::segment(&self.world)
             ),
             query: Vec::new(),
             headers: Vec::new(),

@@ -4,12 +4,12 @@
 use super::edge::{authenticate, equipment, locode, read_json, same, CpuCall};
 use super::error::ApiError;
 use super::state::{Principal, SimState};
-use crate::nxtport::enums as wire;
-use crate::nxtport::types::*;
-use crate::nxtport::EXTERNAL_REFERENCE_ID;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{NaiveDate, NaiveTime};
+use cpu_contract as wire;
+use cpu_contract::EXTERNAL_REFERENCE_ID;
+use cpu_contract::*;
 use cpu_simulator as sim;
 use cpu_simulator::{
     Action, Command, IdentificationType as SimIdType, NotificationQuery, PickupAction,

@@ -2,8 +2,8 @@
 
 use super::error::ApiError;
 use super::state::{SimState, WorldHandle};
-use crate::nxtport::{EXTERNAL_REFERENCE_ID, SUBSCRIPTION_KEY_HEADER, SUBSCRIPTION_KEY_QUERY};
 use actix_web::{web, HttpMessage, HttpRequest};
+use cpu_contract::{EXTERNAL_REFERENCE_ID, SUBSCRIPTION_KEY_HEADER, SUBSCRIPTION_KEY_QUERY};
 use cpu_simulator::{EquipmentNumber, Party, UnLocode};
 use futures::StreamExt;
 use serde::de::DeserializeOwned;

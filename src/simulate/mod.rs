@@ -165,7 +165,7 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
         control::list_faults,
         control::clear_faults,
     ),
-    components(schemas(crate::nxtport::types::NotificationDetail))
+    components(schemas(cpu_contract::NotificationDetail))
 )]
 pub struct SimulatorApiDoc;
 
@@ -245,7 +245,7 @@ pub fn problem_refusal<B: actix_web::body::MessageBody + 'static>(
 
 /// Mount every simulator route (also used by the gateway's embedded sim mode).
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    use crate::nxtport::paths as p;
+    use cpu_contract::paths as p;
     let res =
         |path: &str| web::resource(path.to_owned()).default_service(web::to(method_not_allowed));
     cfg.service(res(p::TOKEN).route(web::post().to(cpu::token)))
@@ -359,7 +359,7 @@ impl Application {
                     let (method, path) = (req.method().to_string(), req.path().to_owned());
                     let external = req
                         .headers()
-                        .get(crate::nxtport::EXTERNAL_REFERENCE_ID)
+                        .get(cpu_contract::EXTERNAL_REFERENCE_ID)
                         .and_then(|v| v.to_str().ok())
                         .map(str::to_owned);
                     let fut = srv.call(req);

@@ -36,9 +36,9 @@ use serde::Deserialize;
 use std::collections::HashMap;
 
 use super::{check, json, transport, Credentials, Http, Page, Session, SourceAdapter, SourceError};
-use crate::nxtport::{paths, NotificationDetail, NotificationEvent, NotificationType};
 use crate::sources::catalogue::Terminal;
 use crate::sources::model::{Document, EventKind, NormalizedEvent};
+use cpu_contract::{paths, NotificationDetail, NotificationEvent, NotificationType};
 
 pub(super) struct NxtPort {
     pub(super) h: Http,
