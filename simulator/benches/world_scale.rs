@@ -96,8 +96,8 @@ fn build(n: u32) -> World {
         let mut release = ReleaseRightCommand::new(ReleaseAction::Release);
         release.terminal_code = Some(TerminalCode::parse("869").expect("code"));
         release.release_to = Some(Identification {
-            kind: IdentificationType::NxtEntityId,
-            code: trucker2.as_str().to_owned(),
+            identification_type: IdentificationType::NxtEntityId,
+            identification_code: trucker2.as_str().to_owned(),
         });
         act("agent", Action::ReleaseRight(release));
         act(

@@ -324,7 +324,7 @@ fn container_page(
         .iter()
         .map(|r| RightRow {
             id: r.release_id.to_string(),
-            status: r.status(),
+            status: r.status().as_str(),
             terminal: r.terminal_code.as_str().to_owned(),
             chain: std::iter::once(party_label(&world, &r.shipping_agent))
                 .chain(r.chain.iter().map(|s| {
@@ -470,8 +470,8 @@ fn command(
     let to = |name: &str| -> std::result::Result<Identification, String> {
         let p = party_by_key(world, field(form, name)?)?;
         Ok(Identification {
-            kind: IdentificationType::NxtEntityId,
-            code: p.nxt_entity_id.as_str().to_owned(),
+            identification_type: IdentificationType::NxtEntityId,
+            identification_code: p.nxt_entity_id.as_str().to_owned(),
         })
     };
     let now = world.now();

@@ -331,7 +331,7 @@ pub async fn container(
         "releaseRights": stay.release_rights.iter().map(|r| {
             let mut v = serde_json::to_value(r).unwrap_or_default();
             if let serde_json::Value::Object(m) = &mut v {
-                m.insert("status".into(), r.status().into());
+                m.insert("status".into(), r.status().as_str().into());
                 m.insert("holder".into(), r.holder().as_str().into());
             }
             v
@@ -450,7 +450,7 @@ pub async fn party_notifications(
     let w = world_of(&req, &state)?;
     let id = party_id(&w, &path)?;
     let world = w.world.read();
-    let list: Vec<serde_json::Value> = world
+    let list: Vec<cpu_contract::NotificationDetail> = world
         .notifications()
         .for_receiver(&id)
         .into_iter()

@@ -193,8 +193,8 @@ async fn the_tick_task_fires_timers_without_any_command() {
     let mut cmd = ReleaseRightCommand::new(ReleaseAction::Release);
     cmd.terminal_code = Some(TerminalCode::parse("869").expect("code"));
     cmd.release_to = Some(cpu_simulator::Identification {
-        kind: cpu_simulator::IdentificationType::NxtEntityId,
-        code: trucker.as_str().to_owned(),
+        identification_type: cpu_simulator::IdentificationType::NxtEntityId,
+        identification_code: trucker.as_str().to_owned(),
     });
     cmd.expires_at = Some(expires);
     world
