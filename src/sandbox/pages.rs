@@ -80,7 +80,7 @@ fn same_site(req: &HttpRequest) -> Result<()> {
 
 /// What changes whenever the world changes (notifications, stays, clock minute).
 fn version_of(w: &WorldHandle) -> String {
-    let world = w.world.read();
+    let world = w.read();
     format!(
         "{}-{}-{}",
         world.notifications().next_seq(),
@@ -179,7 +179,7 @@ fn choices(world: &sim::World, role: Role) -> Vec<Choice> {
 fn index_page(state: &SimState, status: StatusCode, error: Option<String>) -> Result<HttpResponse> {
     let w = world(state)?;
     let version = version_of(&w);
-    let world = w.world.read();
+    let world = w.read();
     let parties = world
         .parties()
         .iter()
@@ -314,7 +314,7 @@ fn container_page(
         .map_err(|e| SandboxError::NotFound(e.to_string()))?;
     let w = world(state)?;
     let version = version_of(&w);
-    let world = w.world.read();
+    let world = w.read();
     let stay = world
         .stay(l, e)
         .or_else(|| world.archived_stays(l, e).last())
@@ -427,8 +427,6 @@ pub async fn container(
 ) -> Result<HttpResponse> {
     let w = world(&state)?;
     let notifications = w
-        .world
-        .write()
         .apply(Command::Tick)
         .map(|o| o.notifications)
         .unwrap_or_default();
@@ -565,10 +563,7 @@ pub async fn act(req: HttpRequest, state: web::Data<SimState>, form: Form) -> Re
         .get("equipment")
         .map(|s| s.trim().to_ascii_uppercase())
         .unwrap_or_default();
-    let result = {
-        let mut world = w.world.write();
-        command(&world, &form).and_then(|c| world.apply(c).map_err(|e| e.to_string()))
-    };
+    let result = w.apply_with(|world| command(world, &form), |e| e.to_string());
     let back = form.get("back").map(String::as_str) == Some("index");
     match result {
         Ok(outcome) => {
@@ -641,10 +636,7 @@ pub async fn validate(
             None,
         );
     }
-    let v = w
-        .world
-        .read()
-        .validate_truck_pickup(l, &alfapass, e, &[], None);
+    let v = w.read().validate_truck_pickup(l, &alfapass, e, &[], None);
     container_page(
         &state,
         &locode,
@@ -681,8 +673,6 @@ pub async fn clock(
     };
     let w = world(&state)?;
     let outcome = w
-        .world
-        .write()
         .apply(Command::AdvanceClock {
             seconds: hours * 3600,
         })

@@ -45,7 +45,7 @@ fn apply(
     equipment: sim::EquipmentNumber,
     action: Action,
 ) -> Result<sim::PublicReferenceId> {
-    let outcome = call.world.world.write().apply(Command::Act {
+    let outcome = call.world.apply(Command::Act {
         caller: call.party.nxt_entity_id.clone(),
         locode,
         equipment,
@@ -237,7 +237,7 @@ pub async fn truck_validation(
             carrier,
         ));
     }
-    let world = call.world.world.read();
+    let world = call.world.read();
     let results = items
         .iter()
         .map(|(e, bls, carrier)| {
@@ -277,7 +277,7 @@ pub async fn barge_rail_validation(
     let e = equipment(&body.equipment_number)?;
     let operator = ident(&body.transport_operator)?;
     let m = sim::TransportMode::of(body.means_of_transport);
-    let v = call.world.world.read().validate_barge_rail_pickup(
+    let v = call.world.read().validate_barge_rail_pickup(
         l,
         e,
         &body.bill_of_lading_numbers,
@@ -316,7 +316,6 @@ pub async fn identification_validation(
     }
     let valid = call
         .world
-        .world
         .read()
         .alfapass_is_valid(&body.identification_code);
     Ok(ok_json(&call, &valid))
@@ -346,7 +345,7 @@ pub async fn ownership_validation(
             "Something went wrong. Check your request body. Possible causes: equipmentNumber: {err}"
         ))
     })?;
-    let v = call.world.world.read().validate_truck_ownership(
+    let v = call.world.read().validate_truck_ownership(
         &call.party,
         l,
         &body.owner_nxt_entity_id,
@@ -402,7 +401,6 @@ pub async fn release_right_by_id(
         .map_err(|_| ApiError::InvalidInput("releaseId: must be a GUID".into()))?;
     let detail = call
         .world
-        .world
         .read()
         .release_right_detail(&call.party.nxt_entity_id, sim::ReleaseId(id))
         .map_err(|e| match e {
@@ -442,7 +440,7 @@ pub async fn entities(req: HttpRequest, state: web::Data<SimState>) -> Result<Ht
     if !(1..=1000).contains(&page_size) {
         return Err(ApiError::field("pageSize", "must be between 1 and 1000"));
     }
-    let world = call.world.world.read();
+    let world = call.world.read();
     let (items, total) = world.registry_search(&filter, page as usize, page_size as usize);
     let items: Vec<PhoneBookItem> = items
         .into_iter()
@@ -568,7 +566,7 @@ pub async fn notifications(req: HttpRequest, state: web::Data<SimState>) -> Resu
             "at least one query parameter is required".into(),
         ));
     }
-    let world = call.world.world.read();
+    let world = call.world.read();
     let found = world.query_notifications(&call.party.nxt_entity_id, &query)?;
     let details: Vec<NotificationDetail> = found.into_iter().map(detail).collect();
     drop(world);
@@ -824,7 +822,7 @@ pub async fn token(state: web::Data<SimState>, body: web::Bytes) -> Result<HttpR
                     "unknown, used or expired refresh token",
                 )
             })?;
-            if info.world.id != client_principal.world {
+            if info.world.id() != client_principal.world {
                 return Err(oauth(
                     StatusCode::BAD_REQUEST,
                     "invalid_grant",
@@ -832,7 +830,7 @@ pub async fn token(state: web::Data<SimState>, body: web::Bytes) -> Result<HttpR
                 ));
             }
             Principal {
-                world: info.world.id.clone(),
+                world: info.world.id().to_owned(),
                 party: info.party.nxt_entity_id.clone(),
             }
         }

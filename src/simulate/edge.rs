@@ -73,7 +73,7 @@ pub async fn authenticate(
         .map(|t| t.clone())
         .ok_or_else(|| ApiError::Unauthorized("Invalid or unknown bearer token".into()))?;
     let world = info.world;
-    if info.expires_at <= world.world.read().now() {
+    if info.expires_at <= world.read().now() {
         return Err(ApiError::Unauthorized(
             "The bearer token has expired".into(),
         ));
@@ -83,7 +83,7 @@ pub async fn authenticate(
             let same_company = state
                 .keys
                 .get(k)
-                .map(|p| p.world == world.id && p.party == info.party.nxt_entity_id)
+                .map(|p| p.world == world.id() && p.party == info.party.nxt_entity_id)
                 .ok_or_else(|| {
                     ApiError::Unauthorized(
                         "Access denied due to invalid subscription key. Make sure to provide a valid key for an active subscription.".into(),

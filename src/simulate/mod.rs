@@ -19,7 +19,7 @@ use actix_web::{web, App, HttpMessage, HttpResponse, HttpServer};
 use anyhow::Context;
 use edge::JournalTag;
 pub use error::ApiError;
-use state::{CallRecord, WorldHandle};
+use state::CallRecord;
 pub use state::{SimConfig, SimState};
 use std::net::TcpListener;
 use std::num::NonZeroU32;
@@ -367,17 +367,14 @@ impl Application {
                         let res = fut.await?;
                         let tag = res.request().extensions().get::<JournalTag>().cloned();
                         if let Some(tag) = tag {
-                            WorldHandle::journal(
-                                &tag.world.calls,
-                                CallRecord {
-                                    method,
-                                    path,
-                                    status: res.status().as_u16(),
-                                    party: Some(tag.party.key.clone()),
-                                    external_reference_id: external,
-                                    at: chrono::Utc::now(),
-                                },
-                            );
+                            tag.world.record_call(CallRecord {
+                                method,
+                                path,
+                                status: res.status().as_u16(),
+                                party: Some(tag.party.key.clone()),
+                                external_reference_id: external,
+                                at: chrono::Utc::now(),
+                            });
                         }
                         Ok(res)
                     }
