@@ -138,6 +138,7 @@ fn unknown_enum_value_error_is_readable() {
     );
 }
 
+#[cfg(feature = "openapi")]
 #[test]
 fn enum_schema_lists_names_and_documents_ints() {
     use utoipa::PartialSchema;
