@@ -61,9 +61,9 @@ fn timestamp(data: &[u8]) {
             .unwrap_or_else(|e| panic!("{s:?} was accepted but its own form {json} is not: {e}"));
         assert_eq!(back, t, "{s:?} changed into {json}");
     }
-    if let Ok(t) = cpu_gateway::nxtport::types::lenient_utc::parse(&s) {
-        let text = cpu_gateway::nxtport::types::lenient_utc::format(&t);
-        let back = cpu_gateway::nxtport::types::lenient_utc::parse(&text)
+    if let Ok(t) = cpu_contract::lenient_utc::parse(&s) {
+        let text = cpu_contract::lenient_utc::format(&t);
+        let back = cpu_contract::lenient_utc::parse(&text)
             .unwrap_or_else(|e| panic!("{s:?} was accepted but its own form {text} is not: {e}"));
         assert_eq!(back, t, "{s:?} changed into {text}");
     }
@@ -90,7 +90,7 @@ fuzz_target!(|input: Input| {
         }
         14 => {
             if let Ok(details) =
-                serde_json::from_slice::<Vec<cpu_gateway::nxtport::NotificationDetail>>(d)
+                serde_json::from_slice::<Vec<cpu_contract::NotificationDetail>>(d)
             {
                 for n in &details {
                     let _ = cpu_gateway::gateway::intake::envelope_of(n);

@@ -144,12 +144,12 @@ impl Ctx {
 
     fn ident(&self, i: u8) -> Identification {
         Identification {
-            kind: if i % 7 == 6 {
+            identification_type: if i % 7 == 6 {
                 IdentificationType::Eori
             } else {
                 IdentificationType::NxtEntityId
             },
-            code: self.party(i).as_str().to_owned(),
+            identification_code: self.party(i).as_str().to_owned(),
         }
     }
 

@@ -130,8 +130,8 @@ impl Cast {
         release.terminal_code = Some(TerminalCode::parse("869").expect("code"));
         release.bill_of_lading_numbers = vec!["BL1".to_owned()];
         release.release_to = Some(Identification {
-            kind: IdentificationType::NxtEntityId,
-            code: to.as_str().to_owned(),
+            identification_type: IdentificationType::NxtEntityId,
+            identification_code: to.as_str().to_owned(),
         });
         self.act(w, &self.agent, e, Action::ReleaseRight(release));
         self.act(

@@ -11,77 +11,14 @@ use crate::stay::{FullEmpty, ModeOfTransport, TerminalAction};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
-/// A party reference in a request: `{identificationType, identificationCode}`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Identification {
-    /// Kind of code.
-    pub kind: IdentificationType,
-    /// The code.
-    pub code: String,
-}
+pub use cpu_contract::Identification;
 
-/// Release right actions (`ActionType` of the official spec).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ReleaseAction {
-    /// Agent: commercial release, creates a release right.
-    Release,
-    /// Agent: change terminal, BLs, dates, first owner.
-    Update,
-    /// Agent: commercial block.
-    Block,
-    /// Agent: lift the block.
-    Unblock,
-    /// Agent: delete the commercial release.
-    Delete,
-    /// Agent: reset the chain; holder: take back a transfer not yet accepted.
-    Revoke,
-    /// Holder: hand the right to the next party.
-    Transfer,
-    /// Next party: accept a transfer.
-    Accept,
-    /// Next party: decline a transfer.
-    Decline,
-}
+/// Release-right actions: the contract's `ActionType` (Release, Update, Block, Unblock, Delete,
+/// Revoke, Transfer, Accept, Decline), under the name the commands have always used.
+pub use cpu_contract::ActionType as ReleaseAction;
 
-impl ReleaseAction {
-    /// Every action.
-    pub const ALL: [ReleaseAction; 9] = [
-        Self::Release,
-        Self::Update,
-        Self::Block,
-        Self::Unblock,
-        Self::Delete,
-        Self::Revoke,
-        Self::Transfer,
-        Self::Accept,
-        Self::Decline,
-    ];
-    /// Name as in the spec.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Release => "Release",
-            Self::Update => "Update",
-            Self::Block => "Block",
-            Self::Unblock => "Unblock",
-            Self::Delete => "Delete",
-            Self::Revoke => "Revoke",
-            Self::Transfer => "Transfer",
-            Self::Accept => "Accept",
-            Self::Decline => "Decline",
-        }
-    }
-}
-
-/// Pickup right actions (`PickupRightActionType`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum PickupAction {
-    /// Assign a pickup party.
-    Assign,
-    /// Replace the pickup party.
-    Update,
-    /// Remove the pickup party.
-    Revoke,
-}
+/// Pickup-right actions: the contract's `PickupRightActionType` (Assign, Update, Revoke).
+pub use cpu_contract::PickupRightActionType as PickupAction;
 
 /// Who should pick up, as requested.
 #[derive(Debug, Clone, PartialEq, Eq)]

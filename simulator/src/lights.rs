@@ -9,33 +9,7 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// Colour of a light.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum LightColor {
-    /// Condition met.
-    Green,
-    /// Condition met with a follow-up action.
-    Yellow,
-    /// Deprecated conditional colour (customs NOTAPPLICABLE for empties).
-    Orange,
-    /// Blocking.
-    Red,
-    /// Nothing known yet.
-    Grey,
-}
-
-impl LightColor {
-    /// Name as in CPu (`Green`, ...).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Green => "Green",
-            Self::Yellow => "Yellow",
-            Self::Orange => "Orange",
-            Self::Red => "Red",
-            Self::Grey => "Grey",
-        }
-    }
-}
+pub use cpu_contract::LightColor;
 
 /// Names of the lights.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]

@@ -6,88 +6,11 @@
 
 use crate::ids::{EquipmentNumber, NxtEntityId, PublicReferenceId, ReleaseId};
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
-use serde::Serialize;
-use serde_json::{json, Value};
+use cpu_contract::NotificationBody;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
-/// CPu's asset id for Certified Pick-up notifications.
-pub const CPU_ASSET_ID: &str = "00000000-0000-0001-0000-000000000037";
-
-/// Notification type (reference notes 2.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-pub enum NotificationType {
-    /// Release right events.
-    ReleaseRight,
-    /// Light changes.
-    ReleaseLight,
-    /// Terminal events (gate out, registrations).
-    TerminalEvent,
-}
-
-impl NotificationType {
-    /// Name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::ReleaseRight => "ReleaseRight",
-            Self::ReleaseLight => "ReleaseLight",
-            Self::TerminalEvent => "TerminalEvent",
-        }
-    }
-}
-
-macro_rules! events {
-    ($($v:ident),+ $(,)?) => {
-        /// The `NotificationEvent` enum of NxtPort's OpenAPI.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-        #[allow(missing_docs)]
-        pub enum NotificationEvent { $($v),+ }
-        impl NotificationEvent {
-            /// Every event.
-            pub const ALL: &'static [NotificationEvent] = &[$(Self::$v),+];
-            /// Name as in the OpenAPI enum.
-            pub fn as_str(self) -> &'static str {
-                match self { $(Self::$v => stringify!($v)),+ }
-            }
-            /// Parse a name, case-insensitively.
-            pub fn parse(s: &str) -> Option<Self> {
-                Self::ALL.iter().copied().find(|e| e.as_str().eq_ignore_ascii_case(s.trim()))
-            }
-        }
-    };
-}
-
-events!(
-    Unknown,
-    Release,
-    Update,
-    Delete,
-    Block,
-    Unblock,
-    Revoke,
-    TerminalRelease,
-    TerminalBlocked,
-    TerminalScan,
-    Transferred,
-    DeclinedByNextParty,
-    AcceptedByNextParty,
-    RevokedByPreviousParty,
-    NotValidated,
-    ThrownException,
-    GetPagedContainers,
-    PickedUpByParty,
-    GetAllReleaseLights,
-    GetCombinedGreenLight,
-    ExpiredReleaseRights,
-    InactiveReleaseRights,
-    GateOut,
-    DigitalKeyCreated,
-    DigitalKeyRevoked,
-    GetReleaseDetail,
-    ReleaseLightChanged,
-    ReleaseLightRegistered,
-    AlfapassPickUpValidation,
-);
+pub use cpu_contract::{NotificationEvent, NotificationType, CPU_ASSET_ID};
 
 /// One notification to one receiver.
 #[derive(Debug, Clone, PartialEq)]
@@ -113,33 +36,35 @@ pub struct Notification {
     /// Release right concerned.
     pub release_id: Option<ReleaseId>,
     /// Type-specific body (shared by all receivers of one change).
-    pub body: Arc<Value>,
+    pub body: Arc<NotificationBody>,
     /// Errors (for NotValidated).
     pub errors: Vec<String>,
 }
 
 impl Notification {
     /// The notification as CPu sends it (webhook payload, `message` of the polling endpoint).
-    pub fn envelope(&self) -> Value {
-        json!({
-            "assetId": CPU_ASSET_ID,
-            "id": self.equipment.map(|e| e.as_str().to_owned()),
-            "publicReferenceId": self.public_reference_id,
-            "externalReferenceId": self.external_reference_id.as_deref(),
-            "receiverId": self.receiver.as_str(),
-            "senderId": self.sender.as_ref().map(|s| s.as_str()),
-            // .NET style: seven fraction digits (ticks of 100 ns).
-            "timestamp": format!(
-                "{}{:07}Z",
-                self.stored_on.format("%Y-%m-%dT%H:%M:%S."),
-                self.stored_on.timestamp_subsec_nanos() / 100
-            ),
-            "type": self.kind.as_str(),
-            "event": self.event.as_str(),
-            "errors": self.errors,
-            "warnings": [],
-            "body": &*self.body,
-        })
+    pub fn envelope(&self) -> cpu_contract::Notification<Arc<NotificationBody>> {
+        cpu_contract::Notification {
+            asset_id: CPU_ASSET_ID.to_owned(),
+            id: self
+                .equipment
+                .map(|e| e.as_str().to_owned())
+                .unwrap_or_default(),
+            public_reference_id: self.public_reference_id.to_string(),
+            external_reference_id: self.external_reference_id.as_deref().map(str::to_owned),
+            receiver_id: self.receiver.as_str().to_owned(),
+            sender_id: self.sender.as_ref().map(|s| s.as_str().to_owned()),
+            timestamp: self.stored_on,
+            type_: self.kind,
+            event: self.event,
+            errors: self
+                .errors
+                .iter()
+                .map(|e| serde_json::Value::String(e.clone()))
+                .collect(),
+            warnings: Vec::new(),
+            body: Arc::clone(&self.body),
+        }
     }
 }
 

@@ -44,6 +44,18 @@ pub enum TransportMode {
     Rail,
 }
 
+impl TransportMode {
+    /// The operator kind a validation's `meansOfTransport` asks for (`Unknown`: any).
+    pub fn of(mode: ModeOfTransport) -> Option<Self> {
+        match mode {
+            ModeOfTransport::Truck => Some(Self::Truck),
+            ModeOfTransport::Barge => Some(Self::Barge),
+            ModeOfTransport::Rail => Some(Self::Rail),
+            ModeOfTransport::Unknown => None,
+        }
+    }
+}
+
 /// A postal address in the company registry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -132,24 +144,8 @@ pub struct Party {
     pub addresses: Vec<Address>,
 }
 
-/// How a party is identified in a CPu request (`identificationType` + `identificationCode`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum IdentificationType {
-    /// NxtPort entity id.
-    NxtEntityId,
-    /// Tax id.
-    Tin,
-    /// EORI.
-    Eori,
-    /// DUNS.
-    Duns,
-    /// SCAC.
-    Scac,
-    /// APCS.
-    Apcs,
-    /// External id (matched against the NxtEntityId in the simulator).
-    ExternalId,
-}
+pub use cpu_contract::IdentificationType;
+use cpu_contract::ModeOfTransport;
 
 impl Party {
     /// Whether `code` identifies this party under `kind`.
@@ -165,6 +161,8 @@ impl Party {
             IdentificationType::Duns => eq(&self.duns),
             IdentificationType::Scac => eq(&self.scac),
             IdentificationType::Apcs => eq(&self.apcs_code),
+            // An Alfapass names a truck driver, never a company.
+            IdentificationType::Alfapass => false,
         }
     }
 }

@@ -126,9 +126,10 @@ impl World {
             .collect();
         if let Some(c) = carrier {
             rights.retain(|r| {
-                r.carrier
-                    .as_ref()
-                    .is_none_or(|rc| self.party(rc).is_some_and(|p| p.matches(c.kind, &c.code)))
+                r.carrier.as_ref().is_none_or(|rc| {
+                    self.party(rc)
+                        .is_some_and(|p| p.matches(c.identification_type, &c.identification_code))
+                })
             });
         }
         if rights.is_empty() {
@@ -177,10 +178,11 @@ impl World {
             Err(v) => return v,
         };
         let now = self.now();
-        let Some(op) = self.find_party(operator.kind, &operator.code) else {
+        let Some(op) = self.find_party(operator.identification_type, &operator.identification_code)
+        else {
             v.error_messages.push(format!(
                 "Transport operator {} is unknown",
-                operator.code.trim()
+                operator.identification_code.trim()
             ));
             v.is_valid = false;
             return v;

@@ -6,23 +6,16 @@ use crate::ids::{
 };
 use crate::lights::{CommercialReleaseValue, Lights};
 use chrono::{DateTime, Utc};
+use cpu_contract::{
+    FullEmptyIndicator, IdentificationType, OperationType, PartyType, ReleaseRightStatus,
+    TerminalReleaseActionType,
+};
 use serde::Serialize;
 
 /// Identity of an active stay: one container in one port at a time.
 pub type StayKey = (UnLocode, EquipmentNumber);
 
-/// Transport mode of a gate out or validation (`modeOfTransport` 0-3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-pub enum ModeOfTransport {
-    /// 0
-    Unknown,
-    /// 1
-    Truck,
-    /// 2
-    Barge,
-    /// 3
-    Rail,
-}
+pub use cpu_contract::ModeOfTransport;
 
 /// A terminal event (ingestion or terminal release).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -39,6 +32,35 @@ pub enum TerminalAction {
     Scanning,
     /// Terminal block.
     Block,
+}
+
+impl From<OperationType> for TerminalAction {
+    fn from(op: OperationType) -> Self {
+        match op {
+            OperationType::Discharge => Self::Discharge,
+            OperationType::GateIn => Self::GateIn,
+            OperationType::GateOut => Self::GateOut,
+        }
+    }
+}
+
+impl From<TerminalReleaseActionType> for TerminalAction {
+    fn from(action: TerminalReleaseActionType) -> Self {
+        match action {
+            TerminalReleaseActionType::Release => Self::Release,
+            TerminalReleaseActionType::Scanning => Self::Scanning,
+            TerminalReleaseActionType::Block => Self::Block,
+        }
+    }
+}
+
+impl From<FullEmptyIndicator> for FullEmpty {
+    fn from(f: FullEmptyIndicator) -> Self {
+        match f {
+            FullEmptyIndicator::Full => Self::Full,
+            FullEmptyIndicator::Empty => Self::Empty,
+        }
+    }
 }
 
 impl TerminalAction {
@@ -135,6 +157,43 @@ pub enum PickupParty {
     },
 }
 
+impl PickupParty {
+    /// The contract's `partyType` of this party.
+    pub fn party_type(&self) -> PartyType {
+        match self {
+            Self::Truck { .. } => PartyType::Truck,
+            Self::Barge { .. } => PartyType::Barge,
+            Self::Rail { .. } => PartyType::Rail,
+        }
+    }
+
+    /// How this party takes the container away.
+    pub fn mode_of_transport(&self) -> ModeOfTransport {
+        match self {
+            Self::Truck { .. } => ModeOfTransport::Truck,
+            Self::Barge { .. } => ModeOfTransport::Barge,
+            Self::Rail { .. } => ModeOfTransport::Rail,
+        }
+    }
+
+    /// The party as the contract writes it (`partyType`, `identificationType`, `identificationCode`).
+    pub fn to_contract(&self) -> cpu_contract::PickupParty {
+        let (identification_type, code) = match self {
+            Self::Truck { alfapass_number } => {
+                (IdentificationType::Alfapass, alfapass_number.as_str())
+            }
+            Self::Barge { nxt_entity_id } | Self::Rail { nxt_entity_id } => {
+                (IdentificationType::NxtEntityId, nxt_entity_id.as_str())
+            }
+        };
+        cpu_contract::PickupParty {
+            party_type: self.party_type(),
+            identification_type,
+            identification_code: code.to_owned(),
+        }
+    }
+}
+
 /// A pickup right: assigned by the transport operator holding the release right.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -216,15 +275,15 @@ impl ReleaseRight {
     }
 
     /// Status as CPu names it (`ReleaseRightStatus`).
-    pub fn status(&self) -> &'static str {
+    pub fn status(&self) -> ReleaseRightStatus {
         match self.state {
-            RightState::Deleted => "Deleted",
-            RightState::Expired => "Expired",
-            RightState::Archived => "Archived",
-            RightState::Active if self.blocked => "Blocked",
-            RightState::Active if self.pending().is_some() => "Pending",
-            RightState::Active if self.chain.is_empty() => "Assigned",
-            RightState::Active => "Accepted",
+            RightState::Deleted => ReleaseRightStatus::Deleted,
+            RightState::Expired => ReleaseRightStatus::Expired,
+            RightState::Archived => ReleaseRightStatus::Archived,
+            RightState::Active if self.blocked => ReleaseRightStatus::Blocked,
+            RightState::Active if self.pending().is_some() => ReleaseRightStatus::Pending,
+            RightState::Active if self.chain.is_empty() => ReleaseRightStatus::Assigned,
+            RightState::Active => ReleaseRightStatus::Accepted,
         }
     }
 

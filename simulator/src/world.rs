@@ -19,7 +19,11 @@ use crate::stay::{
     StakeholderState, Stay, StayKey, TerminalAction, TerminalEvent,
 };
 use chrono::{DateTime, Duration, Utc};
-use serde_json::{json, Value};
+use cpu_contract::{
+    ContainerBody, GateOutBody, GreenLightShortInfo, IdentificationEntity, LightChangedBody,
+    LightSubject, ModeOfTransport, NotValidatedBody, NotificationBody, NotifiedParty,
+    PickupRightBody, RegisteredBody, ReleaseDetail, ReleaseRightActionBody, ReleaseRightBody,
+};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -88,27 +92,7 @@ impl Clock {
     }
 }
 
-/// The earliest instant a command may carry (1970-01-01T00:00:00Z).
-pub const EARLIEST: DateTime<Utc> = DateTime::<Utc>::UNIX_EPOCH;
-
-/// The latest instant a command may carry and the clock may reach (9999-12-31T23:59:59.999Z):
-/// every timestamp the world writes then has four digits of year, as RFC 3339 wants.
-pub const LATEST: DateTime<Utc> = match DateTime::from_timestamp_millis(253_402_300_799_999) {
-    Some(t) => t,
-    None => DateTime::<Utc>::MAX_UTC,
-};
-
-/// What is wrong with a request's timestamp, if anything: outside [`EARLIEST`]..=[`LATEST`], or a
-/// leap second (chrono's `:60`, which CPu's .NET backend cannot represent).
-pub fn time_problem(t: DateTime<Utc>) -> Option<String> {
-    if t.timestamp_subsec_nanos() >= 1_000_000_000 {
-        return Some("a leap second (:60) is not accepted".into());
-    }
-    if t < EARLIEST || t > LATEST {
-        return Some("the year must be between 1970 and 9999".into());
-    }
-    None
-}
+pub use cpu_contract::time::{time_problem, EARLIEST, LATEST};
 
 /// [`time_problem`] as the error of a command field.
 pub fn check_time(field: &'static str, t: DateTime<Utc>) -> Result<(), SimError> {
@@ -234,7 +218,7 @@ struct Pending {
     receivers: Vec<NxtEntityId>,
     kind: NotificationType,
     event: NotificationEvent,
-    body: Value,
+    body: NotificationBody,
     release_id: Option<ReleaseId>,
 }
 
@@ -425,11 +409,11 @@ impl World {
     }
 
     fn resolve(&self, field: &'static str, id: &Identification) -> Result<&Party, SimError> {
-        self.find_party(id.kind, &id.code)
+        self.find_party(id.identification_type, &id.identification_code)
             .ok_or_else(|| SimError::UnknownParty {
                 field,
-                kind: id.kind,
-                code: id.code.clone(),
+                kind: id.identification_type,
+                code: id.identification_code.clone(),
             })
     }
 
@@ -571,13 +555,15 @@ impl World {
         }
         if !stay.has_commercial_release() {
             stay.waiting.push(event);
-            let body = json!({
-                "equipmentNumber": key.1.as_str(),
-                "portLoCode": key.0.as_str(),
-                "terminalCode": ev.terminal_code.as_str(),
-                "operationType": ev.action.as_str(),
-                "status": "WaitingForCommercialRelease",
-                "message": "Registered; it attaches to the container when the commercial release arrives",
+            let body = NotificationBody::Registered(RegisteredBody {
+                equipment_number: key.1.as_str().to_owned(),
+                port_lo_code: key.0.as_str().to_owned(),
+                terminal_code: ev.terminal_code.as_str().to_owned(),
+                operation_type: ev.action.as_str().to_owned(),
+                status: "WaitingForCommercialRelease".to_owned(),
+                message:
+                    "Registered; it attaches to the container when the commercial release arrives"
+                        .to_owned(),
             });
             return Ok(vec![Pending {
                 receivers: vec![caller.nxt_entity_id.clone()],
@@ -672,20 +658,17 @@ impl World {
             let mut receivers = vec![ev.terminal.clone()];
             receivers.extend(stay.interested_parties());
             dedup(&mut receivers);
-            let mut body = self.stay_body(stay);
-            if let Value::Object(m) = &mut body {
-                m.insert("modeOfTransport".into(), json!(ev.mode_of_transport));
-                m.insert("statusAtGateOut".into(), json!(status_before.as_str()));
-                if !status_before.is_pickable() {
-                    m.insert(
-                        "terminalOverrule".into(),
-                        json!(format!(
-                            "gate out while the container was {}: the terminal overruled CPu",
-                            status_before.as_str()
-                        )),
-                    );
-                }
-            }
+            let body = NotificationBody::GateOut(GateOutBody {
+                container: self.stay_body(stay),
+                mode_of_transport: ev.mode_of_transport,
+                status_at_gate_out: status_before.as_str().to_owned(),
+                terminal_overrule: (!status_before.is_pickable()).then(|| {
+                    format!(
+                        "gate out while the container was {}: the terminal overruled CPu",
+                        status_before.as_str()
+                    )
+                }),
+            });
             out.push(Pending {
                 receivers,
                 kind: NotificationType::TerminalEvent,
@@ -1129,14 +1112,15 @@ impl World {
             }
         }
         dedup(&mut receivers);
-        let mut body = right.map_or(Value::Null, |r| self.right_body(stay, r));
-        if let (Value::Object(m), Some(reason)) = (&mut body, &cmd.reason) {
-            m.insert("reasonForAction".into(), json!(reason));
-        }
-        if let Value::Object(m) = &mut body {
-            m.insert("actionType".into(), json!(cmd.action.as_str()));
-            m.insert("sender".into(), self.party_block(&me));
-        }
+        let body = match right {
+            Some(r) => NotificationBody::ReleaseRightAction(ReleaseRightActionBody {
+                right: self.right_body(stay, r),
+                reason_for_action: cmd.reason.clone(),
+                action_type: cmd.action,
+                sender: self.party_block(&me),
+            }),
+            None => NotificationBody::Other(serde_json::Value::Null),
+        };
         pendings.push(Pending {
             receivers,
             kind: NotificationType::ReleaseRight,
@@ -1280,10 +1264,10 @@ impl World {
         let mut receivers: Vec<NxtEntityId> = right.parties().into_iter().cloned().collect();
         receivers.extend(terminal);
         dedup(&mut receivers);
-        let mut body = self.right_body(stay, right);
-        if let Value::Object(m) = &mut body {
-            m.insert("actionType".into(), json!(format!("{action:?}")));
-        }
+        let body = NotificationBody::PickupRight(PickupRightBody {
+            right: self.right_body(stay, right),
+            action_type: action,
+        });
         Ok(vec![Pending {
             receivers,
             kind: NotificationType::ReleaseRight,
@@ -1304,10 +1288,10 @@ impl World {
                 receivers: vec![me],
                 kind: NotificationType::ReleaseRight,
                 event: NotificationEvent::NotValidated,
-                body: json!({
-                    "equipmentNumber": key.1.as_str(),
-                    "portLoCode": key.0.as_str(),
-                    "errors": [format!("No release right found for container {}", key.1)],
+                body: NotificationBody::NotValidated(NotValidatedBody {
+                    equipment_number: key.1.as_str().to_owned(),
+                    port_lo_code: key.0.as_str().to_owned(),
+                    errors: vec![format!("No release right found for container {}", key.1)],
                 }),
                 release_id: None,
             }]);
@@ -1327,7 +1311,7 @@ impl World {
                 caller.name, key.1
             )));
         }
-        let body = self.detail_body(stay);
+        let body = NotificationBody::ReleaseDetail(self.detail_body(stay));
         Ok(vec![Pending {
             receivers: vec![me],
             kind: NotificationType::ReleaseRight,
@@ -1353,16 +1337,16 @@ impl World {
         }
         receivers.extend(stay.interested_parties());
         let right = stay.active_rights().next().or(stay.release_rights.last());
-        let mut body = match right {
-            Some(r) => self.right_body(stay, r),
-            None => self.stay_body(stay),
-        };
-        if let Value::Object(m) = &mut body {
-            m.insert("greenLightName".into(), json!(name.as_str()));
-            m.insert("originalValue".into(), json!(old));
-            m.insert("newValue".into(), json!(new));
-            m.insert("status".into(), json!(stay.lights.status().as_str()));
-        }
+        let body = NotificationBody::LightChanged(LightChangedBody {
+            subject: match right {
+                Some(r) => LightSubject::Right(Box::new(self.right_body(stay, r))),
+                None => LightSubject::Container(self.stay_body(stay)),
+            },
+            green_light_name: name.as_str().to_owned(),
+            original_value: old.to_owned(),
+            new_value: new.to_owned(),
+            status: stay.lights.status().as_str().to_owned(),
+        });
         Pending {
             receivers,
             kind: NotificationType::ReleaseLight,
@@ -1372,60 +1356,74 @@ impl World {
         }
     }
 
-    fn party_block(&self, id: &NxtEntityId) -> Value {
-        match self.party(id) {
-            Some(p) => json!({
-                "nxtEntityId": p.nxt_entity_id.as_str(),
-                "name": p.name,
-                "eori": p.eori,
-                "tin": p.tin,
-                "apcs": p.apcs_code,
-                "duns": p.duns,
-                "externalId": Value::Null,
-            }),
-            None => json!({ "nxtEntityId": id.as_str() }),
+    fn party_block(&self, id: &NxtEntityId) -> NotifiedParty {
+        let p = self.party(id);
+        let field = |f: fn(&Party) -> &Option<String>| p.and_then(|p| f(p).clone());
+        NotifiedParty {
+            nxt_entity_id: id.as_str().to_owned(),
+            name: p.map(|p| p.name.clone()),
+            eori: field(|p| &p.eori),
+            tin: field(|p| &p.tin),
+            apcs: field(|p| &p.apcs_code),
+            duns: field(|p| &p.duns),
+            external_id: None,
         }
     }
 
-    fn stay_body(&self, stay: &Stay) -> Value {
-        json!({
-            "portLoCode": stay.locode.as_str(),
-            "equipmentNumber": stay.equipment.as_str(),
-            "terminalCode": stay.terminal_code.as_ref().map(|t| t.as_str()),
-            "billOfLadingNumbers": stay.bill_of_lading_numbers,
-            "stayNumber": stay.stay_number,
-        })
+    /// The company a release detail names (NxtPort `IdentificationEntity`).
+    fn identification_entity(&self, id: &NxtEntityId) -> IdentificationEntity {
+        let p = self.party(id);
+        let field = |f: fn(&Party) -> &Option<String>| p.and_then(|p| f(p).clone());
+        IdentificationEntity {
+            name: p.map(|p| p.name.clone()),
+            nxt_entity_id: Some(id.as_str().to_owned()),
+            duns: field(|p| &p.duns),
+            eori: field(|p| &p.eori),
+            vat: field(|p| &p.vat),
+            scac: field(|p| &p.scac),
+            apcs: field(|p| &p.apcs_code),
+            external_id: None,
+            is_alternative_system: None,
+            cpu_roles: Vec::new(),
+        }
     }
 
-    fn right_body(&self, stay: &Stay, r: &ReleaseRight) -> Value {
-        json!({
-            "carrier": r.carrier.as_ref().map(|c| self.party_block(c)),
-            "terminalCode": r.terminal_code.as_str(),
-            "portLoCode": stay.locode.as_str(),
-            "equipmentNumber": stay.equipment.as_str(),
-            "billOfLadingNumbers": r.bill_of_lading_numbers,
-            "releaseIdentification": r.release_identification,
-            "releaseId": r.release_id,
-            "releaseDateTimeUtc": r.released_at,
-            "expirationDateTimeUtc": r.expires_at,
-            "releaseFrom": self.party_block(&r.shipping_agent),
-            "releaseTo": r.chain.last().map(|s| self.party_block(&s.party)),
-            "currentHolder": self.party_block(r.holder()),
-            "releaseRightStatus": r.status(),
-            "meansOfTransport": r.pickup.as_ref().map(|p| match p.party {
-                PickupParty::Truck { .. } => "Truck",
-                PickupParty::Barge { .. } => "Barge",
-                PickupParty::Rail { .. } => "Rail",
-            }),
-            "alfapassNumberMask": r.pickup.as_ref().and_then(|p| match &p.party {
+    fn stay_body(&self, stay: &Stay) -> ContainerBody {
+        ContainerBody {
+            port_lo_code: stay.locode.as_str().to_owned(),
+            equipment_number: stay.equipment.as_str().to_owned(),
+            terminal_code: stay.terminal_code.as_ref().map(|t| t.as_str().to_owned()),
+            bill_of_lading_numbers: stay.bill_of_lading_numbers.clone(),
+            stay_number: stay.stay_number.clone(),
+        }
+    }
+
+    fn right_body(&self, stay: &Stay, r: &ReleaseRight) -> ReleaseRightBody {
+        ReleaseRightBody {
+            carrier: r.carrier.as_ref().map(|c| self.party_block(c)),
+            terminal_code: r.terminal_code.as_str().to_owned(),
+            port_lo_code: stay.locode.as_str().to_owned(),
+            equipment_number: stay.equipment.as_str().to_owned(),
+            bill_of_lading_numbers: r.bill_of_lading_numbers.clone(),
+            release_identification: r.release_identification.clone(),
+            release_id: r.release_id.0,
+            release_date_time_utc: r.released_at,
+            expiration_date_time_utc: r.expires_at,
+            release_from: self.party_block(&r.shipping_agent),
+            release_to: r.chain.last().map(|s| self.party_block(&s.party)),
+            current_holder: self.party_block(r.holder()),
+            release_right_status: r.status(),
+            means_of_transport: r.pickup.as_ref().map(|p| p.party.party_type()),
+            alfapass_number_mask: r.pickup.as_ref().and_then(|p| match &p.party {
                 PickupParty::Truck { alfapass_number } => Some(mask(alfapass_number.as_str())),
-                _ => None,
+                PickupParty::Barge { .. } | PickupParty::Rail { .. } => None,
             }),
-        })
+        }
     }
 
-    /// The release detail (`TerminalReleaseRightDetailResponse` shape).
-    pub fn detail_body(&self, stay: &Stay) -> Value {
+    /// The release detail (`TerminalReleaseRightDetailResponse`) of a stay: its active release
+    /// right, else its last one.
+    pub fn detail_body(&self, stay: &Stay) -> ReleaseDetail {
         self.detail_of(
             stay,
             stay.active_rights().next().or(stay.release_rights.last()),
@@ -1440,7 +1438,7 @@ impl World {
         &self,
         caller: &NxtEntityId,
         id: ReleaseId,
-    ) -> Result<Value, SimError> {
+    ) -> Result<ReleaseDetail, SimError> {
         let caller = self.caller(caller)?;
         let none = || SimError::InvalidState(format!("no release right with releaseId {}", id.0));
         let stay = self
@@ -1462,17 +1460,17 @@ impl World {
         Ok(self.detail_of(stay, Some(right)))
     }
 
-    fn detail_of(&self, stay: &Stay, right: Option<&ReleaseRight>) -> Value {
-        let lights: Vec<Value> = stay
+    fn detail_of(&self, stay: &Stay, right: Option<&ReleaseRight>) -> ReleaseDetail {
+        let lights = stay
             .lights
             .views()
             .into_iter()
-            .map(|l| {
-                json!({
-                    "greenLightName": l.name.as_str(),
-                    "greenLightValue": l.value,
-                    "color": l.color.as_str(),
-                })
+            .map(|l| GreenLightShortInfo {
+                green_light_name: l.name.as_str().to_owned(),
+                green_light_value: l.value.to_owned(),
+                color: l.color,
+                label: None,
+                date_last_updated: None,
             })
             .collect();
         let terminal_name = stay
@@ -1480,27 +1478,36 @@ impl World {
             .as_ref()
             .and_then(|t| self.terminal(t))
             .map(|p| p.name.clone());
-        json!({
-            "releaseId": right.map(|r| r.release_id),
-            "equipmentNumber": stay.equipment.as_str(),
-            "releaseIdentification": right.and_then(|r| r.release_identification.clone()),
-            "billOfLadingNumbers": right.map_or_else(|| stay.bill_of_lading_numbers.join(","), |r| r.bill_of_lading_numbers.join(",")),
-            "terminalName": terminal_name,
-            "terminalCode": stay.terminal_code.as_ref().map(|t| t.as_str()),
-            "portLoCode": stay.locode.as_str(),
-            "lights": lights,
-            "status": stay.lights.status().as_str(),
-            "releaseDateTimeUtc": right.map(|r| r.released_at),
-            "expirationDateTimeUtc": right.map(|r| r.expires_at),
-            "shippingAgentName": right.and_then(|r| self.party(&r.shipping_agent)).map(|p| p.name.clone()),
-            "transportOperator": right.map(|r| self.party_block(r.holder())),
-            "meansOfTransport": right.and_then(|r| r.pickup.as_ref()).map(|p| match p.party {
-                PickupParty::Truck { .. } => "Truck",
-                PickupParty::Barge { .. } => "Barge",
-                PickupParty::Rail { .. } => "Rail",
-            }).unwrap_or("Unknown"),
-            "encryptedAlfapassNumber": Value::Null,
-        })
+        ReleaseDetail {
+            release_id: right.map(|r| r.release_id.0),
+            equipment_number: stay.equipment.as_str().to_owned(),
+            release_identification: right.and_then(|r| r.release_identification.clone()),
+            bill_of_lading_numbers: Some(right.map_or_else(
+                || stay.bill_of_lading_numbers.join(","),
+                |r| r.bill_of_lading_numbers.join(","),
+            )),
+            release_order_reference: None,
+            empty_return_reference: None,
+            terminal_name,
+            terminal_code: stay.terminal_code.as_ref().map(|t| t.as_str().to_owned()),
+            port_lo_code: Some(stay.locode.as_str().to_owned()),
+            lights,
+            status: Some(stay.lights.status().as_str().to_owned()),
+            release_date_time_utc: right.map(|r| r.released_at),
+            expiration_date_time_utc: right.map(|r| r.expires_at),
+            shipping_agent_name: right
+                .and_then(|r| self.party(&r.shipping_agent))
+                .map(|p| p.name.clone()),
+            encrypted_alfapass_number: None,
+            transport_operator: right.map(|r| self.identification_entity(r.holder())),
+            means_of_transport: Some(
+                right
+                    .and_then(|r| r.pickup.as_ref())
+                    .map_or(ModeOfTransport::Unknown, |p| p.party.mode_of_transport()),
+            ),
+            public_reference_id: None,
+            external_reference_id: None,
+        }
     }
 
     fn emit(
@@ -1613,7 +1620,7 @@ impl World {
             receivers,
             kind: NotificationType::ReleaseRight,
             event: NotificationEvent::ExpiredReleaseRights,
-            body: self.right_body(stay, right),
+            body: NotificationBody::ReleaseRight(self.right_body(stay, right)),
             release_id: Some(id),
         }];
         if old != new {
@@ -1665,7 +1672,7 @@ impl World {
                 receivers,
                 kind: NotificationType::ReleaseRight,
                 event: NotificationEvent::InactiveReleaseRights,
-                body,
+                body: NotificationBody::Container(body),
                 release_id,
             }],
             None,

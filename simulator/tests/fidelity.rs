@@ -60,8 +60,8 @@ fn release(w: &World, at: Option<DateTime<Utc>>) -> Action {
     let mut c = ReleaseRightCommand::new(ReleaseAction::Release);
     c.terminal_code = Some(TerminalCode::parse("869").unwrap());
     c.release_to = Some(Identification {
-        kind: IdentificationType::NxtEntityId,
-        code: id(w, "trucker").as_str().into(),
+        identification_type: IdentificationType::NxtEntityId,
+        identification_code: id(w, "trucker").as_str().into(),
     });
     c.release_at = at;
     Action::ReleaseRight(c)
@@ -245,9 +245,9 @@ fn release_right_by_id_is_for_the_terminal_it_names() {
     let o = act(&mut w, "agent", r).unwrap();
     let rid = o.notifications[0].release_id.unwrap();
     let d = w.release_right_detail(&id(&w, "psa"), rid).unwrap();
-    assert_eq!(d["releaseId"], serde_json::json!(rid.0));
-    assert_eq!(d["terminalCode"], "869");
-    assert_eq!(d["equipmentNumber"], "MSCU1234566");
+    assert_eq!(d.release_id, Some(rid.0));
+    assert_eq!(d.terminal_code.as_deref(), Some("869"));
+    assert_eq!(d.equipment_number, "MSCU1234566");
     assert!(matches!(
         w.release_right_detail(&id(&w, "dpworld"), rid),
         Err(SimError::NotAllowed(_))

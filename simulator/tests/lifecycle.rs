@@ -54,8 +54,8 @@ fn release_to(key: &str, w: &World) -> Action {
     let mut c = ReleaseRightCommand::new(ReleaseAction::Release);
     c.terminal_code = Some(TerminalCode::parse("869").unwrap());
     c.release_to = Some(Identification {
-        kind: IdentificationType::NxtEntityId,
-        code: id(w, key).as_str().into(),
+        identification_type: IdentificationType::NxtEntityId,
+        identification_code: id(w, key).as_str().into(),
     });
     c.bill_of_lading_numbers = vec!["BL1".into()];
     Action::ReleaseRight(c)
@@ -180,8 +180,8 @@ fn release_right_chain() {
     assert!(act(&mut w, "trucker", rr(ReleaseAction::Accept)).is_err());
     let mut t = ReleaseRightCommand::new(ReleaseAction::Transfer);
     t.release_to = Some(Identification {
-        kind: IdentificationType::NxtEntityId,
-        code: id(&w, "trucker").as_str().into(),
+        identification_type: IdentificationType::NxtEntityId,
+        identification_code: id(&w, "trucker").as_str().into(),
     });
     assert!(matches!(
         act(&mut w, "forwarder", Action::ReleaseRight(t.clone())),

@@ -116,17 +116,17 @@ fn bls() -> impl Strategy<Value = Vec<String>> {
 fn identification() -> impl Strategy<Value = Identification> {
     prop_oneof![
         6 => proptest::sample::select(HOLDERS).prop_map(|i| Identification {
-            kind: IdentificationType::NxtEntityId,
-            code: party_id(i).as_str().to_owned(),
+            identification_type: IdentificationType::NxtEntityId,
+            identification_code: party_id(i).as_str().to_owned(),
         }),
         2 => (0..=UNKNOWN).prop_map(|i| Identification {
-            kind: IdentificationType::NxtEntityId,
-            code: party_id(i).as_str().to_owned(),
+            identification_type: IdentificationType::NxtEntityId,
+            identification_code: party_id(i).as_str().to_owned(),
         }),
         1 => proptest::sample::select(&["BE0300000001", "BE0400000001", "nope"][..]).prop_map(|c| {
             Identification {
-                kind: IdentificationType::Eori,
-                code: c.to_owned(),
+                identification_type: IdentificationType::Eori,
+                identification_code: c.to_owned(),
             }
         }),
     ]
@@ -220,7 +220,7 @@ fn agent_action() -> impl Strategy<Value = Action> {
     release_command(
         prop_oneof![
             5 => Just(ReleaseAction::Release),
-            1 => proptest::sample::select(&ReleaseAction::ALL[..]),
+            1 => proptest::sample::select(ReleaseAction::ALL),
         ]
         .boxed(),
         0.7,
@@ -243,7 +243,7 @@ fn holder_action() -> impl Strategy<Value = Action> {
             0.05,
         ),
         2 => release_command(Just(ReleaseAction::Transfer).boxed(), 0.95),
-        1 => release_command(proptest::sample::select(&ReleaseAction::ALL[..]).boxed(), 0.5),
+        1 => release_command(proptest::sample::select(ReleaseAction::ALL).boxed(), 0.5),
     ]
 }
 
@@ -259,8 +259,8 @@ fn pickup_target() -> impl Strategy<Value = PickupTarget> {
 /// The pickup party an operator would name for itself: one of its drivers, or itself.
 fn own_target(caller: usize) -> PickupTarget {
     let me = || Identification {
-        kind: IdentificationType::NxtEntityId,
-        code: party_id(caller).as_str().to_owned(),
+        identification_type: IdentificationType::NxtEntityId,
+        identification_code: party_id(caller).as_str().to_owned(),
     };
     match KEYS[caller] {
         "trucker" => PickupTarget::Truck(AlfapassNumber::parse("AP1000002").unwrap()),
@@ -767,8 +767,8 @@ fn lifecycle() -> impl Strategy<Value = Vec<Command>> {
                 action: Box::new(action),
             };
             let to = |who: usize| Identification {
-                kind: IdentificationType::NxtEntityId,
-                code: party_id(who).as_str().to_owned(),
+                identification_type: IdentificationType::NxtEntityId,
+                identification_code: party_id(who).as_str().to_owned(),
             };
             let rr = |action: ReleaseAction, release_to: Option<usize>| {
                 let mut c = ReleaseRightCommand::new(action);

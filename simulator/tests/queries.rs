@@ -28,8 +28,8 @@ fn antwerp() -> UnLocode {
 
 fn by_id(code: &str) -> Identification {
     Identification {
-        kind: IdentificationType::NxtEntityId,
-        code: code.to_owned(),
+        identification_type: IdentificationType::NxtEntityId,
+        identification_code: code.to_owned(),
     }
 }
 
@@ -428,8 +428,8 @@ fn truck_bill_of_lading_mismatch_and_carrier() {
     };
     assert!(check(by_id(s.id("forwarder").as_str())).is_valid);
     let eori = Identification {
-        kind: IdentificationType::Eori,
-        code: "BE0300000001".into(),
+        identification_type: IdentificationType::Eori,
+        identification_code: "BE0300000001".into(),
     };
     assert!(check(eori).is_valid, "the carrier matched by EORI");
     let v = check(by_id(s.id("barge").as_str()));

@@ -17,7 +17,8 @@ use super::state::GatewayState;
 use super::upstream::Upstreams;
 use super::StoreArgs;
 use crate::connection::{NxtPortConnection, NXTPORT_KIND};
-use crate::nxtport::{CallOptions, EntitySearchQuery, NxtPortError};
+use crate::nxtport::{CallOptions, NxtPortError};
+use cpu_contract::EntitySearchQuery;
 use std::fmt;
 use std::sync::Arc;
 
@@ -350,7 +351,7 @@ async fn sim_upstream(state: &Arc<GatewayState>, report: &mut Report) -> Option<
     };
     state.upstreams.set_base_urls(
         base.clone(),
-        format!("{base}{}", crate::nxtport::paths::TOKEN),
+        format!("{base}{}", cpu_contract::paths::TOKEN),
     );
     report.push("embedded simulator", Status::Ok(format!("{base} ({how})")));
     if state.settings.demo {

@@ -9,11 +9,12 @@
 //! count against the NxtPort budget like any other.
 
 use super::state::GatewayState;
-use crate::nxtport::{CallOptions, NotificationDetail, NotificationsQuery};
+use crate::nxtport::CallOptions;
 use crate::store::notifications::NewNotification;
 use crate::store::now_millis;
 use crate::store::outbox::AwaitingNotification;
 use chrono::{Duration as ChronoDuration, Utc};
+use cpu_contract::{NotificationDetail, NotificationsQuery};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,7 +30,7 @@ pub fn envelope_of(detail: &NotificationDetail) -> serde_json::Value {
             "publicReferenceId": detail.public_reference_id,
             "externalReferenceId": detail.external_reference_id,
             "receiverId": detail.nxt_entity_id,
-            "timestamp": crate::nxtport::lenient_utc::format(&detail.stored_on),
+            "timestamp": cpu_contract::lenient_utc::format(&detail.stored_on),
             "type": detail.type_.as_str(),
             "event": detail.event.as_str(),
             "body": { "releaseId": detail.release_id, "message": detail.message },

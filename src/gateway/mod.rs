@@ -298,7 +298,7 @@ impl Application {
             let base = format!("http://{}:{port}", sim_listen.ip());
             state.upstreams.set_base_urls(
                 base.clone(),
-                format!("{base}{}", crate::nxtport::paths::TOKEN),
+                format!("{base}{}", cpu_contract::paths::TOKEN),
             );
             tokio::spawn(async move {
                 if let Err(e) = sim_app.run_until_stopped().await {

@@ -24,9 +24,10 @@ use super::state::GatewayState;
 use super::upstream::LinkError;
 use crate::nxtport::classify::{classify as meaning, Answer};
 use crate::nxtport::RetryPolicy;
-use crate::nxtport::{CallOptions, IngestionRequest, NxtPortError, TerminalReleaseRequest};
+use crate::nxtport::{CallOptions, NxtPortError};
 use crate::store::now_millis;
 use crate::store::outbox::{Operation, OperationKind};
+use cpu_contract::{IngestionRequest, TerminalReleaseRequest};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -325,7 +326,7 @@ async fn attempt(state: &GatewayState, op: &Operation) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::nxtport::ProblemDetails;
+    use cpu_contract::ProblemDetails;
     use reqwest::Method;
 
     fn status(code: u16) -> NxtPortError {

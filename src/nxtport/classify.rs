@@ -116,7 +116,7 @@ pub fn detail(e: &NxtPortError) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::nxtport::ProblemDetails;
+    use cpu_contract::ProblemDetails;
     use reqwest::Method;
 
     fn status(code: u16, detail: &str) -> NxtPortError {

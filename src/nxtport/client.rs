@@ -30,10 +30,10 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::limiter::{Budget, BudgetRegistry, Priority};
-use super::paths;
 use super::retry::{parse_retry_after, RetryPolicy};
 use super::token::{TokenCache, TokenEndpoint};
-use super::types::*;
+use cpu_contract::paths;
+use cpu_contract::*;
 
 /// NxtPort UAT API host.
 pub const UAT_API_BASE_URL: &str = "https://api-uat.nxtport.com";

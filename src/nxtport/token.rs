@@ -24,7 +24,7 @@ use tokio::time::Instant;
 
 use super::client::{error_text, read_body, transport_error, NxtPortError};
 use super::retry::{parse_retry_after, RetryPolicy};
-use super::types::{OAuthError, Sensitive, TokenRequest, TokenResponse};
+use cpu_contract::{OAuthError, Sensitive, TokenRequest, TokenResponse};
 
 /// Scope of the password grant when none is configured: a refresh token with the access token.
 pub const DEFAULT_SCOPE: &str = "offline_access";

@@ -110,19 +110,17 @@ pub fn world_cookie(id: Option<&str>) -> Cookie<'static> {
 /// minute, faults, webhook deliveries, calls); the page script reloads when it does.
 pub fn version_of(w: &WorldHandle) -> String {
     let (seq, stays, minute) = {
-        let world = w.world.read();
+        let world = w.read();
         (
             world.notifications().next_seq(),
             world.stay_count(),
             world.now().timestamp() / 60,
         )
     };
+    let (faults, deliveries, calls) = w.journal_lengths();
     format!(
-        "{}-{seq}-{stays}-{minute}-{}-{}-{}",
-        w.id,
-        w.faults.lock().len(),
-        w.deliveries.lock().len(),
-        w.calls.lock().len()
+        "{}-{seq}-{stays}-{minute}-{faults}-{deliveries}-{calls}",
+        w.id()
     )
 }
 
@@ -159,13 +157,13 @@ impl Chrome {
             .all_worlds()
             .into_iter()
             .map(|h| WorldChoice {
-                label: if h.id == DEFAULT_WORLD {
+                label: if h.id() == DEFAULT_WORLD {
                     "default".to_owned()
                 } else {
-                    format!("world {}", &h.id[..h.id.len().min(8)])
+                    format!("world {}", &h.id()[..h.id().len().min(8)])
                 },
-                selected: h.id == w.id,
-                id: h.id.clone(),
+                selected: h.id() == w.id(),
+                id: h.id().to_owned(),
             })
             .collect();
         worlds.sort_by(|a, b| (a.id != DEFAULT_WORLD, &a.id).cmp(&(b.id != DEFAULT_WORLD, &b.id)));
@@ -178,14 +176,13 @@ impl Chrome {
         Chrome {
             version: version_of(w),
             now: w
-                .world
                 .read()
                 .now()
                 .format("%Y-%m-%d %H:%M:%S UTC")
                 .to_string(),
             active,
-            world_id: w.id.clone(),
-            default_world: w.id == DEFAULT_WORLD,
+            world_id: w.id().to_owned(),
+            default_world: w.id() == DEFAULT_WORLD,
             worlds,
         }
     }

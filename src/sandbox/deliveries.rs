@@ -72,15 +72,13 @@ fn time(t: chrono::DateTime<chrono::Utc>) -> String {
 pub async fn deliveries(req: HttpRequest, state: web::Data<SimState>) -> Result<HttpResponse> {
     let w = world(&req, &state)?;
     let name = |id: &str| {
-        w.parties
-            .values()
+        w.parties()
             .find(|p| p.nxt_entity_id.as_str() == id || p.key == id)
             .map(|p| format!("{} ({})", p.name, p.key))
             .unwrap_or_else(|| id.to_owned())
     };
     let deliveries = w
-        .deliveries
-        .lock()
+        .deliveries()
         .iter()
         .rev()
         .take(ROWS)
@@ -97,9 +95,8 @@ pub async fn deliveries(req: HttpRequest, state: web::Data<SimState>) -> Result<
         })
         .collect();
     let mut hooks: Vec<HookRow> = w
-        .webhooks
-        .lock()
-        .iter()
+        .all_webhooks()
+        .into_iter()
         .flat_map(|(party, list)| {
             redacted(list.clone()).into_iter().map(move |h| {
                 let mut headers: Vec<String> =
@@ -116,8 +113,7 @@ pub async fn deliveries(req: HttpRequest, state: web::Data<SimState>) -> Result<
         .collect();
     hooks.sort_by(|a, b| a.party.cmp(&b.party));
     let calls = w
-        .calls
-        .lock()
+        .calls()
         .iter()
         .rev()
         .take(ROWS)

@@ -87,7 +87,7 @@ fn page(
     form: FaultForm,
     notice: Option<&'static str>,
 ) -> Result<HttpResponse> {
-    let faults = w.faults.lock().iter().map(row).collect();
+    let faults = w.faults().iter().map(row).collect();
     render(
         status,
         &FaultsPage {
@@ -193,7 +193,7 @@ pub async fn add(req: HttpRequest, state: web::Data<SimState>, form: Form) -> Re
     };
     match parse(&typed) {
         Ok(fault) => {
-            w.faults.lock().push(fault);
+            w.add_fault(fault);
             Ok(see_other("/sandbox/faults?done=added"))
         }
         Err(e) => {
@@ -208,7 +208,7 @@ pub async fn add(req: HttpRequest, state: web::Data<SimState>, form: Form) -> Re
 pub async fn clear(req: HttpRequest, state: web::Data<SimState>) -> Result<HttpResponse> {
     same_site(&req)?;
     let w = world(&req, &state)?;
-    w.faults.lock().clear();
+    w.clear_faults();
     Ok(see_other("/sandbox/faults?done=cleared"))
 }
 

@@ -111,7 +111,7 @@ pub(super) fn index_page(
     error: Option<String>,
 ) -> Result<HttpResponse> {
     let chrome = Chrome::new(state, w, "containers");
-    let world = w.world.read();
+    let world = w.read();
     let parties = world
         .parties()
         .iter()
@@ -245,7 +245,7 @@ fn container_page(
     let e = sim::EquipmentNumber::parse(equipment)
         .map_err(|e| SandboxError::NotFound(e.to_string()))?;
     let chrome = Chrome::new(state, w, "containers");
-    let world = w.world.read();
+    let world = w.read();
     let stay = world
         .stay(l, e)
         .or_else(|| world.archived_stays(l, e).last())
@@ -255,7 +255,7 @@ fn container_page(
         .iter()
         .map(|r| RightRow {
             id: r.release_id.to_string(),
-            status: r.status(),
+            status: r.status().as_str(),
             terminal: r.terminal_code.as_str().to_owned(),
             chain: std::iter::once(party_label(&world, &r.shipping_agent))
                 .chain(r.chain.iter().map(|s| {
@@ -358,8 +358,6 @@ pub async fn container(
 ) -> Result<HttpResponse> {
     let w = world(&req, &state)?;
     let notifications = w
-        .world
-        .write()
         .apply(Command::Tick)
         .map(|o| o.notifications)
         .unwrap_or_default();
@@ -401,8 +399,8 @@ fn command(
     let to = |name: &str| -> std::result::Result<Identification, String> {
         let p = party_by_key(world, field(form, name)?)?;
         Ok(Identification {
-            kind: IdentificationType::NxtEntityId,
-            code: p.nxt_entity_id.as_str().to_owned(),
+            identification_type: IdentificationType::NxtEntityId,
+            identification_code: p.nxt_entity_id.as_str().to_owned(),
         })
     };
     let now = world.now();
@@ -496,10 +494,7 @@ pub async fn act(req: HttpRequest, state: web::Data<SimState>, form: Form) -> Re
         .get("equipment")
         .map(|s| s.trim().to_ascii_uppercase())
         .unwrap_or_default();
-    let result = {
-        let mut world = w.world.write();
-        command(&world, &form).and_then(|c| world.apply(c).map_err(|e| e.to_string()))
-    };
+    let result = w.apply_with(|world| command(world, &form), |e| e.to_string());
     let back = form.get("back").map(String::as_str) == Some("index");
     match result {
         Ok(outcome) => {
@@ -574,10 +569,7 @@ pub async fn validate(
             None,
         );
     }
-    let v = w
-        .world
-        .read()
-        .validate_truck_pickup(l, &alfapass, e, &[], None);
+    let v = w.read().validate_truck_pickup(l, &alfapass, e, &[], None);
     container_page(
         &state,
         &w,
@@ -616,8 +608,6 @@ pub async fn clock(
         }
     };
     let outcome = w
-        .world
-        .write()
         .apply(Command::AdvanceClock {
             seconds: hours * 3600,
         })

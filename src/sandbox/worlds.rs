@@ -36,7 +36,7 @@ pub async fn pick(
             id.chars().take(40).collect::<String>()
         ))
     })?;
-    Ok(switch_to((w.id != DEFAULT_WORLD).then_some(w.id.as_str())))
+    Ok(switch_to((w.id() != DEFAULT_WORLD).then_some(w.id())))
 }
 
 /// `POST /sandbox/worlds`: a fresh world with the simulator's parties and new credentials.
@@ -44,7 +44,7 @@ pub async fn pick(
 pub async fn create(req: HttpRequest, state: web::Data<SimState>) -> Result<HttpResponse> {
     same_site(&req)?;
     match state.create_world(None) {
-        Ok(w) => Ok(switch_to(Some(&w.id))),
+        Ok(w) => Ok(switch_to(Some(w.id()))),
         Err(e) => {
             let current = world(&req, &state)?;
             super::pages::index_page(
@@ -74,9 +74,9 @@ pub async fn reset(req: HttpRequest, state: web::Data<SimState>) -> Result<HttpR
 pub async fn delete(req: HttpRequest, state: web::Data<SimState>) -> Result<HttpResponse> {
     same_site(&req)?;
     let w = world(&req, &state)?;
-    if w.id != DEFAULT_WORLD {
+    if w.id() != DEFAULT_WORLD {
         state
-            .delete_world(&w.id)
+            .delete_world(w.id())
             .map_err(|e| SandboxError::Internal(format!("delete world: {e}")))?;
     }
     Ok(switch_to(None))

@@ -14,7 +14,7 @@ use super::model::{
     TruckValidationArgs,
 };
 use super::template::Vars;
-use crate::nxtport::paths;
+use cpu_contract::paths;
 
 /// The port of Antwerp-Bruges, the default `locode`.
 pub const DEFAULT_LOCODE: &str = "BEANR";
@@ -960,8 +960,8 @@ mod tests {
     /// simulator cannot drift apart.
     #[test]
     fn default_bodies_parse_as_the_wire_types() {
-        use crate::nxtport::types as wire;
         use crate::scenario::load::parse_scenario;
+        use cpu_contract as wire;
         let text = r#"
 name: all verbs
 steps:

@@ -6,7 +6,9 @@ use super::edge::{equipment, locode, read_json};
 use super::error::ApiError;
 use super::state::{CallRecord, Delivery, Fault, SimState, Webhook, WorldHandle, DEFAULT_WORLD};
 use actix_web::{web, HttpRequest, HttpResponse};
-use cpu_simulator::{Action, Command, CustomsValue, NxtEntityId, Party, Role, TransportMode};
+use cpu_simulator::{
+    Action, Command, CustomsValue, NxtEntityId, Party, Role, TransportMode, World,
+};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use utoipa::ToSchema;
@@ -105,13 +107,7 @@ impl From<&Party> for PartyView {
 }
 
 fn parties_of(world: &WorldHandle) -> Vec<PartyView> {
-    world
-        .world
-        .read()
-        .parties()
-        .iter()
-        .map(PartyView::from)
-        .collect()
+    world.read().parties().iter().map(PartyView::from).collect()
 }
 
 /// The world's parties with their demo credentials.
@@ -158,7 +154,7 @@ pub async fn create_world(state: web::Data<SimState>, body: web::Bytes) -> Resul
     };
     let w = state.create_world(fixture)?;
     Ok(HttpResponse::Created().json(WorldCreated {
-        world_id: w.id.clone(),
+        world_id: w.id().to_owned(),
         parties: parties_of(&w),
     }))
 }
@@ -218,14 +214,13 @@ pub async fn customs(
     let (l, e) = (locode(&path.0)?, equipment(&path.1)?);
     let body: CustomsBody = read_json(&req, payload, state.config.max_body_bytes).await?;
     let customs = w
-        .world
         .read()
         .parties()
         .iter()
         .find(|p| p.role == Role::Customs)
         .map(|p| p.nxt_entity_id.clone())
         .ok_or_else(|| ApiError::NotFound("this world has no customs party".into()))?;
-    let outcome = w.world.write().apply(Command::Act {
+    let outcome = w.apply(Command::Act {
         caller: customs,
         locode: l,
         equipment: e,
@@ -268,13 +263,12 @@ pub async fn advance(
     if body.seconds < 0 || body.seconds > 10 * 365 * 86_400 {
         return Err(ApiError::field("seconds", "must be between 0 and 10 years"));
     }
-    let (outcome, now) = {
-        let mut world = w.world.write();
-        let o = world.apply(Command::AdvanceClock {
+    let (outcome, now) = w.apply_then(
+        Command::AdvanceClock {
             seconds: body.seconds,
-        })?;
-        (o, world.now())
-    };
+        },
+        World::now,
+    )?;
     super::webhooks::enqueue(&state, &w, outcome.notifications);
     Ok(HttpResponse::Ok().json(ClockView { now }))
 }
@@ -284,7 +278,7 @@ pub async fn advance(
     responses((status = 200, body = ClockView)))]
 pub async fn clock(req: HttpRequest, state: web::Data<SimState>) -> Result<HttpResponse> {
     let w = world_of(&req, &state)?;
-    let now = w.world.read().now();
+    let now = w.read().now();
     Ok(HttpResponse::Ok().json(ClockView { now }))
 }
 
@@ -299,9 +293,9 @@ pub async fn container(
 ) -> Result<HttpResponse> {
     let w = world_of(&req, &state)?;
     let (l, e) = (locode(&path.0)?, equipment(&path.1)?);
-    let notifications = w.world.write().apply(Command::Tick)?.notifications;
+    let notifications = w.apply(Command::Tick)?.notifications;
     super::webhooks::enqueue(&state, &w, notifications);
-    let world = w.world.read();
+    let world = w.read();
     let (stay, archived) = match world.stay(l, e) {
         Some(s) => (s, false),
         None => match world.archived_stays(l, e).last() {
@@ -331,7 +325,7 @@ pub async fn container(
         "releaseRights": stay.release_rights.iter().map(|r| {
             let mut v = serde_json::to_value(r).unwrap_or_default();
             if let serde_json::Value::Object(m) = &mut v {
-                m.insert("status".into(), r.status().into());
+                m.insert("status".into(), r.status().as_str().into());
                 m.insert("holder".into(), r.holder().as_str().into());
             }
             v
@@ -345,7 +339,7 @@ pub async fn container(
 }
 
 fn party_id(w: &WorldHandle, id: &str) -> Result<NxtEntityId> {
-    let world = w.world.read();
+    let world = w.read();
     world
         .parties()
         .iter()
@@ -371,8 +365,7 @@ pub async fn put_webhook(
     if !matches!(url.scheme(), "http" | "https") {
         return Err(ApiError::field("url", "must be http or https"));
     }
-    let mut hooks = w.webhooks.lock();
-    hooks.insert(id.clone(), vec![hook.clone()]);
+    w.set_webhooks(id.clone(), vec![hook.clone()]);
     Ok(HttpResponse::Ok().json(redacted(vec![hook])))
 }
 
@@ -386,7 +379,7 @@ pub async fn get_webhooks(
 ) -> Result<HttpResponse> {
     let w = world_of(&req, &state)?;
     let id = party_id(&w, &path)?;
-    let hooks = w.webhooks.lock().get(&id).cloned().unwrap_or_default();
+    let hooks = w.webhooks_of(&id);
     Ok(HttpResponse::Ok().json(redacted(hooks)))
 }
 
@@ -435,7 +428,7 @@ pub async fn delete_webhooks(
 ) -> Result<HttpResponse> {
     let w = world_of(&req, &state)?;
     let id = party_id(&w, &path)?;
-    w.webhooks.lock().remove(&id);
+    w.remove_webhooks(&id);
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -449,8 +442,8 @@ pub async fn party_notifications(
 ) -> Result<HttpResponse> {
     let w = world_of(&req, &state)?;
     let id = party_id(&w, &path)?;
-    let world = w.world.read();
-    let list: Vec<serde_json::Value> = world
+    let world = w.read();
+    let list: Vec<cpu_contract::NotificationDetail> = world
         .notifications()
         .for_receiver(&id)
         .into_iter()
@@ -464,7 +457,7 @@ pub async fn party_notifications(
     responses((status = 200, body = [Delivery])))]
 pub async fn deliveries(req: HttpRequest, state: web::Data<SimState>) -> Result<HttpResponse> {
     let w = world_of(&req, &state)?;
-    let list: Vec<Delivery> = w.deliveries.lock().iter().cloned().collect();
+    let list: Vec<Delivery> = w.deliveries();
     Ok(HttpResponse::Ok().json(list))
 }
 
@@ -473,7 +466,7 @@ pub async fn deliveries(req: HttpRequest, state: web::Data<SimState>) -> Result<
     responses((status = 200, body = [CallRecord])))]
 pub async fn calls(req: HttpRequest, state: web::Data<SimState>) -> Result<HttpResponse> {
     let w = world_of(&req, &state)?;
-    let list: Vec<CallRecord> = w.calls.lock().iter().cloned().collect();
+    let list: Vec<CallRecord> = w.calls();
     Ok(HttpResponse::Ok().json(list))
 }
 
@@ -490,16 +483,15 @@ pub async fn add_fault(
     if let Some((field, problem)) = f.problem() {
         return Err(ApiError::field(field, problem));
     }
-    let mut faults = w.faults.lock();
-    faults.push(f);
-    Ok(HttpResponse::Created().json(&*faults))
+    let faults = w.add_fault(f);
+    Ok(HttpResponse::Created().json(faults))
 }
 
 /// The active faults.
 #[utoipa::path(get, path = "/simulator/v1/faults", tag = "Simulator control", responses((status = 200, body = [Fault])))]
 pub async fn list_faults(req: HttpRequest, state: web::Data<SimState>) -> Result<HttpResponse> {
     let w = world_of(&req, &state)?;
-    let faults = w.faults.lock().clone();
+    let faults = w.faults();
     Ok(HttpResponse::Ok().json(faults))
 }
 
@@ -507,6 +499,6 @@ pub async fn list_faults(req: HttpRequest, state: web::Data<SimState>) -> Result
 #[utoipa::path(delete, path = "/simulator/v1/faults", tag = "Simulator control", responses((status = 204, description = "Cleared")))]
 pub async fn clear_faults(req: HttpRequest, state: web::Data<SimState>) -> Result<HttpResponse> {
     let w = world_of(&req, &state)?;
-    w.faults.lock().clear();
+    w.clear_faults();
     Ok(HttpResponse::NoContent().finish())
 }

@@ -4,16 +4,14 @@
 use super::edge::{authenticate, equipment, locode, read_json, same, CpuCall};
 use super::error::ApiError;
 use super::state::{Principal, SimState};
-use crate::nxtport::enums as wire;
-use crate::nxtport::types::*;
-use crate::nxtport::EXTERNAL_REFERENCE_ID;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{NaiveDate, NaiveTime};
+use cpu_contract::EXTERNAL_REFERENCE_ID;
+use cpu_contract::*;
 use cpu_simulator as sim;
 use cpu_simulator::{
-    Action, Command, IdentificationType as SimIdType, NotificationQuery, PickupAction,
-    PickupTarget, ReleaseAction, ReleaseRightCommand, RightSelector, TerminalAction,
+    Action, Command, NotificationQuery, PickupTarget, ReleaseRightCommand, RightSelector,
     TerminalEventCommand,
 };
 use std::sync::Arc;
@@ -47,7 +45,7 @@ fn apply(
     equipment: sim::EquipmentNumber,
     action: Action,
 ) -> Result<sim::PublicReferenceId> {
-    let outcome = call.world.world.write().apply(Command::Act {
+    let outcome = call.world.apply(Command::Act {
         caller: call.party.nxt_entity_id.clone(),
         locode,
         equipment,
@@ -58,42 +56,19 @@ fn apply(
     outcome.public_reference_id.ok_or(ApiError::Internal(500))
 }
 
-fn id_type(t: wire::IdentificationType) -> Result<SimIdType> {
-    Ok(match t {
-        wire::IdentificationType::NxtEntityId => SimIdType::NxtEntityId,
-        wire::IdentificationType::Tin => SimIdType::Tin,
-        wire::IdentificationType::Eori => SimIdType::Eori,
-        wire::IdentificationType::Duns => SimIdType::Duns,
-        wire::IdentificationType::Scac => SimIdType::Scac,
-        wire::IdentificationType::Apcs => SimIdType::Apcs,
-        wire::IdentificationType::ExternalId => SimIdType::ExternalId,
-        wire::IdentificationType::Alfapass => {
-            return Err(ApiError::field(
-                "identificationType",
-                "Alfapass identifies a driver, not a company",
-            ))
-        }
-    })
-}
-
-fn ident(id: &Identification) -> Result<sim::Identification> {
-    Ok(sim::Identification {
-        kind: id_type(id.identification_type)?,
-        code: id.identification_code.clone(),
-    })
+/// A company reference of a request; an Alfapass names a driver and is refused here, at the edge.
+fn ident(id: &Identification) -> Result<Identification> {
+    if id.identification_type == IdentificationType::Alfapass {
+        return Err(ApiError::field(
+            "identificationType",
+            "Alfapass identifies a driver, not a company",
+        ));
+    }
+    Ok(id.clone())
 }
 
 fn terminal_code(s: &str) -> Result<sim::TerminalCode> {
     sim::TerminalCode::parse(s).map_err(|e| ApiError::field("terminalCode", e.to_string()))
-}
-
-fn mode(m: wire::ModeOfTransport) -> sim::ModeOfTransport {
-    match m {
-        wire::ModeOfTransport::Unknown => sim::ModeOfTransport::Unknown,
-        wire::ModeOfTransport::Truck => sim::ModeOfTransport::Truck,
-        wire::ModeOfTransport::Barge => sim::ModeOfTransport::Barge,
-        wire::ModeOfTransport::Rail => sim::ModeOfTransport::Rail,
-    }
 }
 
 /// The common start of a write on one container: credentials, the path's port and container,
@@ -134,18 +109,13 @@ pub async fn terminal_release(
         |b: &TerminalReleaseRequest| (Some(&b.equipment_number), Some(&b.port_lo_code)),
     )
     .await?;
-    let action = match body.action_type {
-        wire::TerminalReleaseActionType::Release => TerminalAction::Release,
-        wire::TerminalReleaseActionType::Scanning => TerminalAction::Scanning,
-        wire::TerminalReleaseActionType::Block => TerminalAction::Block,
-    };
     let reference = apply(
         &state,
         &call,
         l,
         e,
         Action::Terminal(TerminalEventCommand {
-            action,
+            action: body.action_type.into(),
             terminal_code: terminal_code(&body.terminal_code)?,
             occurred_at: body.release_date_time_utc,
             import: false,
@@ -191,26 +161,18 @@ pub async fn ingestion(
             ))
         }
     };
-    let action = match body.operation_type {
-        wire::OperationType::Discharge => TerminalAction::Discharge,
-        wire::OperationType::GateIn => TerminalAction::GateIn,
-        wire::OperationType::GateOut => TerminalAction::GateOut,
-    };
     let reference = apply(
         &state,
         &call,
         l,
         e,
         Action::Terminal(TerminalEventCommand {
-            action,
+            action: body.operation_type.into(),
             terminal_code: terminal_code(&body.terminal_code)?,
             occurred_at: body.timestamp,
             import,
-            full_empty: body.full_empty_indicator.map(|f| match f {
-                wire::FullEmptyIndicator::Full => sim::FullEmpty::Full,
-                wire::FullEmptyIndicator::Empty => sim::FullEmpty::Empty,
-            }),
-            mode_of_transport: body.mode_of_transport.map(mode),
+            full_empty: body.full_empty_indicator.map(Into::into),
+            mode_of_transport: body.mode_of_transport,
             bill_of_lading_numbers: body.bill_of_lading_numbers.unwrap_or_default(),
             stay_number: body.stay_number,
         }),
@@ -229,21 +191,11 @@ fn light_results(v: &sim::PickupValidation) -> PickupValidationResult {
             .map(|l| GreenLightResult {
                 green_light_name: l.name.as_str().to_owned(),
                 green_light_value: l.value.to_owned(),
-                green_light_color: color(l.color),
+                green_light_color: l.color,
             })
             .collect(),
         equipment_number: v.equipment.clone(),
         bill_of_lading_numbers: v.bill_of_lading_numbers.clone(),
-    }
-}
-
-fn color(c: sim::LightColor) -> wire::LightColor {
-    match c {
-        sim::LightColor::Green => wire::LightColor::Green,
-        sim::LightColor::Yellow => wire::LightColor::Yellow,
-        sim::LightColor::Orange => wire::LightColor::Orange,
-        sim::LightColor::Red => wire::LightColor::Red,
-        sim::LightColor::Grey => wire::LightColor::Grey,
     }
 }
 
@@ -285,7 +237,7 @@ pub async fn truck_validation(
             carrier,
         ));
     }
-    let world = call.world.world.read();
+    let world = call.world.read();
     let results = items
         .iter()
         .map(|(e, bls, carrier)| {
@@ -324,13 +276,8 @@ pub async fn barge_rail_validation(
         read_json(&req, payload, state.config.max_body_bytes).await?;
     let e = equipment(&body.equipment_number)?;
     let operator = ident(&body.transport_operator)?;
-    let m = match body.means_of_transport {
-        wire::ModeOfTransport::Barge => Some(sim::TransportMode::Barge),
-        wire::ModeOfTransport::Rail => Some(sim::TransportMode::Rail),
-        wire::ModeOfTransport::Truck => Some(sim::TransportMode::Truck),
-        wire::ModeOfTransport::Unknown => None,
-    };
-    let v = call.world.world.read().validate_barge_rail_pickup(
+    let m = sim::TransportMode::of(body.means_of_transport);
+    let v = call.world.read().validate_barge_rail_pickup(
         l,
         e,
         &body.bill_of_lading_numbers,
@@ -361,14 +308,13 @@ pub async fn identification_validation(
     locode(&path)?;
     let body: IdentificationValidationRequest =
         read_json(&req, payload, state.config.max_body_bytes).await?;
-    if body.identification_type != wire::IdentificationType::Alfapass {
+    if body.identification_type != IdentificationType::Alfapass {
         return Err(ApiError::field(
             "identificationType",
             "only Alfapass is allowed for the Port of Antwerp",
         ));
     }
     let valid = call
-        .world
         .world
         .read()
         .alfapass_is_valid(&body.identification_code);
@@ -399,7 +345,7 @@ pub async fn ownership_validation(
             "Something went wrong. Check your request body. Possible causes: equipmentNumber: {err}"
         ))
     })?;
-    let v = call.world.world.read().validate_truck_ownership(
+    let v = call.world.read().validate_truck_ownership(
         &call.party,
         l,
         &body.owner_nxt_entity_id,
@@ -455,7 +401,6 @@ pub async fn release_right_by_id(
         .map_err(|_| ApiError::InvalidInput("releaseId: must be a GUID".into()))?;
     let detail = call
         .world
-        .world
         .read()
         .release_right_detail(&call.party.nxt_entity_id, sim::ReleaseId(id))
         .map_err(|e| match e {
@@ -495,7 +440,7 @@ pub async fn entities(req: HttpRequest, state: web::Data<SimState>) -> Result<Ht
     if !(1..=1000).contains(&page_size) {
         return Err(ApiError::field("pageSize", "must be between 1 and 1000"));
     }
-    let world = call.world.world.read();
+    let world = call.world.read();
     let (items, total) = world.registry_search(&filter, page as usize, page_size as usize);
     let items: Vec<PhoneBookItem> = items
         .into_iter()
@@ -562,13 +507,7 @@ pub async fn notifications(req: HttpRequest, state: web::Data<SimState>) -> Resu
     let q: NotificationsQuery = serde_urlencoded::from_str(req.query_string())
         .map_err(|e| ApiError::InvalidInput(format!("invalid query: {e}")))?;
     let mut query = NotificationQuery {
-        event: q
-            .notification_event
-            .map(|e| {
-                sim::NotificationEvent::parse(e.as_str())
-                    .ok_or_else(|| ApiError::InvalidInput("unknown notificationEvent".into()))
-            })
-            .transpose()?,
+        event: q.notification_event,
         ..Default::default()
     };
     if let Some(e) = &q.equipment_number {
@@ -627,26 +566,30 @@ pub async fn notifications(req: HttpRequest, state: web::Data<SimState>) -> Resu
             "at least one query parameter is required".into(),
         ));
     }
-    let world = call.world.world.read();
+    let world = call.world.read();
     let found = world.query_notifications(&call.party.nxt_entity_id, &query)?;
-    let details: Vec<serde_json::Value> = found.into_iter().map(detail).collect();
+    let details: Vec<NotificationDetail> = found.into_iter().map(detail).collect();
     drop(world);
     Ok(ok_json(&call, &details))
 }
 
 /// A stored notification as `NotificationDetail`.
-pub fn detail(n: &sim::Notification) -> serde_json::Value {
-    serde_json::json!({
-        "nxtEntityId": n.receiver.as_str(),
-        "equipmentNumber": n.equipment.map(|e| e.as_str().to_owned()),
-        "publicReferenceId": n.public_reference_id,
-        "externalReferenceId": n.external_reference_id.as_deref(),
-        "storedOn": n.stored_on,
-        "message": n.envelope().to_string(),
-        "type": n.kind.as_str(),
-        "event": n.event.as_str(),
-        "releaseId": n.release_id,
-    })
+pub fn detail(n: &sim::Notification) -> NotificationDetail {
+    NotificationDetail {
+        nxt_entity_id: n.receiver.as_str().to_owned(),
+        equipment_number: n
+            .equipment
+            .map(|e| e.as_str().to_owned())
+            .unwrap_or_default(),
+        public_reference_id: n.public_reference_id.to_string(),
+        external_reference_id: n.external_reference_id.as_deref().map(str::to_owned),
+        stored_on: n.stored_on,
+        // Serializing a tree of strings, numbers and plain structs cannot fail.
+        message: serde_json::to_string(&n.envelope()).unwrap_or_default(),
+        type_: n.kind,
+        event: n.event,
+        release_id: n.release_id.map(|r| r.0),
+    }
 }
 
 /// Release-right actions of the shipping agent and the release parties (`ActionType`).
@@ -668,17 +611,7 @@ pub async fn release_rights(
         |b: &ReleaseRightActionRequest| (b.equipment_number.as_deref(), b.port_lo_code.as_deref()),
     )
     .await?;
-    let mut cmd = ReleaseRightCommand::new(match body.action_type {
-        wire::ActionType::Transfer => ReleaseAction::Transfer,
-        wire::ActionType::Accept => ReleaseAction::Accept,
-        wire::ActionType::Decline => ReleaseAction::Decline,
-        wire::ActionType::Revoke => ReleaseAction::Revoke,
-        wire::ActionType::Release => ReleaseAction::Release,
-        wire::ActionType::Update => ReleaseAction::Update,
-        wire::ActionType::Block => ReleaseAction::Block,
-        wire::ActionType::Unblock => ReleaseAction::Unblock,
-        wire::ActionType::Delete => ReleaseAction::Delete,
-    });
+    let mut cmd = ReleaseRightCommand::new(body.action_type);
     cmd.selector = RightSelector {
         release_id: body.release_id.map(sim::ReleaseId),
         release_identification: body
@@ -701,7 +634,10 @@ pub async fn release_rights(
     cmd.reason = body.reason_for_action;
     if let Some(from) = &body.release_from {
         let from = ident(from)?;
-        if !call.party.matches(from.kind, &from.code) {
+        if !call
+            .party
+            .matches(from.identification_type, &from.identification_code)
+        {
             return Err(ApiError::field(
                 "releaseFrom",
                 "must identify the calling company",
@@ -710,14 +646,6 @@ pub async fn release_rights(
     }
     let reference = apply(&state, &call, l, e, Action::ReleaseRight(cmd))?;
     Ok(accepted(&call, reference))
-}
-
-fn pickup_action(a: wire::PickupRightActionType) -> PickupAction {
-    match a {
-        wire::PickupRightActionType::Assign => PickupAction::Assign,
-        wire::PickupRightActionType::Update => PickupAction::Update,
-        wire::PickupRightActionType::Revoke => PickupAction::Revoke,
-    }
 }
 
 /// Pickup-right actions of the transport operator holding the release right.
@@ -741,22 +669,22 @@ pub async fn pickup_rights(
     .await?;
     let p = &body.pickup_party;
     let target = match p.party_type {
-        wire::PartyType::Truck => {
+        PartyType::Truck => {
             PickupTarget::Truck(sim::AlfapassNumber::parse(&p.identification_code).map_err(
                 |err| ApiError::field("pickupParty.identificationCode", err.to_string()),
             )?)
         }
-        wire::PartyType::Barge => PickupTarget::Barge(ident(&Identification {
+        PartyType::Barge => PickupTarget::Barge(ident(&Identification {
             identification_type: p.identification_type,
             identification_code: p.identification_code.clone(),
         })?),
-        wire::PartyType::Rail => PickupTarget::Rail(ident(&Identification {
+        PartyType::Rail => PickupTarget::Rail(ident(&Identification {
             identification_type: p.identification_type,
             identification_code: p.identification_code.clone(),
         })?),
     };
     let action = Action::PickupRight {
-        action: pickup_action(body.action_type),
+        action: body.action_type,
         selector: RightSelector {
             release_id: body.release_id.map(sim::ReleaseId),
             release_identification: body.release_identification.filter(|s| !s.trim().is_empty()),
@@ -781,16 +709,16 @@ pub async fn barge_rail_pickup_rights(
         read_json(&req, payload, state.config.max_body_bytes).await?;
     let l = locode(body.port_lo_code.as_deref().unwrap_or("BEANR"))?;
     let e = equipment(&body.release_identifier.equipment_number)?;
-    let operator = sim::Identification {
-        kind: SimIdType::NxtEntityId,
-        code: body.data_broker_nxt_entity_id.clone(),
+    let operator = Identification {
+        identification_type: IdentificationType::NxtEntityId,
+        identification_code: body.data_broker_nxt_entity_id.clone(),
     };
     let target = match call.party.transport_mode {
         Some(sim::TransportMode::Rail) => PickupTarget::Rail(operator),
         _ => PickupTarget::Barge(operator),
     };
     let action = Action::PickupRight {
-        action: pickup_action(body.action_type),
+        action: body.action_type,
         selector: RightSelector {
             release_id: body.release_id.map(sim::ReleaseId),
             release_identification: body
@@ -894,7 +822,7 @@ pub async fn token(state: web::Data<SimState>, body: web::Bytes) -> Result<HttpR
                     "unknown, used or expired refresh token",
                 )
             })?;
-            if info.world.id != client_principal.world {
+            if info.world.id() != client_principal.world {
                 return Err(oauth(
                     StatusCode::BAD_REQUEST,
                     "invalid_grant",
@@ -902,7 +830,7 @@ pub async fn token(state: web::Data<SimState>, body: web::Bytes) -> Result<HttpR
                 ));
             }
             Principal {
-                world: info.world.id.clone(),
+                world: info.world.id().to_owned(),
                 party: info.party.nxt_entity_id.clone(),
             }
         }

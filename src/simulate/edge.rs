@@ -2,8 +2,8 @@
 
 use super::error::ApiError;
 use super::state::{SimState, WorldHandle};
-use crate::nxtport::{EXTERNAL_REFERENCE_ID, SUBSCRIPTION_KEY_HEADER, SUBSCRIPTION_KEY_QUERY};
 use actix_web::{web, HttpMessage, HttpRequest};
+use cpu_contract::{EXTERNAL_REFERENCE_ID, SUBSCRIPTION_KEY_HEADER, SUBSCRIPTION_KEY_QUERY};
 use cpu_simulator::{EquipmentNumber, Party, UnLocode};
 use futures::StreamExt;
 use serde::de::DeserializeOwned;
@@ -74,7 +74,7 @@ pub async fn authenticate(
         .ok_or_else(|| ApiError::Unauthorized("Invalid or unknown bearer token".into()))?;
     let world = info.world;
     // The world's clock: token expiry and the key's rate-limit window both run on it.
-    let now = world.world.read().now();
+    let now = world.read().now();
     if info.expires_at <= now {
         return Err(ApiError::Unauthorized(
             "The bearer token has expired".into(),
@@ -85,7 +85,7 @@ pub async fn authenticate(
             let same_company = state
                 .keys
                 .get(k)
-                .map(|p| p.world == world.id && p.party == info.party.nxt_entity_id)
+                .map(|p| p.world == world.id() && p.party == info.party.nxt_entity_id)
                 .ok_or_else(|| {
                     ApiError::Unauthorized(
                         "Access denied due to invalid subscription key. Make sure to provide a valid key for an active subscription.".into(),

@@ -1,9 +1,9 @@
 //! The simulator's one error type: every refusal answers like NxtPort, as RFC 7807 ProblemDetails
 //! sent as `application/json` (the content type NxtPort's OpenAPI documents for them).
 
-use crate::nxtport::types::{OAuthError, ProblemDetails};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
+use cpu_contract::{OAuthError, ProblemDetails};
 use cpu_simulator::{QueryError, SimError};
 
 /// Errors of the simulator's HTTP face.

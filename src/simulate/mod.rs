@@ -21,7 +21,7 @@ use actix_web::{web, App, HttpMessage, HttpResponse, HttpServer};
 use anyhow::Context;
 use edge::JournalTag;
 pub use error::ApiError;
-use state::{CallRecord, WorldHandle};
+use state::CallRecord;
 pub use state::{SimConfig, SimState};
 use std::net::TcpListener;
 use std::num::NonZeroU32;
@@ -167,7 +167,7 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
         control::list_faults,
         control::clear_faults,
     ),
-    components(schemas(crate::nxtport::types::NotificationDetail))
+    components(schemas(cpu_contract::NotificationDetail))
 )]
 pub struct SimulatorApiDoc;
 
@@ -247,7 +247,7 @@ pub fn problem_refusal<B: actix_web::body::MessageBody + 'static>(
 
 /// Mount every simulator route (also used by the gateway's embedded sim mode).
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    use crate::nxtport::paths as p;
+    use cpu_contract::paths as p;
     let res =
         |path: &str| web::resource(path.to_owned()).default_service(web::to(method_not_allowed));
     cfg.service(res(p::TOKEN).route(web::post().to(cpu::token)))
@@ -361,7 +361,7 @@ impl Application {
                     let (method, path) = (req.method().to_string(), req.path().to_owned());
                     let external = req
                         .headers()
-                        .get(crate::nxtport::EXTERNAL_REFERENCE_ID)
+                        .get(cpu_contract::EXTERNAL_REFERENCE_ID)
                         .and_then(|v| v.to_str().ok())
                         .map(str::to_owned);
                     let fut = srv.call(req);
@@ -369,17 +369,14 @@ impl Application {
                         let res = fut.await?;
                         let tag = res.request().extensions().get::<JournalTag>().cloned();
                         if let Some(tag) = tag {
-                            WorldHandle::journal(
-                                &tag.world.calls,
-                                CallRecord {
-                                    method,
-                                    path,
-                                    status: res.status().as_u16(),
-                                    party: Some(tag.party.key.clone()),
-                                    external_reference_id: external,
-                                    at: chrono::Utc::now(),
-                                },
-                            );
+                            tag.world.record_call(CallRecord {
+                                method,
+                                path,
+                                status: res.status().as_u16(),
+                                party: Some(tag.party.key.clone()),
+                                external_reference_id: external,
+                                at: chrono::Utc::now(),
+                            });
                         }
                         Ok(res)
                     }

@@ -7,9 +7,12 @@
 
 use super::error::ApiError;
 use chrono::{DateTime, Utc};
-use cpu_simulator::{Clock, Fixture, Notification, NxtEntityId, Party, World, WorldConfig};
+use cpu_simulator::{
+    Clock, Command, Fixture, Notification, NxtEntityId, Outcome, Party, SimError, World,
+    WorldConfig,
+};
 use dashmap::DashMap;
-use parking_lot::{Mutex, RwLock};
+use parking_lot::{Mutex, RwLock, RwLockReadGuard};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, VecDeque};
 use std::num::NonZeroU32;
@@ -175,33 +178,162 @@ pub struct FaultEffect {
     pub drop: bool,
 }
 
-/// A world and everything attached to it.
+/// A world and everything attached to it: the CPu world behind its lock, the webhooks, the
+/// journals and the injected faults. Fields are private; handlers read the world through
+/// [`WorldHandle::read`] and change it only through [`WorldHandle::apply`] (or
+/// [`WorldHandle::apply_with`] when the command is built from the world itself).
 #[derive(Debug)]
 pub struct WorldHandle {
-    /// Id (`default` or a UUID).
-    pub id: String,
-    /// The CPu world.
-    pub world: RwLock<World>,
-    /// Webhooks per party.
-    pub webhooks: Mutex<HashMap<NxtEntityId, Vec<Webhook>>>,
-    /// Webhook delivery journal.
-    pub deliveries: Mutex<VecDeque<Delivery>>,
-    /// NxtPort-surface call journal.
-    pub calls: Mutex<VecDeque<CallRecord>>,
-    /// Injected faults.
-    pub faults: Mutex<Vec<Fault>>,
+    id: String,
+    world: RwLock<World>,
+    webhooks: Mutex<HashMap<NxtEntityId, Vec<Webhook>>>,
+    deliveries: Mutex<VecDeque<Delivery>>,
+    calls: Mutex<VecDeque<CallRecord>>,
+    faults: Mutex<Vec<Fault>>,
     /// The parties (fixed for the life of the world), shared without locking the world.
-    pub parties: HashMap<NxtEntityId, Arc<Party>>,
+    parties: HashMap<NxtEntityId, Arc<Party>>,
 }
 
 impl WorldHandle {
+    /// A handle around a new world.
+    pub fn new(id: String, world: World) -> Self {
+        let parties = world
+            .parties()
+            .iter()
+            .map(|p| (p.nxt_entity_id.clone(), Arc::new(p.clone())))
+            .collect();
+        WorldHandle {
+            id,
+            world: RwLock::new(world),
+            webhooks: Mutex::new(HashMap::new()),
+            deliveries: Mutex::new(VecDeque::new()),
+            calls: Mutex::new(VecDeque::new()),
+            faults: Mutex::new(Vec::new()),
+            parties,
+        }
+    }
+
+    /// Id (`default` or a UUID).
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Read the world (queries, validations, views).
+    pub fn read(&self) -> RwLockReadGuard<'_, World> {
+        self.world.read()
+    }
+
+    /// Apply one command to the world.
+    pub fn apply(&self, command: Command) -> Result<Outcome, SimError> {
+        self.world.write().apply(command)
+    }
+
+    /// Apply one command, then read the world under the same lock (e.g. the clock it moved).
+    pub fn apply_then<R>(
+        &self,
+        command: Command,
+        after: impl FnOnce(&World) -> R,
+    ) -> Result<(Outcome, R), SimError> {
+        let mut world = self.world.write();
+        let outcome = world.apply(command)?;
+        Ok((outcome, after(&world)))
+    }
+
+    /// Build a command from the world and apply it, under one lock.
+    pub fn apply_with<E>(
+        &self,
+        build: impl FnOnce(&World) -> Result<Command, E>,
+        refused: impl FnOnce(SimError) -> E,
+    ) -> Result<Outcome, E> {
+        let mut world = self.world.write();
+        let command = build(&world)?;
+        world.apply(command).map_err(refused)
+    }
+
     /// The party with this id.
     pub fn party(&self, id: &NxtEntityId) -> Option<Arc<Party>> {
         self.parties.get(id).cloned()
     }
 
+    /// Every party of the world.
+    pub fn parties(&self) -> impl Iterator<Item = &Arc<Party>> {
+        self.parties.values()
+    }
+
+    /// Every party's webhooks.
+    pub fn all_webhooks(&self) -> Vec<(NxtEntityId, Vec<Webhook>)> {
+        let hooks = self.webhooks.lock();
+        hooks.iter().map(|(p, l)| (p.clone(), l.clone())).collect()
+    }
+
+    /// How many entries the fault list, the delivery journal and the call journal hold.
+    pub fn journal_lengths(&self) -> (usize, usize, usize) {
+        (
+            self.faults.lock().len(),
+            self.deliveries.lock().len(),
+            self.calls.lock().len(),
+        )
+    }
+
+    /// Whether `party` has a webhook.
+    pub fn has_webhook(&self, party: &NxtEntityId) -> bool {
+        self.webhooks.lock().contains_key(party)
+    }
+
+    /// The webhooks of `party`.
+    pub fn webhooks_of(&self, party: &NxtEntityId) -> Vec<Webhook> {
+        self.webhooks.lock().get(party).cloned().unwrap_or_default()
+    }
+
+    /// Replace the webhooks of `party`.
+    pub fn set_webhooks(&self, party: NxtEntityId, hooks: Vec<Webhook>) {
+        self.webhooks.lock().insert(party, hooks);
+    }
+
+    /// Remove the webhooks of `party`.
+    pub fn remove_webhooks(&self, party: &NxtEntityId) {
+        self.webhooks.lock().remove(party);
+    }
+
+    /// Journal one webhook delivery.
+    pub fn record_delivery(&self, delivery: Delivery) {
+        Self::journal(&self.deliveries, delivery);
+    }
+
+    /// The webhook delivery journal, oldest first.
+    pub fn deliveries(&self) -> Vec<Delivery> {
+        self.deliveries.lock().iter().cloned().collect()
+    }
+
+    /// Journal one call of the NxtPort surface.
+    pub fn record_call(&self, call: CallRecord) {
+        Self::journal(&self.calls, call);
+    }
+
+    /// The call journal, oldest first.
+    pub fn calls(&self) -> Vec<CallRecord> {
+        self.calls.lock().iter().cloned().collect()
+    }
+
+    /// Add a fault; returns every active fault.
+    pub fn add_fault(&self, fault: Fault) -> Vec<Fault> {
+        let mut faults = self.faults.lock();
+        faults.push(fault);
+        faults.clone()
+    }
+
+    /// The active faults.
+    pub fn faults(&self) -> Vec<Fault> {
+        self.faults.lock().clone()
+    }
+
+    /// Remove every fault.
+    pub fn clear_faults(&self) {
+        self.faults.lock().clear();
+    }
+
     /// Append to a bounded journal.
-    pub fn journal<T>(q: &Mutex<VecDeque<T>>, item: T) {
+    fn journal<T>(q: &Mutex<VecDeque<T>>, item: T) {
         let mut q = q.lock();
         if q.len() >= JOURNAL_CAPACITY {
             q.pop_front();
@@ -337,20 +469,7 @@ impl SimState {
                 map.insert(key.clone(), principal.clone());
             }
         }
-        let parties = world
-            .parties()
-            .iter()
-            .map(|p| (p.nxt_entity_id.clone(), Arc::new(p.clone())))
-            .collect();
-        let handle = Arc::new(WorldHandle {
-            parties,
-            id: id.clone(),
-            world: RwLock::new(world),
-            webhooks: Mutex::new(HashMap::new()),
-            deliveries: Mutex::new(VecDeque::new()),
-            calls: Mutex::new(VecDeque::new()),
-            faults: Mutex::new(Vec::new()),
-        });
+        let handle = Arc::new(WorldHandle::new(id.clone(), world));
         self.worlds.insert(id, Arc::clone(&handle));
         Ok(handle)
     }

@@ -13,13 +13,13 @@ pub fn tick_all(state: &SimState) -> usize {
     let mut fired = 0;
     for handle in state.all_worlds() {
         let due = {
-            let w = handle.world.read();
+            let w = handle.read();
             w.next_due().is_some_and(|at| at <= w.now())
         };
         if !due {
             continue;
         }
-        let outcome = handle.world.write().apply(Command::Tick);
+        let outcome = handle.apply(Command::Tick);
         if let Ok(outcome) = outcome {
             fired += outcome.notifications.len();
             super::webhooks::enqueue(state, &handle, outcome.notifications);

@@ -8,9 +8,8 @@ use std::time::Duration;
 
 /// Queue notifications for delivery (only those whose receiver has a webhook).
 pub fn enqueue(state: &SimState, world: &Arc<WorldHandle>, notifications: Vec<Notification>) {
-    let hooks = world.webhooks.lock();
     for n in notifications {
-        if hooks.contains_key(&n.receiver) {
+        if world.has_webhook(&n.receiver) {
             // The receiver only goes away at shutdown; losing deliveries then is fine.
             let _ = state.deliveries.send((Arc::clone(world), n));
         }
@@ -33,12 +32,7 @@ pub async fn run(
         }
     };
     while let Some((world, n)) = rx.recv().await {
-        let hooks = world
-            .webhooks
-            .lock()
-            .get(&n.receiver)
-            .cloned()
-            .unwrap_or_default();
+        let hooks = world.webhooks_of(&n.receiver);
         for hook in hooks {
             let client = client.clone();
             let world = Arc::clone(&world);
@@ -90,7 +84,7 @@ pub async fn run(
                     }
                 }
                 delivery.at = chrono::Utc::now();
-                WorldHandle::journal(&world.deliveries, delivery);
+                world.record_delivery(delivery);
             });
         }
     }

@@ -6,7 +6,9 @@
 //! (168 h by default), then pruned.
 
 use super::{millis_to_utc, now_millis, Store, StoreError};
-use serde::Serialize;
+use cpu_contract::{NotificationBody, NotificationEvent, NotificationType};
+use serde::{Deserialize, Serialize};
+use serde_with::DefaultOnError;
 use sha2::{Digest, Sha256};
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -94,8 +96,70 @@ pub fn dedup_key(envelope: &serde_json::Value) -> String {
     hex::encode(Sha256::digest(text.as_bytes()))
 }
 
-fn text_field(v: &serde_json::Value, key: &str) -> Option<String> {
-    v.get(key).and_then(|x| x.as_str()).map(str::to_owned)
+/// What the store indexes of an envelope, read with the contract's types. Every field is
+/// optional and a field that does not parse is left empty (`DefaultOnError`): a webhook may bring
+/// a partial envelope, which is stored as it came with what could be read of it.
+#[serde_with::serde_as]
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct EnvelopeIndex {
+    /// The container number (CPu's `id`).
+    #[serde_as(as = "DefaultOnError")]
+    #[serde(default)]
+    id: Option<String>,
+    /// Older senders name it `equipmentNumber`.
+    #[serde_as(as = "DefaultOnError")]
+    #[serde(default)]
+    equipment_number: Option<String>,
+    #[serde_as(as = "DefaultOnError")]
+    #[serde(default)]
+    public_reference_id: Option<String>,
+    #[serde_as(as = "DefaultOnError")]
+    #[serde(default)]
+    external_reference_id: Option<String>,
+    #[serde_as(as = "DefaultOnError")]
+    #[serde(default)]
+    timestamp: Option<String>,
+    #[serde_as(as = "DefaultOnError")]
+    #[serde(default, rename = "type")]
+    type_: Option<NotificationType>,
+    #[serde_as(as = "DefaultOnError")]
+    #[serde(default)]
+    event: Option<NotificationEvent>,
+    #[serde_as(as = "DefaultOnError")]
+    #[serde(default)]
+    release_id: Option<uuid::Uuid>,
+    #[serde(default)]
+    body: serde_json::Value,
+}
+
+impl EnvelopeIndex {
+    fn of(envelope: &serde_json::Value) -> Self {
+        // Only a non-object fails as a whole; every field is already lenient.
+        EnvelopeIndex::deserialize(envelope).unwrap_or_default()
+    }
+
+    /// The release right: from the body, read in the shape of the event (a body of another
+    /// shape is read as it came), else the envelope's own `releaseId`.
+    fn release_id(&self) -> Option<String> {
+        let body = match self.event {
+            Some(event) => NotificationBody::from_event(event, self.body.clone())
+                .unwrap_or_else(|_| NotificationBody::Other(self.body.clone())),
+            None => NotificationBody::Other(self.body.clone()),
+        };
+        body.release_id()
+            .or(self.release_id)
+            .map(|id| id.to_string())
+    }
+}
+
+/// Whether a stored event says NxtPort refused the call asynchronously (NotValidated,
+/// ThrownException).
+pub(crate) fn is_rejection(event: Option<&str>) -> bool {
+    matches!(
+        event.and_then(NotificationEvent::from_name),
+        Some(NotificationEvent::NotValidated | NotificationEvent::ThrownException)
+    )
 }
 
 fn from_row(r: &AnyRow) -> Result<StoredNotification, StoreError> {
@@ -127,17 +191,17 @@ impl Store {
         n: &NewNotification,
     ) -> Result<Option<String>, StoreError> {
         let env = &n.envelope;
+        let index = EnvelopeIndex::of(env);
         let id = uuid::Uuid::new_v4().to_string();
         let now = now_millis();
-        let stored_on = text_field(env, "timestamp")
-            .and_then(|t| crate::nxtport::lenient_utc::parse(&t).ok())
+        let stored_on = index
+            .timestamp
+            .as_deref()
+            .and_then(|t| cpu_contract::lenient_utc::parse(t).ok())
             .map(|t| t.timestamp_millis())
             .unwrap_or(now);
-        let public_ref = text_field(env, "publicReferenceId");
-        let release_id = env
-            .get("body")
-            .and_then(|b| text_field(b, "releaseId"))
-            .or_else(|| text_field(env, "releaseId"));
+        let public_ref = index.public_reference_id.clone();
+        let release_id = index.release_id();
         let r = sqlx::query(
             "INSERT INTO notifications (id, entity_id, dedup_key, public_reference_id, \
              external_reference_id, event, type, equipment_number, release_id, stored_on, \
@@ -149,10 +213,10 @@ impl Store {
         .bind(n.entity_id.clone())
         .bind(dedup_key(env))
         .bind(public_ref.clone())
-        .bind(text_field(env, "externalReferenceId"))
-        .bind(text_field(env, "event"))
-        .bind(text_field(env, "type"))
-        .bind(text_field(env, "id").or_else(|| text_field(env, "equipmentNumber")))
+        .bind(index.external_reference_id)
+        .bind(index.event.map(|e| e.as_str().to_owned()))
+        .bind(index.type_.map(|t| t.as_str().to_owned()))
+        .bind(index.id.or(index.equipment_number))
         .bind(release_id)
         .bind(stored_on)
         .bind(now)

@@ -648,7 +648,7 @@ async fn correlate_in(
         let notification_id: String = row.try_get("n_id")?;
         let event: Option<String> = row.try_get("event")?;
         let now = now_millis();
-        let rejected = matches!(event.as_deref(), Some("NotValidated" | "ThrownException"));
+        let rejected = super::notifications::is_rejection(event.as_deref());
         let r = if rejected {
             let raw: String = row.try_get("raw")?;
             let errors = serde_json::from_str::<serde_json::Value>(&raw)

@@ -178,7 +178,7 @@ async fn the_tick_task_fires_timers_without_any_command() {
     let (state, _rx) = SimState::new(config).expect("state");
     let world = state.world(DEFAULT_WORLD).expect("world");
     let (agent, trucker) = {
-        let w = world.world.read();
+        let w = world.read();
         let id = |k: &str| {
             w.parties()
                 .iter()
@@ -193,13 +193,11 @@ async fn the_tick_task_fires_timers_without_any_command() {
     let mut cmd = ReleaseRightCommand::new(ReleaseAction::Release);
     cmd.terminal_code = Some(TerminalCode::parse("869").expect("code"));
     cmd.release_to = Some(cpu_simulator::Identification {
-        kind: cpu_simulator::IdentificationType::NxtEntityId,
-        code: trucker.as_str().to_owned(),
+        identification_type: cpu_simulator::IdentificationType::NxtEntityId,
+        identification_code: trucker.as_str().to_owned(),
     });
     cmd.expires_at = Some(expires);
     world
-        .world
-        .write()
         .apply(Command::Act {
             caller: agent.clone(),
             locode: UnLocode::antwerp(),
@@ -209,8 +207,7 @@ async fn the_tick_task_fires_timers_without_any_command() {
         })
         .expect("release");
     let expired = |w: &Arc<cpu_gateway::simulate::state::WorldHandle>| {
-        w.world
-            .read()
+        w.read()
             .notifications()
             .iter()
             .any(|n| n.event == NotificationEvent::ExpiredReleaseRights && n.receiver == agent)

@@ -1,6 +1,7 @@
 //! The one integration-test binary: real servers on port 0, real HTTP (see STYLE.md 10).
 
 mod cli;
+mod contract;
 mod fidelity;
 mod gateway;
 mod gateway_faults;

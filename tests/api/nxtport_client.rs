@@ -11,6 +11,7 @@ use chrono::Utc;
 use parking_lot::Mutex;
 use secrecy::SecretString;
 
+use cpu_contract::*;
 use cpu_gateway::nxtport::*;
 
 const CLIENT_SECRET: &str = "client-secret-s3cr3t";

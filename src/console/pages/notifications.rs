@@ -14,7 +14,7 @@ use crate::console::views::{self, Nav};
 use crate::gateway::error::ApiError;
 use crate::gateway::routes::notifications::{filter_of, NotificationsParams};
 use crate::gateway::state::GatewayState;
-use crate::nxtport::NotificationEvent;
+use cpu_contract::NotificationEvent;
 
 /// Most rows the page shows.
 const LIMIT: i64 = 500;

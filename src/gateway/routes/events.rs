@@ -12,12 +12,12 @@ use super::super::error::{ApiError, ErrorEnvelope};
 use super::super::extract::{Caller, ValidJson};
 use super::super::state::GatewayState;
 use crate::connection::{NxtPortConnection, NXTPORT_KIND};
-use crate::nxtport::{
+use crate::store::outbox::{NewOperation, OperationKind};
+use actix_web::{http::header, web, HttpResponse};
+use cpu_contract::{
     FullEmptyIndicator, IngestionRequest, ModeOfTransport, OperationType,
     TerminalReleaseActionType, TerminalReleaseRequest,
 };
-use crate::store::outbox::{NewOperation, OperationKind};
-use actix_web::{http::header, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 

@@ -6,10 +6,10 @@ use super::super::domain::EquipmentNumber;
 use super::super::error::{ApiError, ErrorEnvelope};
 use super::super::extract::Caller;
 use super::super::state::GatewayState;
-use crate::nxtport::NotificationEvent;
 use crate::store::notifications::{NotificationFilter, StoredNotification};
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{NaiveDate, NaiveTime};
+use cpu_contract::NotificationEvent;
 use serde::Deserialize;
 
 /// Query of `GET /v1/notifications` (filters ANDed; all optional).
@@ -81,7 +81,7 @@ pub fn filter_of(p: NotificationsParams) -> Result<NotificationFilter, ApiError>
             NaiveDate::parse_from_str(&s, "%Y-%m-%d")
                 .ok()
                 .or_else(|| {
-                    crate::nxtport::lenient_utc::parse(&s)
+                    cpu_contract::lenient_utc::parse(&s)
                         .ok()
                         .map(|t| t.date_naive())
                 })

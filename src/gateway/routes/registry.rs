@@ -6,9 +6,10 @@ use super::super::extract::Caller;
 use super::super::state::GatewayState;
 use super::super::upstream::api_error;
 use super::validations::observe;
-use crate::nxtport::{CallOptions, EntitySearchQuery, PhoneBookResponse, ReleaseDetailQuery};
+use crate::nxtport::CallOptions;
 use crate::store::notifications::{NotificationFilter, StoredNotification};
 use actix_web::{web, HttpRequest, HttpResponse};
+use cpu_contract::{EntitySearchQuery, PhoneBookResponse, ReleaseDetailQuery};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 

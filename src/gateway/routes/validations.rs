@@ -11,13 +11,14 @@ use super::super::error::{ApiError, ErrorEnvelope};
 use super::super::extract::{Caller, ValidJson};
 use super::super::state::GatewayState;
 use super::super::upstream::api_error;
-use crate::nxtport::{
-    BargeRailPickupValidationRequest, BargeRailPickupValidationResponse, CallOptions,
-    Identification, IdentificationType, IdentificationValidationRequest, ModeOfTransport,
-    NxtPortError, PickupContainerIdentifier, TruckOwnershipValidationRequest,
-    TruckOwnershipValidationResponse, TruckPickupValidationRequest, TruckPickupValidationResponse,
-};
+use crate::nxtport::{CallOptions, NxtPortError};
 use actix_web::{web, HttpResponse};
+use cpu_contract::{
+    BargeRailPickupValidationRequest, BargeRailPickupValidationResponse, Identification,
+    IdentificationType, IdentificationValidationRequest, ModeOfTransport,
+    PickupContainerIdentifier, TruckOwnershipValidationRequest, TruckOwnershipValidationResponse,
+    TruckPickupValidationRequest, TruckPickupValidationResponse,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 

@@ -88,7 +88,7 @@ impl Run<'_> {
             method: Method::DELETE,
             path: format!(
                 "/simulator/v1/worlds/{}",
-                crate::nxtport::paths::segment(&self.world)
+                cpu_contract::paths::segment(&self.world)
             ),
             query: Vec::new(),
             headers: Vec::new(),

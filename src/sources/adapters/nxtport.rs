@@ -39,12 +39,10 @@ use futures::FutureExt;
 use secrecy::SecretString;
 
 use super::{classify, Credentials, Page, Session, SourceAdapter, SourceError};
-use crate::nxtport::{
-    CallOptions, NotificationDetail, NotificationEvent, NotificationType, NotificationsQuery,
-    NxtPortClients, NxtPortCredentials, NxtPortError,
-};
+use crate::nxtport::{CallOptions, NxtPortClients, NxtPortCredentials, NxtPortError};
 use crate::sources::catalogue::Terminal;
 use crate::sources::model::{Document, EventKind, NormalizedEvent};
+use cpu_contract::{NotificationDetail, NotificationEvent, NotificationType, NotificationsQuery};
 
 pub(super) struct NxtPort {
     /// The process's NxtPort clients (the gateway's, when Data Sources runs in a gateway).

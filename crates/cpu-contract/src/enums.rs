@@ -1,11 +1,11 @@
 //! NxtPort CPu enums. Each accepts its int value or its name (any letter case) on input and is
-//! serialized as its name; see [`crate::nxtport::wire_enum`].
+//! serialized as its name; see [`crate::wire_enum`].
 //!
 //! Int values: where the seed lists them (ModeOfTransport, IdentificationType) they are the
 //! seed's; elsewhere they follow the declaration order of NxtPort's OpenAPI (that is how .NET
-//! numbers an enum without explicit values). Documented in docs/ASSUMPTIONS.md by the lead.
+//! numbers an enum without explicit values). Documented in docs/ASSUMPTIONS.md.
 
-use crate::wire_enum;
+use crate::wire_enum::wire_enum;
 
 wire_enum! {
     /// Mode of transport (`modeOfTransport` of a gate out, `meansOfTransport` of a barge/rail
@@ -144,5 +144,18 @@ wire_enum! {
         ReleaseLightChanged = "ReleaseLightChanged" (26),
         ReleaseLightRegistered = "ReleaseLightRegistered" (27),
         AlfapassPickUpValidation = "AlfapassPickUpValidation" (28),
+    }
+}
+
+wire_enum! {
+    /// `releaseRightStatus` in notification bodies: the lifecycle state of a release right.
+    pub enum ReleaseRightStatus {
+        Assigned = "Assigned",
+        Pending = "Pending",
+        Accepted = "Accepted",
+        Blocked = "Blocked",
+        Deleted = "Deleted",
+        Expired = "Expired",
+        Archived = "Archived",
     }
 }

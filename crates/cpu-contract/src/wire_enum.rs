@@ -12,10 +12,13 @@
 //! - `utoipa::ToSchema` documents the names, with a description listing the int values.
 //!
 //! Variants without an int (`Alfapass`, `full`/`empty`) accept only their name.
+//!
+//! Why a macro and not `strum`: every variant carries both its wire name and its int, and the
+//! deserializer must take either (number, numeric string, name in any case) with one error text
+//! listing both; strum's `EnumString` reads names only, so it would still need a second table
+//! of ints next to it. One declaration here is the only table.
 
 /// Generate a wire enum. Syntax per variant: `Variant = "WireName" (int)?`.
-#[macro_export]
-#[doc(hidden)]
 macro_rules! wire_enum {
     (
         $(#[$meta:meta])*
@@ -40,7 +43,7 @@ macro_rules! wire_enum {
 
             /// The int value NxtPort accepts for it, if it has one.
             pub const fn code(self) -> Option<i64> {
-                match self { $( $name::$variant => $crate::wire_enum!(@code $($code)?) ),+ }
+                match self { $( $name::$variant => $crate::wire_enum::wire_enum!(@code $($code)?) ),+ }
             }
 
             /// Look a value up by its int value.
@@ -59,13 +62,13 @@ macro_rules! wire_enum {
 
             /// Human list of the accepted values, used in error messages and the schema.
             pub fn allowed() -> String {
-                $crate::nxtport::wire_enum::allowed_list(
+                $crate::wire_enum::allowed_list(
                     Self::ALL.iter().map(|v| (v.as_str(), v.code())),
                 )
             }
 
-            fn unknown(value: &dyn ::std::fmt::Display) -> $crate::nxtport::wire_enum::UnknownValue {
-                $crate::nxtport::wire_enum::UnknownValue {
+            fn unknown(value: &dyn ::std::fmt::Display) -> $crate::wire_enum::UnknownValue {
+                $crate::wire_enum::UnknownValue {
                     type_name: stringify!($name),
                     value: value.to_string(),
                     allowed: Self::allowed(),
@@ -80,7 +83,7 @@ macro_rules! wire_enum {
         }
 
         impl ::std::str::FromStr for $name {
-            type Err = $crate::nxtport::wire_enum::UnknownValue;
+            type Err = $crate::wire_enum::UnknownValue;
             fn from_str(s: &str) -> Result<Self, Self::Err> {
                 Self::from_name(s).ok_or_else(|| Self::unknown(&s))
             }
@@ -117,17 +120,19 @@ macro_rules! wire_enum {
             }
         }
 
+        #[cfg(feature = "openapi")]
         impl ::utoipa::PartialSchema for $name {
             fn schema() -> ::utoipa::openapi::RefOr<::utoipa::openapi::schema::Schema> {
-                $crate::nxtport::wire_enum::string_enum_schema(
+                $crate::wire_enum::string_enum_schema(
                     Self::ALL.iter().map(|v| (v.as_str(), v.code())),
                 )
             }
         }
 
+        #[cfg(feature = "openapi")]
         impl ::utoipa::ToSchema for $name {}
 
-        impl $crate::nxtport::wire_enum::WireEnum for $name {
+        impl $crate::wire_enum::WireEnum for $name {
             const TYPE_NAME: &'static str = stringify!($name);
             fn all() -> &'static [Self] {
                 Self::ALL
@@ -180,6 +185,7 @@ pub fn allowed_list<'a>(values: impl Iterator<Item = (&'a str, Option<i64>)>) ->
         .join(", ")
 }
 
+#[cfg(feature = "openapi")]
 /// The OpenAPI schema of a wire enum: a string enum of the names, with the ints in the description.
 pub fn string_enum_schema<'a>(
     values: impl Iterator<Item = (&'a str, Option<i64>)> + Clone,
@@ -200,3 +206,5 @@ pub fn string_enum_schema<'a>(
         .description(Some(description))
         .into()
 }
+
+pub(crate) use wire_enum;
