@@ -6,6 +6,12 @@
 use actix_web::dev::ResourceDef;
 use std::sync::OnceLock;
 
+/// Content-Security-Policy of the HTML pages both servers serve (console and sandbox): same
+/// origin only, no inline script, no framing.
+pub const PAGE_CSP: &str =
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+     form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
 /// Route patterns of an OpenAPI document and the methods each allows.
 #[derive(Debug)]
 pub struct RouteTable(Vec<(ResourceDef, Vec<&'static str>)>);

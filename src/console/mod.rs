@@ -27,10 +27,8 @@ use askama::Template;
 
 pub use session::Sessions;
 
-/// Security headers of every console page.
-pub const CSP: &str =
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-     form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+/// Security headers of every console page (the sandbox's too).
+pub use crate::http_edge::PAGE_CSP as CSP;
 
 /// The console's state, built once (outside `HttpServer::new`).
 #[derive(Debug)]

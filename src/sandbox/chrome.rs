@@ -175,11 +175,7 @@ impl Chrome {
         });
         Chrome {
             version: version_of(w),
-            now: w
-                .read()
-                .now()
-                .format("%Y-%m-%d %H:%M:%S UTC")
-                .to_string(),
+            now: w.read().now().format("%Y-%m-%d %H:%M:%S UTC").to_string(),
             active,
             world_id: w.id().to_owned(),
             default_world: w.id() == DEFAULT_WORLD,

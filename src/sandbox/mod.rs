@@ -43,7 +43,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     use pages as p;
     let headers = || {
         DefaultHeaders::new()
-            .add(("Content-Security-Policy", crate::console::CSP))
+            .add(("Content-Security-Policy", crate::http_edge::PAGE_CSP))
             .add(("X-Content-Type-Options", "nosniff"))
             .add(("Cache-Control", "no-store"))
     };

@@ -11,20 +11,7 @@ use utoipa::ToSchema;
 
 use crate::connection::secret as names;
 
-/// One of the six supported terminals. The wire name (`psa`, `dpworld`, ...) is the `{terminal}`
-/// path segment of the API and of the emulations.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Terminal {
-    Psa,
-    Dpworld,
-    Mpet,
-    Tmining,
-    Ect,
-    Nxtport,
-}
+pub use crate::terminals::Terminal;
 
 /// Where a terminal sits in the console's grouping.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -219,35 +206,6 @@ const CATALOGUE: [TerminalInfo; 6] = [
 ];
 
 impl Terminal {
-    /// All terminals in catalogue order.
-    pub const ALL: [Terminal; 6] = [
-        Terminal::Psa,
-        Terminal::Dpworld,
-        Terminal::Mpet,
-        Terminal::Tmining,
-        Terminal::Ect,
-        Terminal::Nxtport,
-    ];
-
-    /// Parse the wire name (`psa`, `dpworld`, ...). Case-insensitive, surrounding space ignored.
-    pub fn parse(s: &str) -> Option<Terminal> {
-        let s = s.trim();
-        Terminal::ALL
-            .into_iter()
-            .find(|t| t.as_str().eq_ignore_ascii_case(s))
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Terminal::Psa => "psa",
-            Terminal::Dpworld => "dpworld",
-            Terminal::Mpet => "mpet",
-            Terminal::Tmining => "tmining",
-            Terminal::Ect => "ect",
-            Terminal::Nxtport => "nxtport",
-        }
-    }
-
     pub fn info(self) -> &'static TerminalInfo {
         // CATALOGUE is in the order of Terminal::ALL; the test below pins it.
         &CATALOGUE[self as usize]
@@ -255,12 +213,6 @@ impl Terminal {
 
     pub fn auth_type(self) -> AuthType {
         self.info().auth_type
-    }
-}
-
-impl std::fmt::Display for Terminal {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

@@ -8,6 +8,8 @@
 //! - [`edifact`]: the UN/EDIFACT COARRI/CODECO reader and writer.
 //! - [`codes`]: each terminal's event codes, one table per terminal read both ways.
 //! - [`tmining`]: T-Mining's webhook signature (the emulation signs, the intake verifies).
+//! - [`Terminal`]: the six terminals by name (their forms and labels are Data Sources'
+//!   catalogue, `crate::sources::catalogue`).
 //!
 //! ISO 6346 container numbers are parsed by the simulator core's `EquipmentNumber`, the one
 //! implementation ([`event::parse_equipment_number`]).
@@ -17,6 +19,57 @@ pub mod edifact;
 pub mod event;
 pub mod tmining;
 
-// Removed at merge: the `Terminal` catalogue moves to `crate::connection` (the `layers` helper);
-// this re-export then points there and the `terminals -> sources` edge goes away.
-pub use crate::sources::catalogue::Terminal;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// One of the six supported terminals. The wire name (`psa`, `dpworld`, ...) is the `{terminal}`
+/// path segment of the API and of the emulations.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Terminal {
+    Psa,
+    Dpworld,
+    Mpet,
+    Tmining,
+    Ect,
+    Nxtport,
+}
+
+impl Terminal {
+    /// All terminals in catalogue order.
+    pub const ALL: [Terminal; 6] = [
+        Terminal::Psa,
+        Terminal::Dpworld,
+        Terminal::Mpet,
+        Terminal::Tmining,
+        Terminal::Ect,
+        Terminal::Nxtport,
+    ];
+
+    /// Parse the wire name (`psa`, `dpworld`, ...). Case-insensitive, surrounding space ignored.
+    pub fn parse(s: &str) -> Option<Terminal> {
+        let s = s.trim();
+        Terminal::ALL
+            .into_iter()
+            .find(|t| t.as_str().eq_ignore_ascii_case(s))
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Terminal::Psa => "psa",
+            Terminal::Dpworld => "dpworld",
+            Terminal::Mpet => "mpet",
+            Terminal::Tmining => "tmining",
+            Terminal::Ect => "ect",
+            Terminal::Nxtport => "nxtport",
+        }
+    }
+}
+
+impl std::fmt::Display for Terminal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
