@@ -525,16 +525,26 @@ async fn audit_collapses_reads_pages_filters_and_shows_support_acts() {
     let (support_entity, support) = gw
         .token("helpdesk", cpu_gateway::store::Role::Support)
         .await;
-    // A Data Sources act first, then many connection reads by a viewer.
-    // (Accepted or refused, a connect is audited.)
+    // Many connection reads by a viewer, then a Data Sources act. (Accepted or refused, a
+    // connect is audited; its verification runs in the background and is audited too, so the
+    // test waits for it before it compares pages.)
+    for _ in 0..60 {
+        assert_eq!(gw.get("/v1/connections/nxtport", &viewer).await.0, 200);
+    }
     let _ = Gw::send(
         gw.req(Method::PUT, "/v1/data-sources/psa", &editor)
             .json(&json!({"username": "demo-psa", "password": "psa-demo-password"})),
     )
     .await;
-    for _ in 0..60 {
-        assert_eq!(gw.get("/v1/connections/nxtport", &viewer).await.0, 200);
-    }
+    crate::poll::until(
+        "the PSA connection no longer verifying",
+        std::time::Duration::from_secs(10),
+        async || {
+            let (s, v) = gw.get("/v1/data-sources/psa", &viewer).await;
+            (s == 200 && v["state"]["status"] != "verifying").then_some(())
+        },
+    )
+    .await;
     let (s, reads, _) = get_linked(&gw, "/v1/audit?action=credentials.read", &editor).await;
     assert_eq!(s, 200, "{reads}");
     assert_eq!(actions(&reads), ["credentials.read"], "{reads}");
