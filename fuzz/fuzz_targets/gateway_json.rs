@@ -31,7 +31,8 @@ fn body<T: DeserializeOwned>(data: &[u8]) {
 
 fn refusal(e: &ApiError) {
     let envelope = e.envelope();
-    assert!(!envelope.error.code.is_empty());
+    // A body or query that does not parse is the caller's mistake, never an internal error.
+    assert_ne!(envelope.error.code, cpu_gateway::api::ErrorCode::Internal);
     serde_json::to_vec(&envelope).expect("the envelope serializes");
     assert!(
         !envelope.error.message.contains("cpu_gateway::"),
