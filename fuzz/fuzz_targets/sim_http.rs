@@ -130,7 +130,6 @@ impl Harness {
             .iter()
             .map(|k| {
                 let p = world
-                    .world
                     .read()
                     .parties()
                     .iter()
