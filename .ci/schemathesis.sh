@@ -83,7 +83,8 @@ timeout 200 "$ST" run "$WORK/nxtport+seed.yaml" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
   --max-examples 60 --max-time 60 --seed 11 --no-color --request-timeout 10 --workers 1 \
   >"$OUT/simulator.txt" 2>&1 && sim_rc=0 || sim_rc=$?
-sed -n '/FAILURES/,$p' "$OUT/simulator.txt" | head -n 80
+# Failures and errors (a request with no answer, a timeout) with what reproduces them.
+sed -n '/= \(FAILURES\|ERRORS\) =/,/= *WARNINGS *=/p' "$OUT/simulator.txt" | head -n 80
 tail -n 25 "$OUT/simulator.txt"
 
 # ---- 2. the gateway against its own OpenAPI ---------------------------------------------------
@@ -113,7 +114,9 @@ GW_ARGS=(--url "http://127.0.0.1:$GW_PORT" -H "Authorization: Bearer $GW_TOKEN"
   --exclude-name 'PUT /v1/connections/nxtport' --exclude-name 'DELETE /v1/connections/nxtport'
   --exclude-name 'PUT /v1/data-sources/{terminal}' --exclude-name 'DELETE /v1/data-sources/{terminal}'
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance
-  --seed 11 --no-color --request-timeout 10)
+  --seed 11 --no-color --request-timeout 20)
+# 20 s: GET /v1/release-details/{equipment} may long-poll for its notification up to waitMs
+# (at most 10 s, counted from the request's arrival) by design; no other operation comes near.
 gw_rc=0
 timeout 120 "$ST" run "http://127.0.0.1:$GW_PORT/openapi.json" "${GW_ARGS[@]}" \
   --phases coverage --workers 1 --max-time 60 >"$OUT/gateway-coverage.txt" 2>&1 || gw_rc=$?
@@ -121,7 +124,7 @@ timeout 240 "$ST" run "http://127.0.0.1:$GW_PORT/openapi.json" "${GW_ARGS[@]}" \
   --phases examples,fuzzing,stateful --workers 4 --max-examples 1000 --max-time 150 \
   >"$OUT/gateway.txt" 2>&1 || gw_rc=$?
 for f in "$OUT/gateway-coverage.txt" "$OUT/gateway.txt"; do
-  sed -n '/FAILURES/,$p' "$f" | head -n 60
+  sed -n '/= \(FAILURES\|ERRORS\) =/,/= *WARNINGS *=/p' "$f" | head -n 80
   tail -n 12 "$f"
 done
 

@@ -1,5 +1,7 @@
 // Sandbox: reload when the world changed (another party, an API caller, the clock), unless the
-// user is typing in a form. Polls /sandbox/version every 2 s; no framework, no build step.
+// user is typing in a form or a refused form waits to be corrected (that page answers a POST:
+// reloading it would post the form again). Polls /sandbox/version every 2 s; no framework, no
+// build step.
 (function () {
   "use strict";
   var root = document.querySelector("[data-version]");
@@ -11,7 +13,8 @@
       .then(function (v) {
         var typing = document.activeElement && /INPUT|SELECT|TEXTAREA/.test(document.activeElement.tagName)
           && document.activeElement.value !== document.activeElement.defaultValue;
-        if (v.trim() !== seen && !typing) location.reload();
+        var refused = document.querySelector("[data-field-error], [data-form-error]");
+        if (v.trim() !== seen && !typing && !refused) location.reload();
       })
       .catch(function () {});
   }, 2000);

@@ -6,6 +6,7 @@
 # digit). Prints accepted (202) writes/s and latency; then kill -9s the gateway and counts the
 # rows in the SQLite file: every 202 must be there (durable).
 # Usage: bench/gateway_intake.sh [duration, default 10s] [connections, default 64]
+#        NO_BUILD=1 bench/gateway_intake.sh   (use the release binary as it is)
 #        RUST_LOG=warn bench/gateway_intake.sh   (the default log level is info, to a file)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,7 +15,7 @@ CONNS=${2:-64}
 PORT=18281
 command -v wrk >/dev/null || { echo "wrk missing (apt-get install wrk)"; exit 1; }
 command -v sqlite3 >/dev/null || { echo "sqlite3 missing (apt-get install sqlite3)"; exit 1; }
-cargo build --release --quiet --bin cpu-gateway
+[ -n "${NO_BUILD:-}" ] || cargo build --release --quiet --bin cpu-gateway
 DIR=$(mktemp -d)
 LUA="$DIR/discharge.lua"
 GW=""

@@ -11,8 +11,16 @@
 # one wrk thread by default (THREADS=2 to change): on 2 cores wrk competes with the servers.
 # The same run measures `examples/bare_forwarder.rs` (actix-web + reqwest passing the body to the
 # simulator, nothing else): the ceiling of any gateway that adds an HTTP hop, on this machine.
-# After each run it prints the CPU time each server process spent per request (from /proc).
+# After each run it prints the CPU time each server process spent per request (from /proc), and
+# the gateway's CPU per request over the forwarder's.
+# CALLGRIND=1: instead of timing, run the gateway and the forwarder under valgrind's callgrind
+# and count the instructions each spends per request (4 connections, CG_DURATION each, after a
+# warm-up; the simulator runs natively): a figure the machine's load does not move. The dumps
+# stay in CG_OUT (default a new /tmp/gateway_overhead.callgrind.XXXX) for `callgrind_annotate`. For line
+# numbers build with CARGO_PROFILE_RELEASE_DEBUG=line-tables-only.
 # Usage: bench/gateway_overhead.sh [duration, default 10s] [connections, default 32]
+#        NO_BUILD=1 bench/gateway_overhead.sh   (use the release binaries as they are)
+#        BIN=/path/cpu-gateway FWD_BIN=/path/bare_forwarder   (other binaries, e.g. an old build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${1:-10s}
@@ -21,8 +29,18 @@ SIM_PORT=18381
 GW_PORT=18382
 FWD_PORT=18383
 command -v wrk >/dev/null || { echo "wrk missing (apt-get install wrk)"; exit 1; }
-cargo build --release --quiet --bin cpu-gateway --example bare_forwarder
-BIN=./target/release/cpu-gateway
+[ -n "${NO_BUILD:-}" ] || cargo build --release --quiet --bin cpu-gateway --example bare_forwarder
+BIN=${BIN:-./target/release/cpu-gateway}
+FWD_BIN=${FWD_BIN:-./target/release/examples/bare_forwarder}
+# Under callgrind, instrumentation starts off (startup runs at near native speed) and is turned
+# on around the measured requests (callgrind_control).
+WRAP=()
+if [ -n "${CALLGRIND:-}" ]; then
+  command -v valgrind >/dev/null || { echo "valgrind missing (apt-get install valgrind)"; exit 1; }
+  CG_OUT=${CG_OUT:-$(mktemp -d /tmp/gateway_overhead.callgrind.XXXX)}
+  mkdir -p "$CG_OUT"
+  WRAP=(valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$CG_OUT/%q{CG_NAME}.%p")
+fi
 DIR=$(mktemp -d)
 SIM=""; GW=""; FWD=""
 trap '[ -n "$SIM" ] && kill $SIM 2>/dev/null; [ -n "$GW" ] && kill $GW 2>/dev/null; [ -n "$FWD" ] && kill $FWD 2>/dev/null; [ -n "${KEEP:-}" ] && echo "kept $DIR" || rm -rf "$DIR"' EXIT
@@ -48,10 +66,10 @@ DB="sqlite://$DIR/gw.db"
 GW_TOKEN=$($BIN token create --entity bench --role editor --database-url "$DB" 2>/dev/null)
 CPU_GATEWAY_DATA_DIR="$DIR" CPU_GATEWAY_QUOTA__PER_MINUTE=0 CPU_GATEWAY_BUDGET__PER_MINUTE=1000000000 \
   CPU_GATEWAY_NXTPORT__API_BASE_URL=$B CPU_GATEWAY_NXTPORT__TOKEN_URL=$B/connect/token \
-  RUST_LOG=${RUST_LOG:-warn} $BIN serve --mode sim --listen 127.0.0.1:$GW_PORT --database-url "$DB" >"$DIR/gw.out" 2>"$DIR/gw.log" &
+  RUST_LOG=${RUST_LOG:-warn} CG_NAME=gateway "${WRAP[@]}" $BIN serve --mode sim --listen 127.0.0.1:$GW_PORT --database-url "$DB" >"$DIR/gw.out" 2>"$DIR/gw.log" &
 GW=$!
 G=http://127.0.0.1:$GW_PORT
-for _ in $(seq 1 100); do curl -fs -o /dev/null $G/health && break; sleep 0.1; done
+for _ in $(seq 1 600); do curl -fs -o /dev/null $G/health && break; sleep 0.1; done
 conn=$(curl -fs $B/simulator/v1/parties | python3 -c '
 import json, sys
 p = next(p for p in json.load(sys.stdin) if p["key"] == "psa")
@@ -61,7 +79,7 @@ print(json.dumps({"clientId": p["clientId"], "clientSecret": p["clientSecret"], 
 curl -fs -o /dev/null -X PUT $G/v1/connections/nxtport -H "Authorization: Bearer $GW_TOKEN" -H 'Content-Type: application/json' -d "$conn"
 
 BODY="{\"alfapassNumber\":\"AP1000001\",\"releaseIdentification\":[{\"equipmentNumber\":\"$EQ\"}]}"
-./target/release/examples/bare_forwarder 127.0.0.1:$FWD_PORT \
+CG_NAME=forwarder "${WRAP[@]}" $FWD_BIN 127.0.0.1:$FWD_PORT \
   "$B/certified-pickup/v1/BEANR/sync-validation/pickup/containers" "Bearer $PSA_TOKEN" psa-subscription-key \
   >"$DIR/fwd.log" 2>&1 &
 FWD=$!
@@ -83,6 +101,7 @@ echo "$check" | grep -q '"isValid":true' || { echo "simulator setup failed: $che
 check=$(curl -fs -X POST $GW_URL -H "Authorization: Bearer $GW_TOKEN" -H 'Content-Type: application/json' -d "$BODY") \
   || { echo "gateway call failed"; tail -5 "$DIR/gw.log"; exit 1; }
 echo "$check" | grep -q '"isValid":true' || { echo "gateway answer unexpected: $check"; exit 1; }
+for _ in $(seq 1 600); do curl -fs -o /dev/null -X POST $FWD_URL -H 'Content-Type: application/json' -d "$BODY" && break; sleep 0.1; done
 check=$(curl -fs -X POST $FWD_URL -H 'Content-Type: application/json' -d "$BODY") || { echo "bare forwarder failed"; cat "$DIR/fwd.log"; exit 1; }
 echo "$check" | grep -q '"isValid":true' || { echo "bare forwarder answer unexpected: $check"; exit 1; }
 
@@ -115,6 +134,35 @@ if m and n:
     print("     CPU per request:", ", ".join(parts + [part("simulator", sim, sim_sys)]))
 PY
 }
+if [ -n "${CALLGRIND:-}" ]; then
+  # Instructions per request: warm up, zero the counters, drive CG_DURATION at 4 connections,
+  # dump; the count of requests is wrk's.
+  instructions() { # target pid url
+    local out dump
+    # CG_PREFILL=60s: drive it that long first, uninstrumented, so the budget's window holds
+    # as many grants as in a long run at full speed.
+    [ -z "${CG_PREFILL:-}" ] || wrk -t1 -c4 -d"$CG_PREFILL" -s "$DIR/$1.lua" "$3" >/dev/null
+    callgrind_control -i on "$2" >/dev/null
+    wrk -t1 -c4 -d3s -s "$DIR/$1.lua" "$3" >/dev/null
+    callgrind_control -z "$2" >/dev/null
+    out=$(wrk -t1 -c4 -d"${CG_DURATION:-20s}" -s "$DIR/$1.lua" "$3")
+    callgrind_control --dump="$1" "$2" >/dev/null
+    callgrind_control -i off "$2" >/dev/null
+    dump=$(ls -t "$CG_OUT"/*."$2".* | head -1)
+    echo "$1 $(echo "$out" | sed -nE 's/^ *([0-9]+) requests in.*/\1/p') $(sed -nE 's/^totals: ([0-9]+).*/\1/p' "$dump") $dump"
+  }
+  gw_i=$(instructions gw $GW "$GW_URL"); fwd_i=$(instructions fwd $FWD "$FWD_URL")
+  python3 - "$gw_i" "$fwd_i" <<'PY2'
+import sys
+rows = [a.split() for a in sys.argv[1:3]]
+per = {}
+for name, reqs, total, dump in rows:
+    per[name] = int(total) / int(reqs)
+    print(f"{name}: {int(reqs)} requests, {int(total):,} instructions = {per[name]:,.0f} per request ({dump})")
+print(f"instructions per request: gateway {per['gw']:,.0f} vs bare forwarder {per['fwd']:,.0f} = ratio {per['gw'] / per['fwd']:.2f}")
+PY2
+  exit 0
+fi
 echo "== throughput, wrk -t${THREADS:-1} -c$CONNS -d$DURATION"
 echo "-- simulator $SIM_URL"; sim_out=$(run "$CONNS" "$DURATION" sim "$SIM_URL"); show "$sim_out"
 if [ -n "${PROFILE:-}" ]; then # PROFILE=1: flat perf profile of the gateway process during its run
@@ -160,6 +208,13 @@ added = p50(gw1) - p50(sim1)
 added_loaded = p50(gw) - p50(sim)
 print(f"throughput: gateway {rps(gw):.0f}/s vs simulator {rps(sim):.0f}/s = ratio {ratio:.2f} (target >= 0.50): {'OK' if ratio >= 0.5 else 'BELOW TARGET'}")
 print(f"ceiling of one HTTP hop: bare forwarder {rps(fwd):.0f}/s = ratio {rps(fwd) / rps(sim):.2f}; gateway / bare forwarder = {rps(gw) / rps(fwd):.2f}")
+def cpu_us(out, who):
+    m = re.search(r"cpu ticks of \w+: simulator (\d+) \d+ gateway (\d+) \d+ forwarder (\d+) \d+ hz (\d+)", out)
+    reqs = int(re.search(r"(\d+) requests in", out).group(1))
+    ticks = {"sim": 1, "gw": 2, "fwd": 3}[who]
+    return int(m.group(ticks)) / int(m.group(4)) / reqs * 1e6
+gw_cpu, fwd_cpu = cpu_us(gw, "gw"), cpu_us(fwd, "fwd")
+print(f"CPU per request: gateway {gw_cpu:.1f} us vs bare forwarder {fwd_cpu:.1f} us = ratio {gw_cpu / fwd_cpu:.2f} (1 / ratio: {fwd_cpu / gw_cpu:.2f})")
 print(f"p50 added latency, 1 connection: {p50(gw1):.3f} - {p50(sim1):.3f} = {added:.3f} ms (target < 1 ms): {'OK' if added < 1.0 else 'ABOVE TARGET'}")
 print(f"p50 added latency at load: {p50(gw):.3f} - {p50(sim):.3f} = {added_loaded:.3f} ms")
 bad = sum(non2xx(o) for o in (sim, gw, sim1, gw1, fwd))

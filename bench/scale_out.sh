@@ -17,7 +17,7 @@
 #        PROFILE=debug bench/scale_out.sh
 #        BUDGET=100 PERIOD=10 OFFER_SECS=15 REPLICAS=3 RESERVE_PERCENT=5 bench/scale_out.sh
 #        MODE=tenants bench/scale_out.sh
-#        MODE=tenants TENANTS=200 BUDGET=5 PERIOD=10 OFFER_SECS=30 bench/scale_out.sh
+#        MODE=tenants TENANTS=200 BUDGET=5 PERIOD=10 OFFER_SECS=30 PER_ENTITY=8 bench/scale_out.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PROFILE=${PROFILE:-release}

@@ -1,10 +1,14 @@
 //! Pieces of the request edge shared by both servers (the simulator and the gateway): which
 //! methods a path allows (from the server's own OpenAPI document, so a documented route is
 //! covered without a second list), serde messages without Rust type names, and the one mapping of
-//! a JSON body that does not parse to (field path, human message).
+//! a JSON body that does not parse to (field path, human message); the CSRF protection
+//! ([`csrf`]) and the re-display of a refused form ([`forms`]) of both servers' HTML pages.
 
 use actix_web::dev::ResourceDef;
 use std::sync::OnceLock;
+
+pub mod csrf;
+pub mod forms;
 
 /// Content-Security-Policy of the HTML pages both servers serve (console and sandbox): same
 /// origin only, no inline script, no framing.

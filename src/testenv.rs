@@ -94,6 +94,53 @@ pub fn skip_or_fail(what: &str, why: &str) {
     let _ = std::io::stderr().write_all(line.as_bytes());
 }
 
+/// A fresh PostgreSQL schema for one test, as a database URL whose `search_path` is that
+/// schema, or `None` (with a visible `SKIPPED` line, see [`require`]) when PostgreSQL is
+/// unavailable here. Schemas are named `<prefix>_<unix seconds>_<uuid>`; those of the same
+/// prefix older than an hour (earlier runs) are dropped on the way.
+///
+/// Panics when PostgreSQL answers the probe but refuses the connection or the `CREATE SCHEMA`:
+/// a test cannot run then, and must not pass.
+pub async fn postgres_schema(prefix: &str) -> Option<String> {
+    if !require(Service::Postgres) {
+        return None;
+    }
+    let base = Service::Postgres.url();
+    let now = chrono::Utc::now().timestamp();
+    let schema = format!("{prefix}_{now}_{}", uuid::Uuid::new_v4().simple());
+    sqlx::any::install_default_drivers();
+    let admin = match sqlx::AnyPool::connect(&base).await {
+        Ok(admin) => admin,
+        Err(e) => panic!("PostgreSQL answered the probe but refused a connection: {e}"),
+    };
+    let old: Vec<String> =
+        sqlx::query_scalar("SELECT nspname::text FROM pg_namespace WHERE nspname LIKE $1")
+            .bind(format!("{prefix}\\_%"))
+            .fetch_all(&admin)
+            .await
+            .unwrap_or_default();
+    for name in old {
+        let created = name
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.split('_').nth(1))
+            .and_then(|t| t.parse::<i64>().ok());
+        if created.is_some_and(|created| now - created > 3600) {
+            let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS \"{name}\" CASCADE"))
+                .execute(&admin)
+                .await;
+        }
+    }
+    if let Err(e) = sqlx::query(&format!("CREATE SCHEMA {schema}"))
+        .execute(&admin)
+        .await
+    {
+        panic!("create schema {schema}: {e}");
+    }
+    admin.close().await;
+    let sep = if base.contains('?') { '&' } else { '?' };
+    Some(format!("{base}{sep}options[search_path]={schema}"))
+}
+
 fn required() -> bool {
     std::env::var(REQUIRE_ENV).as_deref() == Ok("1")
 }

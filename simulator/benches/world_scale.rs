@@ -10,8 +10,8 @@
 //! Every stay lives through the commands a real one gets, each through `World::apply` (so the
 //! notifications, their indexes and the stay history are all there): discharge at PSA (869),
 //! commercial release by the agent to `trucker`, acceptance, pickup right for a truck (Alfapass),
-//! customs released, terminal release, gate out. That is 7 commands and 13 notifications per
-//! stay. Two more sets live in both worlds and are what the latency figures read:
+//! customs released, terminal release, gate out. That is 7 commands, 9 changes (in 8 calls) and
+//! 26 notifications per stay. Two more sets live in both worlds and are what the latency figures read:
 //! - 1,000 "hot" stays with the same lifecycle up to the terminal release (not gated out), the
 //!   containers the validation cycles over (valid pickups);
 //! - 5 containers released to `trucker2`, whose notifications the per-receiver queries read.
@@ -21,13 +21,19 @@
 //! Memory: the process's peak (`VmHWM`, /proc/self/status) after the large world is built, and
 //! the resident growth (`VmRSS`) it caused. Goal (issue 11): under 2 GiB at 1,000,000 stays.
 //!
-//! Measured (release, 2-core VM shared with other builds, `-- --stays 100000`): 101,005 stays
-//! and 2,623,115 notifications built in 45.7 s (65 us per command), VmHWM 5,526 MiB (about
-//! 56 KB per stay: the notification bodies, `serde_json::Value` trees of about 2 KB each, none
-//! pruned on the frozen clock). So the goal is not met: 1,000,000 stays would need about 54 GiB.
-//! ns/op 2,005 vs 101,005 stays: validation 2,838 vs 2,068; trucker2's notifications by
-//! container 860 vs 707, by event 573 vs 617; a receiver with notifications on every stay, by
-//! container 685 vs 1,048, by publicReferenceId 643 vs 1,064; random container 3,243 vs 7,874.
+//! Measured (release, 2-core VM shared with other builds, load average about 4, 2026-12-01),
+//! `-- --stays 1000000`: 1,001,005 stays and 26,023,115 notifications built in 43.7 s (6.2 us
+//! per command), VmHWM 2,707 MiB (about 2.8 KB per stay; 3.5 KB before the log kept calls,
+//! changes and 12-byte entries apart, 11.3 KB before the compact log). The goal is not met: it
+//! needs about 2 KB per stay (see the README row for where the bytes go). Later the same day,
+//! with the rare fields of a change and the rare links of a call kept apart (40-byte changes,
+//! 52-byte calls): 34.4 s (4.9 us per command), VmHWM 2,622 MiB (about 2.74 KB per stay);
+//! still over the goal.
+//! ns/op 2,005 vs 1,001,005 stays: validation 463 vs 509; trucker2's notifications by container
+//! 9,740 vs 10,556, by event 7,015 vs 7,563; a receiver with notifications on every stay, by
+//! container 9,983 vs 10,867, by publicReferenceId 2,411 vs 2,497; random container 424 vs
+//! 1,785. Two equal 2,005-stay worlds differed by up to 1.1 times: the ratios are noise. Queries
+//! render each body (party blocks included) when read.
 
 use std::hint::black_box;
 use std::time::Instant;

@@ -1,13 +1,24 @@
 //! Notifications: what CPu tells each party after a change, and the log they are queried from.
 //!
 //! Envelope fields follow the reference notes section 2.1. The log keeps notifications for the
-//! retention period (168 h by default) and indexes them by receiver, by (receiver, container) and by
-//! public reference id, so a query costs the same with a thousand or a million containers.
+//! retention period (168 h by default) and indexes them by receiver, by container and by public
+//! reference id, so a query costs the same with a thousand or a million containers.
+//!
+//! The log is compact (see `log.rs`): one record per change, shared by its receivers; a release
+//! right in a body is kept by party ids and rendered into the contract's body, with each party's
+//! block, when a notification is read.
 
-use crate::ids::{EquipmentNumber, NxtEntityId, PublicReferenceId, ReleaseId};
+use crate::ids::{
+    EquipmentNumber, NxtEntityId, PublicReferenceId, ReleaseId, TerminalCode, UnLocode,
+};
+use crate::lights::{LightName, OverallStatus};
+use crate::party::Party;
+use crate::stay::{ModeOfTransport, PickupParty, TerminalAction};
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
-use cpu_contract::NotificationBody;
-use std::collections::{HashMap, VecDeque};
+use cpu_contract::{
+    ActionType, ContainerBody, NotificationBody, NotifiedParty, PickupRightActionType,
+    ReleaseRightStatus,
+};
 use std::sync::Arc;
 
 pub use cpu_contract::{NotificationEvent, NotificationType, CPU_ASSET_ID};
@@ -94,20 +105,6 @@ impl NotificationQuery {
             && self.release_id.is_none()
             && self.stored_on.is_none()
     }
-
-    fn matches(&self, n: &Notification) -> bool {
-        self.event.is_none_or(|e| e == n.event)
-            && self.equipment.is_none_or(|e| Some(e) == n.equipment)
-            && self
-                .public_reference_id
-                .is_none_or(|p| p == n.public_reference_id)
-            && self.release_id.is_none_or(|r| Some(r) == n.release_id)
-            && self.stored_on.is_none_or(|d| n.stored_on.date_naive() == d)
-            && self.window.is_none_or(|(from, to)| {
-                let t = n.stored_on.time();
-                t >= from && t <= to
-            })
-    }
 }
 
 /// Why a notification query found nothing to return.
@@ -121,148 +118,115 @@ pub enum QueryError {
     NoneMatch,
 }
 
-/// The notification log of one world.
-#[derive(Debug, Default)]
-pub struct NotificationLog {
-    items: VecDeque<Notification>,
-    base: u64,
-    by_receiver: HashMap<NxtEntityId, VecDeque<u64>>,
-    by_receiver_equipment: HashMap<(NxtEntityId, EquipmentNumber), VecDeque<u64>>,
-    by_reference: HashMap<PublicReferenceId, Vec<u64>>,
+/// A release right as a notification body shows it, kept compact: the parties by id (their
+/// blocks are added on read), rendered into the contract's `ReleaseRightBody`.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct RightView {
+    pub(crate) carrier: Option<NxtEntityId>,
+    pub(crate) terminal_code: TerminalCode,
+    pub(crate) locode: UnLocode,
+    pub(crate) equipment: EquipmentNumber,
+    pub(crate) bill_of_lading_numbers: Vec<String>,
+    pub(crate) release_identification: Option<String>,
+    pub(crate) release_id: ReleaseId,
+    pub(crate) released_at: DateTime<Utc>,
+    pub(crate) expires_at: DateTime<Utc>,
+    pub(crate) release_from: NxtEntityId,
+    pub(crate) release_to: Option<NxtEntityId>,
+    pub(crate) holder: NxtEntityId,
+    pub(crate) status: ReleaseRightStatus,
+    pub(crate) pickup: Option<PickupParty>,
 }
 
-impl NotificationLog {
-    /// Number of stored notifications.
-    pub fn len(&self) -> usize {
-        self.items.len()
-    }
+/// What a light-changed notification is about.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Subject {
+    /// The stay's active (else last) release right.
+    Right(RightView),
+    /// The container, when it has no release right.
+    Container(ContainerBody),
+}
 
-    /// Whether the log is empty.
-    pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
-    }
+/// A notification body as the log keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum StoredBody {
+    /// `ReleaseRightBody` (expiry).
+    Right(RightView),
+    /// `ReleaseRightActionBody`.
+    RightAction {
+        right: RightView,
+        reason: Option<String>,
+        action_type: ActionType,
+        sender: NxtEntityId,
+    },
+    /// `PickupRightBody`.
+    Pickup {
+        right: RightView,
+        action_type: PickupRightActionType,
+    },
+    /// `LightChangedBody`.
+    LightChanged {
+        subject: Subject,
+        name: LightName,
+        original: &'static str,
+        new: &'static str,
+        status: OverallStatus,
+    },
+    /// `RegisteredBody`: a terminal event waiting for the commercial release.
+    Registered {
+        locode: UnLocode,
+        equipment: EquipmentNumber,
+        terminal_code: TerminalCode,
+        action: TerminalAction,
+    },
+    /// `GateOutBody`.
+    GateOut(Box<GateOutView>),
+    /// Any other body, as rendered.
+    Rendered(Box<NotificationBody>),
+}
 
-    /// The next sequence number.
-    pub fn next_seq(&self) -> u64 {
-        self.base + self.items.len() as u64
-    }
+/// A container as a gate out body shows it (`ContainerBody`), kept compact.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct GateOutView {
+    pub(crate) locode: UnLocode,
+    pub(crate) equipment: EquipmentNumber,
+    pub(crate) terminal_code: Option<TerminalCode>,
+    pub(crate) bill_of_lading_numbers: Vec<String>,
+    pub(crate) stay_number: Option<String>,
+    pub(crate) mode_of_transport: Option<ModeOfTransport>,
+    /// The overall status just before the gate out.
+    pub(crate) status_before: OverallStatus,
+}
 
-    /// Append (the caller sets `seq` from [`Self::next_seq`]).
-    pub(crate) fn push(&mut self, n: Notification) {
-        debug_assert_eq!(n.seq, self.next_seq());
-        let seq = n.seq;
-        self.by_receiver
-            .entry(n.receiver.clone())
-            .or_default()
-            .push_back(seq);
-        if let Some(e) = n.equipment {
-            self.by_receiver_equipment
-                .entry((n.receiver.clone(), e))
-                .or_default()
-                .push_back(seq);
-        }
-        self.by_reference
-            .entry(n.public_reference_id)
-            .or_default()
-            .push(seq);
-        self.items.push_back(n);
-    }
-
-    fn get(&self, seq: u64) -> Option<&Notification> {
-        seq.checked_sub(self.base)
-            .and_then(|i| self.items.get(usize::try_from(i).ok()?))
-    }
-
-    /// Drop notifications stored before `cutoff`.
-    pub(crate) fn prune(&mut self, cutoff: DateTime<Utc>) {
-        while self.items.front().is_some_and(|n| n.stored_on < cutoff) {
-            let Some(n) = self.items.pop_front() else {
-                break;
-            };
-            self.base += 1;
-            if let Some(q) = self.by_receiver.get_mut(&n.receiver) {
-                q.pop_front();
-                if q.is_empty() {
-                    self.by_receiver.remove(&n.receiver);
-                }
-            }
-            if let Some(e) = n.equipment {
-                let key = (n.receiver.clone(), e);
-                if let Some(q) = self.by_receiver_equipment.get_mut(&key) {
-                    q.pop_front();
-                    if q.is_empty() {
-                        self.by_receiver_equipment.remove(&key);
-                    }
-                }
-            }
-            if let Some(v) = self.by_reference.get_mut(&n.public_reference_id) {
-                v.retain(|&s| s != n.seq);
-                if v.is_empty() {
-                    self.by_reference.remove(&n.public_reference_id);
-                }
-            }
-        }
-    }
-
-    /// Notifications for `receiver` matching `q`, oldest first.
-    pub fn query(
-        &self,
-        receiver: &NxtEntityId,
-        q: &NotificationQuery,
-    ) -> Result<Vec<&Notification>, QueryError> {
-        let found: Vec<&Notification> = if let Some(p) = q.public_reference_id {
-            let all: Vec<&Notification> = self
-                .by_reference
-                .get(&p)
-                .into_iter()
-                .flatten()
-                .filter_map(|&s| self.get(s))
-                .collect();
-            let mine: Vec<&Notification> = all
-                .iter()
-                .copied()
-                .filter(|n| &n.receiver == receiver)
-                .collect();
-            if mine.is_empty() && !all.is_empty() {
-                return Err(QueryError::NotYours);
-            }
-            mine.into_iter().filter(|n| q.matches(n)).collect()
-        } else if let Some(e) = q.equipment {
-            self.by_receiver_equipment
-                .get(&(receiver.clone(), e))
-                .into_iter()
-                .flatten()
-                .filter_map(|&s| self.get(s))
-                .filter(|n| q.matches(n))
-                .collect()
-        } else {
-            self.by_receiver
-                .get(receiver)
-                .into_iter()
-                .flatten()
-                .filter_map(|&s| self.get(s))
-                .filter(|n| q.matches(n))
-                .collect()
-        };
-        if found.is_empty() {
-            Err(QueryError::NoneMatch)
-        } else {
-            Ok(found)
-        }
-    }
-
-    /// Every notification of one receiver (control API), oldest first.
-    pub fn for_receiver(&self, receiver: &NxtEntityId) -> Vec<&Notification> {
-        self.by_receiver
-            .get(receiver)
-            .into_iter()
-            .flatten()
-            .filter_map(|&s| self.get(s))
-            .collect()
-    }
-
-    /// Every stored notification, oldest first.
-    pub fn iter(&self) -> impl Iterator<Item = &Notification> {
-        self.items.iter()
+impl From<NotificationBody> for StoredBody {
+    fn from(body: NotificationBody) -> Self {
+        StoredBody::Rendered(Box::new(body))
     }
 }
+
+/// A party as a notification body names it (`NotifiedParty`); `None`: a party the world does
+/// not know (only its id).
+pub(crate) fn notified_party(id: &NxtEntityId, p: Option<&Party>) -> NotifiedParty {
+    let field = |f: fn(&Party) -> &Option<String>| p.and_then(|p| f(p).clone());
+    NotifiedParty {
+        nxt_entity_id: id.as_str().to_owned(),
+        name: p.map(|p| p.name.clone()),
+        eori: field(|p| &p.eori),
+        tin: field(|p| &p.tin),
+        apcs: field(|p| &p.apcs_code),
+        duns: field(|p| &p.duns),
+        external_id: None,
+    }
+}
+
+/// An Alfapass number as bodies show it: all but its last two characters masked.
+pub(crate) fn mask(s: &str) -> String {
+    let n = s.chars().count();
+    s.chars()
+        .enumerate()
+        .map(|(i, c)| if i + 2 >= n { c } else { '*' })
+        .collect()
+}
+
+mod log;
+pub use log::NotificationLog;

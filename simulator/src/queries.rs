@@ -389,9 +389,9 @@ impl World {
         &self,
         receiver: &NxtEntityId,
         q: &NotificationQuery,
-    ) -> Result<Vec<&Notification>, QueryError> {
+    ) -> Result<Vec<Notification>, QueryError> {
         let cutoff = crate::world::earlier(self.now(), self.config().notification_retention);
-        let found: Vec<&Notification> = self
+        let found: Vec<Notification> = self
             .notifications()
             .query(receiver, q)?
             .into_iter()

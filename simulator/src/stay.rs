@@ -7,8 +7,7 @@ use crate::ids::{
 use crate::lights::{CommercialReleaseValue, Lights};
 use chrono::{DateTime, Utc};
 use cpu_contract::{
-    FullEmptyIndicator, IdentificationType, OperationType, PartyType, ReleaseRightStatus,
-    TerminalReleaseActionType,
+    IdentificationType, OperationType, PartyType, ReleaseRightStatus, TerminalReleaseActionType,
 };
 use serde::Serialize;
 
@@ -54,15 +53,6 @@ impl From<TerminalReleaseActionType> for TerminalAction {
     }
 }
 
-impl From<FullEmptyIndicator> for FullEmpty {
-    fn from(f: FullEmptyIndicator) -> Self {
-        match f {
-            FullEmptyIndicator::Full => Self::Full,
-            FullEmptyIndicator::Empty => Self::Empty,
-        }
-    }
-}
-
 impl TerminalAction {
     /// Name as in the request (`operationType` / `actionType`).
     pub fn as_str(self) -> &'static str {
@@ -77,14 +67,9 @@ impl TerminalAction {
     }
 }
 
-/// Full or empty (`fullEmptyIndicator`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-pub enum FullEmpty {
-    /// Full.
-    Full,
-    /// Empty.
-    Empty,
-}
+/// Full or empty: the contract's `fullEmptyIndicator` (`full` / `empty` on the wire), under the
+/// name the commands have always used.
+pub use cpu_contract::FullEmptyIndicator as FullEmpty;
 
 /// A terminal event as received, kept while it waits for the commercial release.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -311,9 +296,52 @@ pub struct HistoryEntry {
     /// Who acted (None for the clock).
     pub actor: Option<NxtEntityId>,
     /// What happened, e.g. "TerminalRelease Release" or "Customs RELEASED".
-    pub action: String,
+    pub action: HistoryAction,
     /// Reference of the call.
     pub public_reference_id: PublicReferenceId,
+}
+
+/// What a history line says happened, kept as a small value and written as text
+/// (`Display`, and a JSON string): "Ingestion Discharge", "TerminalRelease Release",
+/// "Customs RELEASED", "ReleaseRight Accept", "PickupRight Assign", "ReleaseRight Expired".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HistoryAction {
+    /// A terminal event applied to the stay.
+    Terminal(TerminalAction),
+    /// Customs set its light.
+    Customs(crate::lights::CustomsValue),
+    /// A release-right action.
+    ReleaseRight(cpu_contract::ActionType),
+    /// A pickup-right action.
+    PickupRight(cpu_contract::PickupRightActionType),
+    /// The release right expired.
+    ReleaseRightExpired,
+}
+
+impl std::fmt::Display for HistoryAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Terminal(a) => {
+                let label = match a {
+                    TerminalAction::Discharge
+                    | TerminalAction::GateIn
+                    | TerminalAction::GateOut => "Ingestion",
+                    _ => "TerminalRelease",
+                };
+                write!(f, "{label} {}", a.as_str())
+            }
+            Self::Customs(v) => write!(f, "Customs {v}"),
+            Self::ReleaseRight(a) => write!(f, "ReleaseRight {}", a.as_str()),
+            Self::PickupRight(a) => write!(f, "PickupRight {a:?}"),
+            Self::ReleaseRightExpired => f.write_str("ReleaseRight Expired"),
+        }
+    }
+}
+
+impl Serialize for HistoryAction {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
 
 /// A container's stay in a port, from the first message to its archive.

@@ -988,7 +988,6 @@ fn notifications_world() -> (Sim, PublicReferenceId) {
 
 fn query(s: &Sim, who: &str, q: NotificationQuery) -> Result<Vec<Notification>, QueryError> {
     s.w.query_notifications(&s.id(who), &q)
-        .map(|v| v.into_iter().cloned().collect())
 }
 
 #[test]

@@ -14,7 +14,9 @@ use dashmap::DashMap;
 use futures::future::LocalBoxFuture;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
+use sha2::{Digest, Sha256};
 use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Header a support token uses to act for another entity (id or name).
@@ -31,10 +33,11 @@ pub struct Authenticator {
     store: Store,
     quota: Option<DefaultKeyedRateLimiter<String>>,
     touched: DashMap<String, i64>,
-    /// Tokens checked recently (by SHA-256), so a busy caller costs no database round trip per
-    /// request. Entries live [`TOKEN_CACHE_TTL`]: a token revoked by the CLI (another process)
-    /// stops working within that time.
-    token_cache: DashMap<String, (TokenInfo, Instant)>,
+    /// Tokens checked recently (by their SHA-256, as raw bytes: the database's hex form would
+    /// cost an encoding and an allocation per request), so a busy caller costs no database
+    /// round trip per request. Entries live [`TOKEN_CACHE_TTL`]: a token revoked by the CLI
+    /// (another process) stops working within that time.
+    token_cache: DashMap<[u8; 32], (Arc<TokenInfo>, Instant)>,
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -66,19 +69,35 @@ impl Authenticator {
         &self,
         presented: &str,
     ) -> Result<Option<TokenInfo>, crate::store::StoreError> {
-        let key = crate::store::hash_secret(presented);
+        Ok(self
+            .checked_token(presented)
+            .await?
+            .map(|info| TokenInfo::clone(&info)))
+    }
+
+    /// [`Self::authenticate_token`], shared with the cache (no copy of the info per request).
+    async fn checked_token(
+        &self,
+        presented: &str,
+    ) -> Result<Option<Arc<TokenInfo>>, crate::store::StoreError> {
+        let key: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
         if let Some(hit) = self.token_cache.get(&key) {
             if hit.1.elapsed() < TOKEN_CACHE_TTL {
-                return Ok(Some(hit.0.clone()));
+                return Ok(Some(Arc::clone(&hit.0)));
             }
         }
-        let info = self.store.authenticate_token(presented).await?;
+        let info = self
+            .store
+            .authenticate_token(presented)
+            .await?
+            .map(Arc::new);
         match &info {
             Some(i) => {
                 if self.token_cache.len() >= TOKEN_CACHE_MAX {
                     self.token_cache.clear();
                 }
-                self.token_cache.insert(key, (i.clone(), Instant::now()));
+                self.token_cache
+                    .insert(key, (Arc::clone(i), Instant::now()));
             }
             None => {
                 self.token_cache.remove(&key);
@@ -130,7 +149,7 @@ impl Authenticator {
     async fn caller_of(&self, req: &HttpRequest) -> Result<Caller, ApiError> {
         let token = bearer(req).ok_or(ApiError::Unauthorized)?;
         let info = self
-            .authenticate_token(token)
+            .checked_token(token)
             .await?
             .ok_or(ApiError::Unauthorized)?;
         self.check_quota(&info.id)?;

@@ -216,6 +216,13 @@ pub enum ApiError {
         /// Seconds to wait.
         retry_after_secs: u64,
     },
+    /// The key's NxtPort budget had no slot within a synchronous call's wait (nothing was
+    /// sent): a 429 like NxtPort's own, with `Retry-After`.
+    #[error("the NxtPort call budget of this subscription key is spent; retry after {retry_after_secs} s")]
+    BudgetSpent {
+        /// Seconds to wait.
+        retry_after_secs: u64,
+    },
     /// The resource is not in a state that allows this action.
     #[error("{0}")]
     Conflict(String),
@@ -254,7 +261,7 @@ impl ApiError {
             Self::NotFound(_) => ErrorCode::NotFound,
             Self::ConnectionMissing => ErrorCode::ConnectionMissing,
             Self::ConnectionIncomplete(_) => ErrorCode::ConnectionIncomplete,
-            Self::RateLimited { .. } => ErrorCode::RateLimited,
+            Self::RateLimited { .. } | Self::BudgetSpent { .. } => ErrorCode::RateLimited,
             Self::UpstreamRejected { .. } => ErrorCode::UpstreamRejected,
             Self::UpstreamAuth => ErrorCode::UpstreamAuthFailed,
             Self::UpstreamUnavailable => ErrorCode::UpstreamUnavailable,
@@ -307,7 +314,7 @@ impl ResponseError for ApiError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::ConnectionMissing => StatusCode::CONFLICT,
             Self::ConnectionIncomplete(_) => StatusCode::CONFLICT,
-            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::RateLimited { .. } | Self::BudgetSpent { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::UpstreamRejected { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::UpstreamAuth => StatusCode::BAD_GATEWAY,
             Self::UpstreamUnavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -325,7 +332,8 @@ impl ResponseError for ApiError {
         }
         let mut resp = HttpResponse::build(self.status_code());
         if let Self::RateLimited { retry_after_secs }
-        | Self::BudgetUnavailable { retry_after_secs } = self
+        | Self::BudgetUnavailable { retry_after_secs }
+        | Self::BudgetSpent { retry_after_secs } = self
         {
             resp.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
         }
@@ -408,6 +416,23 @@ mod tests {
                 .get(header::RETRY_AFTER)
                 .map(|v| v.as_bytes()),
             Some(&b"3"[..])
+        );
+    }
+
+    #[test]
+    fn a_spent_nxtport_budget_is_a_429_with_retry_after() {
+        let e = ApiError::BudgetSpent {
+            retry_after_secs: 2,
+        };
+        assert_eq!(e.code(), ErrorCode::RateLimited);
+        assert!(body(&e).to_string().contains("budget"), "{}", body(&e));
+        let resp = e.error_response();
+        assert_eq!(resp.status(), 429);
+        assert_eq!(
+            resp.headers()
+                .get(header::RETRY_AFTER)
+                .map(|v| v.as_bytes()),
+            Some(&b"2"[..])
         );
     }
 }

@@ -14,7 +14,8 @@ mod nxtport;
 mod text;
 
 pub use nxtport::{Incomplete, NxtPortConnection, DEFAULT_PORT};
-pub use text::{Identifier, IngestionId};
+pub(crate) use text::text_type;
+pub use text::{bounded, Identifier, IngestionId};
 
 /// Vault kind of the entity's NxtPort CPu connection, shared by `PUT /v1/connections/nxtport`
 /// and the Data Sources terminal `nxtport`.

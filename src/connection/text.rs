@@ -1,8 +1,14 @@
-//! Bounded text fields of a connection, parsed (trimmed) at the edge.
+//! Bounded text fields, parsed (trimmed) at the edge: one shape, [`text_type!`], for the
+//! connection's fields here and the gateway's request fields (`gateway::domain`).
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-fn bounded(input: &str, what: &str, max: usize, valid: fn(char) -> bool) -> Result<String, String> {
+/// Trim `input` and check it: not empty, at most `max` characters, every one `valid`. The
+/// message names the field as `what`.
+pub fn bounded(
+    input: &str,
+    what: &str,
+    max: usize,
+    valid: fn(char) -> bool,
+) -> Result<String, String> {
     let s = input.trim();
     if s.is_empty() {
         return Err(format!("{what} must not be empty"));
@@ -18,6 +24,8 @@ fn bounded(input: &str, what: &str, max: usize, valid: fn(char) -> bool) -> Resu
     Ok(s.to_owned())
 }
 
+/// A newtype over a bounded text: `parse` (via [`bounded`]), `as_str`, and serde as a string
+/// that is parsed on the way in.
 macro_rules! text_type {
     ($(#[$doc:meta])* $name:ident, $what:literal, $max:expr, $valid:expr) => {
         $(#[$doc])*
@@ -27,7 +35,7 @@ macro_rules! text_type {
         impl $name {
             /// Parse (trimmed).
             pub fn parse(input: &str) -> Result<Self, String> {
-                bounded(input, $what, $max, $valid).map(Self)
+                $crate::connection::bounded(input, $what, $max, $valid).map(Self)
             }
 
             /// The text.
@@ -36,20 +44,21 @@ macro_rules! text_type {
             }
         }
 
-        impl Serialize for $name {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        impl ::serde::Serialize for $name {
+            fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 s.serialize_str(&self.0)
             }
         }
 
-        impl<'de> Deserialize<'de> for $name {
-            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let s = String::deserialize(d)?;
-                Self::parse(&s).map_err(serde::de::Error::custom)
+        impl<'de> ::serde::Deserialize<'de> for $name {
+            fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = <String as ::serde::Deserialize>::deserialize(d)?;
+                Self::parse(&s).map_err(::serde::de::Error::custom)
             }
         }
     };
 }
+pub(crate) use text_type;
 
 text_type!(
     /// An identifier or user name of a connection (client id, username).

@@ -98,7 +98,7 @@ impl FromRequest for Posted {
         Box::pin(async move {
             let signed = signed.await?;
             let form = form.await.map_err(|_| ConsoleError::BadForm)?.into_inner();
-            match form.get("csrf") {
+            match form.get(crate::http_edge::csrf::FIELD) {
                 Some(v) if same_secret(&signed.session.csrf, v) => Ok(Posted { signed, form }),
                 _ => Err(ConsoleError::Csrf),
             }

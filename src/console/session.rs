@@ -9,10 +9,9 @@
 
 use std::time::{Duration, Instant};
 
-use base64::Engine;
 use dashmap::DashMap;
-use rand::RngCore;
 
+pub use crate::http_edge::csrf::{random_token, same_secret};
 use crate::store::{hash_secret, Role, TokenInfo};
 
 /// Name of the session cookie.
@@ -23,18 +22,6 @@ pub const LOGIN_CSRF_COOKIE: &str = "cgw_console_login";
 pub const DEFAULT_TTL: Duration = Duration::from_secs(8 * 3600);
 /// Most sessions kept at once; expired ones are swept first, then the oldest go.
 const MAX_SESSIONS: usize = 10_000;
-
-/// 32 random bytes, URL-safe base64 (no padding).
-pub fn random_token() -> String {
-    let mut bytes = [0u8; 32];
-    rand::thread_rng().fill_bytes(&mut bytes);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
-
-/// Equal secrets (compares digests, so the time taken says nothing about the secret).
-pub fn same_secret(a: &str, b: &str) -> bool {
-    !a.is_empty() && hash_secret(a) == hash_secret(b)
-}
 
 /// One signed-in browser.
 #[derive(Debug, Clone)]
@@ -197,13 +184,5 @@ mod tests {
         let actor = s.actor();
         assert_eq!(actor.entity_id, "e2");
         assert!(actor.impersonation);
-    }
-
-    #[test]
-    fn csrf_values_compare_exactly() {
-        let a = random_token();
-        assert!(same_secret(&a, &a.clone()));
-        assert!(!same_secret(&a, &random_token()));
-        assert!(!same_secret("", ""));
     }
 }

@@ -141,7 +141,12 @@ pub async fn check(args: &CheckArgs) -> Report {
     );
 
     let db = super::redact_url(&settings.database_url());
-    let store = match crate::store::Store::connect(&settings.database_url()).await {
+    let store = match crate::store::Store::connect_with(
+        &settings.database_url(),
+        settings.database_max_connections,
+    )
+    .await
+    {
         Ok(store) => match store.ping().await {
             Ok(()) => {
                 report.push(

@@ -75,6 +75,10 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// `sqlite://...` or `postgres://...`; default `sqlite://<data_dir>/gateway.db`.
     pub database_url: Option<String>,
+    /// Connections in this process's database pool; default 8 on SQLite, 16 on PostgreSQL.
+    /// Raise it on PostgreSQL for many tenants (the server's `max_connections` must cover every
+    /// replica's pool).
+    pub database_max_connections: Option<u32>,
     /// Base64 of 32 random bytes: encrypts stored credentials. Required in uat/prd; generated
     /// into `<data_dir>/master.key` in sim mode when absent.
     #[serde(serialize_with = "redacted")]
@@ -258,6 +262,7 @@ impl Default for Settings {
             simulator_listen: SocketAddr::from(([127, 0, 0, 1], 8082)),
             data_dir: PathBuf::from(".cpu-gateway"),
             database_url: None,
+            database_max_connections: None,
             master_key: None,
             master_key_version: 1,
             retired_master_keys: Vec::new(),
@@ -382,6 +387,7 @@ const ENV_KEYS: &[&str] = &[
     "simulator_listen",
     "data_dir",
     "database_url",
+    "database_max_connections",
     "master_key",
     "master_key_version",
     "public_url",

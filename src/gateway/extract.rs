@@ -7,6 +7,7 @@
 use super::error::ApiError;
 use super::state::GatewayState;
 pub use crate::api::caller::{bearer, Caller, ACT_FOR_ENTITY};
+pub use crate::api::query::parse_json;
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
@@ -17,19 +18,6 @@ use serde::de::DeserializeOwned;
 /// A JSON body parsed into `T`; errors name the offending field (`releases[0].equipmentNumber`).
 #[derive(Debug)]
 pub struct ValidJson<T>(pub T);
-
-/// Parse `bytes` as `T`, mapping errors to the envelope (the field path and message come from
-/// [`crate::http_edge::json_failure`], shared with the simulator).
-pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    crate::http_edge::parse_json_body(bytes).map_err(|f| match f.field {
-        _ if f.syntax => ApiError::MalformedJson(format!("body is not valid JSON: {}", f.message)),
-        Some(field) => ApiError::InvalidField {
-            message: format!("{field}: {}", f.message),
-            field,
-        },
-        None => ApiError::MalformedJson(format!("body has the wrong shape: {}", f.message)),
-    })
-}
 
 impl<T: DeserializeOwned + 'static> FromRequest for ValidJson<T> {
     type Error = ApiError;
@@ -73,65 +61,5 @@ impl<T: DeserializeOwned + 'static> FromRequest for ValidJson<T> {
             }
             parse_json(&body).map(ValidJson)
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde::Deserialize;
-
-    #[derive(Debug, Deserialize)]
-    #[serde(rename_all = "camelCase", deny_unknown_fields)]
-    #[expect(dead_code, reason = "fields are only deserialized")]
-    struct Item {
-        equipment_number: cpu_simulator::EquipmentNumber,
-        count: u32,
-    }
-
-    #[derive(Debug, Deserialize)]
-    #[serde(rename_all = "camelCase", deny_unknown_fields)]
-    #[expect(dead_code, reason = "fields are only deserialized")]
-    struct Outer {
-        items: Vec<Item>,
-    }
-
-    fn err(body: &str) -> ApiError {
-        parse_json::<Outer>(body.as_bytes()).expect_err("must fail")
-    }
-
-    #[test]
-    fn field_paths_are_named() {
-        match err(
-            r#"{"items":[{"equipmentNumber":"MSCU1234566","count":1},{"equipmentNumber":"MSCU1234565","count":1}]}"#,
-        ) {
-            ApiError::InvalidField { field, message } => {
-                assert_eq!(field, "items[1].equipmentNumber");
-                assert!(message.contains("check digit"), "{message}");
-            }
-            other => panic!("{other:?}"),
-        }
-        match err(r#"{"items":[{"equipmentNumber":"MSCU1234566","count":"x"}]}"#) {
-            ApiError::InvalidField { field, .. } => assert_eq!(field, "items[0].count"),
-            other => panic!("{other:?}"),
-        }
-        match err(r#"{"items":[{"equipmentNumber":"MSCU1234566"}]}"#) {
-            ApiError::InvalidField { field, .. } => assert_eq!(field, "items[0].count"),
-            other => panic!("{other:?}"),
-        }
-        match err(r#"{}"#) {
-            ApiError::InvalidField { field, .. } => assert_eq!(field, "items"),
-            other => panic!("{other:?}"),
-        }
-        match err(r#"{"items":[], "extra": 1}"#) {
-            ApiError::InvalidField { field, .. } => assert_eq!(field, "extra"),
-            other => panic!("{other:?}"),
-        }
-    }
-
-    #[test]
-    fn malformed_json_is_its_own_code() {
-        assert!(matches!(err(r#"{"items": [}"#), ApiError::MalformedJson(_)));
-        assert!(matches!(err(r#"{"items": "#), ApiError::MalformedJson(_)));
     }
 }

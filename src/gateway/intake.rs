@@ -14,27 +14,47 @@ use crate::store::notifications::NewNotification;
 use crate::store::now_millis;
 use crate::store::outbox::AwaitingNotification;
 use chrono::{Duration as ChronoDuration, Utc};
-use cpu_contract::{NotificationDetail, NotificationsQuery};
+use cpu_contract::{Notification, NotificationDetail, NotificationsQuery, CPU_ASSET_ID};
 use std::sync::Arc;
 use std::time::Duration;
 
 /// Most gap polls per round (each is one NxtPort call).
 const GAP_POLLS_PER_ROUND: i64 = 20;
 
-/// The envelope of a polled notification (its `message`), or one rebuilt from the detail.
+/// The body of an envelope rebuilt from a stored notification whose `message` is not one.
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RebuiltBody<'a> {
+    release_id: Option<uuid::Uuid>,
+    message: &'a str,
+}
+
+/// The envelope of a polled notification (its `message`), or one rebuilt from the detail as the
+/// contract's [`Notification`] (the body keeps the release id and the message as it came).
 pub fn envelope_of(detail: &NotificationDetail) -> serde_json::Value {
     match serde_json::from_str::<serde_json::Value>(&detail.message) {
         Ok(v) if v.is_object() => v,
-        _ => serde_json::json!({
-            "id": detail.equipment_number,
-            "publicReferenceId": detail.public_reference_id,
-            "externalReferenceId": detail.external_reference_id,
-            "receiverId": detail.nxt_entity_id,
-            "timestamp": cpu_contract::lenient_utc::format(&detail.stored_on),
-            "type": detail.type_.as_str(),
-            "event": detail.event.as_str(),
-            "body": { "releaseId": detail.release_id, "message": detail.message },
-        }),
+        _ => {
+            let rebuilt = Notification {
+                asset_id: CPU_ASSET_ID.to_owned(),
+                id: detail.equipment_number.clone(),
+                public_reference_id: detail.public_reference_id.clone(),
+                external_reference_id: detail.external_reference_id.clone(),
+                receiver_id: detail.nxt_entity_id.clone(),
+                sender_id: None,
+                timestamp: detail.stored_on,
+                type_: detail.type_,
+                event: detail.event,
+                errors: Vec::new(),
+                warnings: Vec::new(),
+                body: RebuiltBody {
+                    release_id: detail.release_id,
+                    message: &detail.message,
+                },
+            };
+            // Strings, enums and a time only: serializing cannot fail (Null if it ever did).
+            serde_json::to_value(rebuilt).unwrap_or_default()
+        }
     }
 }
 
@@ -171,5 +191,41 @@ pub async fn run_pruner(state: Arc<GatewayState>) {
         if let Ok(depth) = state.store.outbox_depth().await {
             state.metrics.outbox_depth.set(depth);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cpu_contract::{NotificationEvent, NotificationType};
+
+    fn detail(message: &str) -> NotificationDetail {
+        NotificationDetail {
+            nxt_entity_id: "NXT-1".into(),
+            equipment_number: "MSCU1234565".into(),
+            public_reference_id: "ref-1".into(),
+            external_reference_id: None,
+            stored_on: chrono::DateTime::from_timestamp(1_714_557_600, 0).unwrap_or_default(),
+            message: message.into(),
+            type_: NotificationType::ReleaseRight,
+            event: NotificationEvent::Release,
+            release_id: None,
+        }
+    }
+
+    #[test]
+    fn a_message_that_is_an_envelope_is_kept_as_it_came() {
+        let d = detail(r#"{"publicReferenceId":"ref-1","extra":1}"#);
+        assert_eq!(envelope_of(&d)["extra"], 1);
+    }
+
+    #[test]
+    fn another_message_is_rebuilt_as_a_contract_envelope() {
+        let env = envelope_of(&detail("not json"));
+        let n: Notification = serde_json::from_value(env.clone()).expect("a contract envelope");
+        assert_eq!(n.public_reference_id, "ref-1");
+        assert_eq!(n.event, NotificationEvent::Release);
+        assert_eq!(n.body["message"], "not json");
+        assert!(env.get("externalReferenceId").is_none());
     }
 }

@@ -90,9 +90,10 @@ impl StoreArgs {
             ..Overrides::default()
         };
         let settings = Settings::load(self.config.as_deref(), &overrides)?;
-        let store = Store::connect(&settings.database_url())
-            .await
-            .context("opening the database")?;
+        let store =
+            Store::connect_with(&settings.database_url(), settings.database_max_connections)
+                .await
+                .context("opening the database")?;
         Ok((settings, store))
     }
 }
@@ -257,9 +258,10 @@ impl Application {
     /// Connect the store, bind `settings.listen` (port 0 in tests), start the embedded simulator
     /// in sim mode, spawn the delivery worker, the poller and the pruner, and build the server.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let store = Store::connect(&settings.database_url())
-            .await
-            .context("opening the database")?;
+        let store =
+            Store::connect_with(&settings.database_url(), settings.database_max_connections)
+                .await
+                .context("opening the database")?;
         let vault = vault_of(&settings, store.clone())?;
         let metrics = Metrics::new();
         let upstreams = Upstreams::new(&settings, vault.clone(), &metrics)?;
@@ -351,7 +353,9 @@ impl Application {
         let body_timeout = std::time::Duration::from_millis(state.settings.limits.body_timeout_ms);
         let console = web::Data::new(crate::console::Console::new(&state.public_url.read()));
         let console_routes = crate::console::configure(console, sources.clone());
+        let routes = Arc::new(edge::RoutePatterns::default());
         let server = HttpServer::new(move || {
+            let routes = Arc::clone(&routes);
             App::new()
                 .app_data(data.clone())
                 .app_data(auth.clone())
@@ -369,26 +373,21 @@ impl Application {
                         })
                     }
                 })
-                .wrap_fn(|req, srv| {
-                    // Access log and request counter. One pass over the route table per
-                    // request, shared by both; the span's fields and the log line are only
-                    // computed when INFO is enabled (RUST_LOG=warn makes them free).
+                .wrap_fn(move |req, srv| {
+                    // Access log and request counter. The route pattern is shared by both
+                    // (kept per static path, see RoutePatterns); the span's fields and the log
+                    // line are only computed when INFO is enabled (RUST_LOG=warn makes them free).
                     let started = std::time::Instant::now();
-                    let route = req.match_pattern();
-                    let route = route.as_deref().unwrap_or("unmatched");
+                    let route = routes.of(&req);
                     let span = tracing::info_span!(
                         "request",
                         method = %req.method(),
-                        route,
+                        route = &*route,
                         request_id = %uuid::Uuid::new_v4(),
                     );
-                    let counter = req.app_data::<web::Data<GatewayState>>().map(|s| {
-                        (
-                            s.metrics.requests.clone(),
-                            req.method().clone(),
-                            route.to_owned(),
-                        )
-                    });
+                    let counter = req
+                        .app_data::<web::Data<GatewayState>>()
+                        .map(|s| (s.metrics.requests.clone(), req.method().clone(), route));
                     let fut = span.in_scope(|| srv.call(req));
                     async move {
                         let res = fut.await?;
@@ -401,11 +400,7 @@ impl Application {
                         }
                         if let Some((requests, method, route)) = counter {
                             requests
-                                .with_label_values(&[
-                                    method.as_str(),
-                                    route.as_str(),
-                                    status.as_str(),
-                                ])
+                                .with_label_values(&[method.as_str(), &*route, status.as_str()])
                                 .inc();
                         }
                         Ok(res)

@@ -117,6 +117,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
 /// not document them yet, each with the error envelope:
 /// - every `/v1` operation: 400 (malformed query or body), 401 (token), 403 (role, or
 ///   `X-Act-For-Entity` without support), 404 (`X-Act-For-Entity` naming no entity), 429 (the
+///   NxtPort budget of the key had no slot in time, on calls that reach NxtPort; or the
 ///   caller's quota), 500;
 /// - with a request body: 408 (body deadline), 413 (size), 415 (content type);
 /// - calls that reach NxtPort or need the entity's connection (validations, release details,
@@ -170,7 +171,14 @@ fn edge_statuses(doc: &mut utoipa::openapi::OpenApi) {
                 add.extend([
                     ("403", "The token's role may not do this"),
                     ("404", "Not found (or X-Act-For-Entity names no entity)"),
-                    ("429", "Over the caller's quota; see Retry-After"),
+                    (
+                        "429",
+                        if upstream {
+                            "Over the caller's quota, or the key's NxtPort budget had no slot in time; see Retry-After"
+                        } else {
+                            "Over the caller's quota; see Retry-After"
+                        },
+                    ),
                 ]);
             }
             if op.request_body.is_some() {
@@ -209,7 +217,8 @@ fn input_patterns(doc: &mut utoipa::openapi::OpenApi) {
         ("equipmentNumber", "^[A-Z]{3}[UJZ][0-9]{7}$"),
         // UN/LOCODE: country, then three letters or digits 2-9.
         ("portLoCode", "^[A-Z]{2}[A-Z2-9]{3}$"),
-        ("terminalCode", "^[A-Za-z0-9]{1,10}$"),
+        // The lengths are the core's (`cpu_simulator::ids`): terminal code 16, Alfapass 20.
+        ("terminalCode", "^[A-Za-z0-9]{1,16}$"),
         // RFC 3339 in UTC, years 1970..=9999 (the seconds field stops at 59).
         ("releaseDateTimeUtc", UTC_PATTERN),
         ("timestamp", UTC_PATTERN),

@@ -94,6 +94,10 @@ impl Upstreams {
         if let Some(ms) = settings.budget.safety_margin_ms {
             budget.safety_margin = Duration::from_millis(ms);
         }
+        // A grant counts as in flight until its call's answer: longer than any call.
+        budget.in_flight_hold = budget.in_flight_hold.max(Duration::from_millis(
+            settings.nxtport.timeout_ms.saturating_mul(2),
+        ));
         let wait = metrics.limiter_wait.clone();
         let budgets = BudgetRegistry::new(budget)
             .map_err(|e| anyhow::anyhow!("budget: {e}"))?
@@ -240,6 +244,14 @@ pub fn api_error(e: NxtPortError) -> ApiError {
                 retry_after_secs: BUDGET_RETRY_AFTER_SECS,
             }
         }
+        // Spent, not broken: the caller hears what NxtPort itself answers when its 500
+        // calls per minute are used, a 429 with Retry-After (nothing was sent).
+        Answer::BudgetSpent => {
+            tracing::info!(error = %e, "synchronous call refused: the key's budget is spent");
+            ApiError::BudgetSpent {
+                retry_after_secs: BUDGET_RETRY_AFTER_SECS,
+            }
+        }
         Answer::Broken => match e {
             NxtPortError::InvalidRequest(_) | NxtPortError::Config(_) => {
                 ApiError::Internal(anyhow::anyhow!(e.to_string()))
@@ -256,7 +268,8 @@ pub fn api_error(e: NxtPortError) -> ApiError {
     }
 }
 
-/// `Retry-After` of a 503 when the shared budget cannot be consulted.
+/// `Retry-After` of a 503 when the shared budget cannot be consulted, and of a 429 when the
+/// key's budget had no slot within a synchronous call's wait.
 pub const BUDGET_RETRY_AFTER_SECS: u64 = 2;
 
 /// NxtPort's explanation of a rejection (ProblemDetails title/detail/errors, or the body).

@@ -17,6 +17,17 @@
 //!   refusal -> `failed` at once with NxtPort's message; anything transient, a refused
 //!   credential or an unreachable shared budget -> back to `queued` with exponential backoff;
 //!   after `delivery.max_attempts` -> `failed`.
+//! - Fencing: right before each HTTP send (after the budget slot and the token, so after any
+//!   wait) the worker makes sure its claim still holds: while the send, cut off by the request
+//!   timeout, ends well inside the lease the claim itself wrote (measured on the monotonic clock
+//!   from before the claim), nobody can have taken it back (only expired leases are taken back;
+//!   renewals never shorten one), so it sends at once; later (a long budget wait) it confirms
+//!   its claim in the database — same owner, same generation (`attempts` at the claim) — and
+//!   extends the lease to now + `nxtport.timeout_ms` + `delivery.lease_secs`; a claim that was
+//!   taken back is withdrawn unsent. Outcomes are recorded with the same
+//!   generation. A later claimer can therefore only send after the previous generation's last
+//!   confirmed lease ran out, and every send of that generation started right after its
+//!   confirmation and is cut off by the request timeout well before then.
 //! - Delivery is at-least-once: an operation whose replica died after sending is sent again
 //!   with the same `External-Reference-Id` (see docs/ASSUMPTIONS.md, "Gateway").
 
@@ -24,7 +35,7 @@ use super::state::GatewayState;
 use super::upstream::LinkError;
 use crate::nxtport::classify::{classify as meaning, Answer};
 use crate::nxtport::RetryPolicy;
-use crate::nxtport::{CallOptions, NxtPortError};
+use crate::nxtport::{CallOptions, NxtPortError, SendGuard};
 use crate::store::now_millis;
 use crate::store::outbox::{Operation, OperationKind};
 use cpu_contract::{IngestionRequest, TerminalReleaseRequest};
@@ -32,6 +43,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;
+use tokio::time::Instant;
 
 /// What became of one delivery attempt.
 #[derive(Debug, PartialEq, Eq)]
@@ -90,6 +102,9 @@ pub async fn run(state: Arc<GatewayState>) {
             .filter(|(_, n)| **n >= per_entity)
             .map(|(e, _)| e.clone())
             .collect();
+        // Taken before the lease is computed: the claim's lease ends no earlier than
+        // `claimed_at + lease` on this process's monotonic clock.
+        let claimed_at = Instant::now();
         let claimed = if free == 0 {
             Vec::new()
         } else {
@@ -118,7 +133,7 @@ pub async fn run(state: Arc<GatewayState>) {
             *in_flight.lock().entry(entity.clone()).or_default() += 1;
             let in_flight = Arc::clone(&in_flight);
             tokio::spawn(async move {
-                deliver(&state, &owner, op).await;
+                deliver(&state, &owner, op, claimed_at).await;
                 {
                     let mut map = in_flight.lock();
                     if let Some(n) = map.get_mut(&entity) {
@@ -167,8 +182,10 @@ async fn housekeeping(state: &GatewayState, owner: &str, lease_ms: i64) {
 }
 
 /// Deliver one claimed operation and record the outcome (only while `owner` holds its lease).
-pub async fn deliver(state: &GatewayState, owner: &str, op: Operation) {
-    let outcome = attempt(state, &op).await;
+/// `claimed_at`: an instant taken before the claim's lease was computed.
+pub async fn deliver(state: &GatewayState, owner: &str, op: Operation, claimed_at: Instant) {
+    let outcome = attempt(state, owner, &op, claimed_at).await;
+    let generation = op.attempts;
     let max = i64::from(state.settings.delivery.max_attempts);
     let result = match &outcome {
         Outcome::Sent(reference) => {
@@ -180,7 +197,10 @@ pub async fn deliver(state: &GatewayState, owner: &str, op: Operation) {
                 .observe(latency);
             state.metrics.outbox_depth.dec();
             tracing::info!(operation = %op.id, public_reference_id = %reference, "operation sent");
-            state.store.mark_sent(&op.id, owner, reference).await
+            state
+                .store
+                .mark_sent(&op.id, owner, generation, reference)
+                .await
         }
         Outcome::Retry(error) | Outcome::RetryAfter(error, _) if op.attempts >= max => {
             state.metrics.outbox_depth.dec();
@@ -190,6 +210,7 @@ pub async fn deliver(state: &GatewayState, owner: &str, op: Operation) {
                 .mark_failed(
                     &op.id,
                     owner,
+                    generation,
                     &format!("gave up after {} attempts: {error}", op.attempts),
                 )
                 .await
@@ -208,13 +229,22 @@ pub async fn deliver(state: &GatewayState, owner: &str, op: Operation) {
             tracing::info!(operation = %op.id, attempts = op.attempts, retry_in_ms = delay, %error, "operation will be retried");
             state
                 .store
-                .mark_retry(&op.id, owner, error, now_millis() + delay as i64)
+                .mark_retry(
+                    &op.id,
+                    owner,
+                    generation,
+                    error,
+                    now_millis() + delay as i64,
+                )
                 .await
         }
         Outcome::Failed(error) => {
             state.metrics.outbox_depth.dec();
             tracing::warn!(operation = %op.id, %error, "operation rejected");
-            state.store.mark_failed(&op.id, owner, error).await
+            state
+                .store
+                .mark_failed(&op.id, owner, generation, error)
+                .await
         }
     };
     match result {
@@ -268,7 +298,9 @@ pub fn classify(e: &NxtPortError) -> Outcome {
         Answer::Credentials => {
             Outcome::Retry(format!("NxtPort refused the entity's credentials: {e}"))
         }
-        Answer::BudgetUnavailable => Outcome::Retry(format!("waiting for the budget: {e}")),
+        Answer::BudgetUnavailable | Answer::BudgetSpent => {
+            Outcome::Retry(format!("waiting for the budget: {e}"))
+        }
         Answer::Transient {
             retry_after: Some(after),
         } => Outcome::RetryAfter(e.to_string(), after),
@@ -276,7 +308,60 @@ pub fn classify(e: &NxtPortError) -> Outcome {
     }
 }
 
-async fn attempt(state: &GatewayState, op: &Operation) -> Outcome {
+/// Whether a send starting now ends (request timeout included) before the claim's own lease
+/// (`lease` from `claimed_at`) runs out, with `margin` to spare: then no one else can hold the
+/// claim while it runs, and the database need not be asked.
+fn inside_claim_lease(claimed_at: Instant, lease: Duration, timeout: Duration) -> bool {
+    let margin = (lease / 10).max(Duration::from_secs(1));
+    claimed_at.elapsed() + timeout + margin <= lease
+}
+
+/// Right before each send: a claim whose own lease outlasts the send goes ahead; an older one
+/// confirms its claim (owner and generation) and extends its lease; a claim that was taken back
+/// withdraws the call.
+fn lease_guard(
+    state: &GatewayState,
+    owner: &str,
+    op: &Operation,
+    claimed_at: Instant,
+) -> SendGuard {
+    let store = state.store.clone();
+    let claim_lease = Duration::from_secs(state.settings.delivery.lease_secs);
+    let timeout = Duration::from_millis(state.settings.nxtport.timeout_ms);
+    // The send that follows is cut off by the request timeout: the lease outlives it by a
+    // whole lease.
+    let lease_ms = state
+        .settings
+        .delivery
+        .lease_secs
+        .saturating_mul(1000)
+        .saturating_add(state.settings.nxtport.timeout_ms);
+    let lease_ms = i64::try_from(lease_ms).unwrap_or(i64::MAX);
+    let (id, owner, generation) = (op.id.clone(), owner.to_owned(), op.attempts);
+    SendGuard(Arc::new(move || {
+        let (store, id, owner) = (store.clone(), id.clone(), owner.clone());
+        Box::pin(async move {
+            if inside_claim_lease(claimed_at, claim_lease, timeout) {
+                return Ok(());
+            }
+            match store
+                .confirm_lease(&id, &owner, generation, now_millis() + lease_ms)
+                .await
+            {
+                Ok(true) => Ok(()),
+                Ok(false) => Err("the lease of this operation was taken over".to_owned()),
+                Err(e) => Err(format!("could not confirm the lease: {e}")),
+            }
+        })
+    }))
+}
+
+async fn attempt(
+    state: &GatewayState,
+    owner: &str,
+    op: &Operation,
+    claimed_at: Instant,
+) -> Outcome {
     let link = match state.upstreams.link(&op.entity_id).await {
         Ok(link) => link,
         Err(LinkError::Missing) => {
@@ -284,7 +369,8 @@ async fn attempt(state: &GatewayState, op: &Operation) -> Outcome {
         }
         Err(e) => return Outcome::Retry(e.to_string()),
     };
-    let options = CallOptions::with_reference(op.id.clone());
+    let options = CallOptions::with_reference(op.id.clone())
+        .guarded(lease_guard(state, owner, op, claimed_at));
     let result = match op.kind {
         OperationKind::TerminalRelease => {
             let body: TerminalReleaseRequest = match serde_json::from_value(op.payload.clone()) {
@@ -395,5 +481,21 @@ mod tests {
             backoff(1, 1000, 300_000, Some(Duration::from_secs(9_999))),
             300_000
         );
+    }
+
+    /// On tokio's paused clock: a claim sends without asking the database only while the send,
+    /// cut off by its timeout, ends inside the claim's own lease with a margin (here 30 s
+    /// lease, 15 s timeout, 3 s margin: for 12 s after the claim); then it must confirm.
+    #[tokio::test(start_paused = true)]
+    async fn a_claim_skips_the_confirmation_only_while_its_own_lease_outlasts_the_send() {
+        let (lease, timeout) = (Duration::from_secs(30), Duration::from_secs(15));
+        let claimed_at = Instant::now();
+        assert!(inside_claim_lease(claimed_at, lease, timeout));
+        tokio::time::advance(Duration::from_secs(12)).await;
+        assert!(inside_claim_lease(claimed_at, lease, timeout));
+        tokio::time::advance(Duration::from_millis(1)).await;
+        assert!(!inside_claim_lease(claimed_at, lease, timeout));
+        // A timeout as long as the lease: always confirmed.
+        assert!(!inside_claim_lease(Instant::now(), lease, lease));
     }
 }

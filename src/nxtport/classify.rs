@@ -22,6 +22,8 @@ pub enum Answer {
     },
     /// The shared budget (Redis) cannot be consulted: nothing was sent.
     BudgetUnavailable,
+    /// The key's budget had no slot within a synchronous call's wait: nothing was sent.
+    BudgetSpent,
     /// The entity's credentials, token, subscription key or ingestion id were refused:
     /// heals when the connection is fixed.
     Credentials,
@@ -53,6 +55,7 @@ pub fn classify(e: &NxtPortError) -> Answer {
     match e {
         NxtPortError::RetriesExhausted { last, .. } => classify(last),
         NxtPortError::Budget(_) => Answer::BudgetUnavailable,
+        NxtPortError::BudgetSpent(_) => Answer::BudgetSpent,
         NxtPortError::Token { .. } if e.is_transient() => Answer::Transient { retry_after: None },
         NxtPortError::Token { .. } => Answer::Credentials,
         NxtPortError::Transport { .. } => Answer::Transient { retry_after: None },
@@ -194,6 +197,10 @@ mod tests {
         assert_eq!(
             classify(&NxtPortError::Budget("redis down".into())),
             Answer::BudgetUnavailable
+        );
+        assert_eq!(
+            classify(&NxtPortError::BudgetSpent("no slot within 5 s".into())),
+            Answer::BudgetSpent
         );
     }
 }

@@ -15,11 +15,12 @@ pub use token::DEFAULT_SCOPE;
 
 pub use client::{
     CallEvent, CallObserver, CallOptions, Environment, NxtPortClient, NxtPortConfig,
-    NxtPortCredentials, NxtPortError, Timeouts,
+    NxtPortCredentials, NxtPortError, SendGuard, Timeouts,
 };
 pub use clients::NxtPortClients;
 pub use limiter::{
     Budget, BudgetAlgorithm, BudgetConfig, BudgetError, BudgetMetrics, BudgetRegistry, Priority,
+    Slot,
 };
 pub use retry::RetryPolicy;
 pub use shared_budget::RedisBudgetStore;

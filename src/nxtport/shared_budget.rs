@@ -37,10 +37,16 @@ use super::limiter::{BudgetConfig, BudgetError, Priority};
 
 /// Grants `0` or answers how many milliseconds to wait. Atomic (one script).
 /// KEYS: window, pause, gate. ARGV: limit of this priority, window ms, member, calls (the hard
-/// cap), lend horizon ms (0: no borrowing), 1 for an interactive caller.
+/// cap), lend horizon ms (0: no borrowing), 1 for an interactive caller, hold ms (a grant is
+/// scored `now + hold` until [`SETTLE`] re-scores it at the call's completion; 0: scored `now`),
+/// now in ms or `-` for Redis's `TIME` (tests inject a clock).
 const TAKE: &str = r#"
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = tonumber(ARGV[8])
+if now == nil then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local hold = tonumber(ARGV[7])
 local paused = redis.call('PTTL', KEYS[2])
 if paused > 0 then return paused end
 local window = tonumber(ARGV[2])
@@ -51,8 +57,8 @@ local calls = tonumber(ARGV[4])
 local lend = tonumber(ARGV[5])
 local interactive = ARGV[6] == '1'
 if n < limit then
-  redis.call('ZADD', KEYS[1], now, ARGV[3])
-  redis.call('PEXPIRE', KEYS[1], window + 1000)
+  redis.call('ZADD', KEYS[1], now + hold, ARGV[3])
+  redis.call('PEXPIRE', KEYS[1], window + hold + 1000)
   if interactive then redis.call('DEL', KEYS[3]) end
   return 0
 end
@@ -78,14 +84,29 @@ if n >= calls then
   full = tonumber(oldest[2]) + window - now
 end
 if full <= 0 and wait <= lend then
-  redis.call('ZADD', KEYS[1], now, ARGV[3])
-  redis.call('PEXPIRE', KEYS[1], window + 1000)
+  redis.call('ZADD', KEYS[1], now + hold, ARGV[3])
+  redis.call('PEXPIRE', KEYS[1], window + hold + 1000)
   return 0
 end
 wait = wait - lend
 if full > wait then wait = full end
 if wait < 1 then wait = 1 end
 return wait
+"#;
+
+/// A granted call completed: its grant now counts from this instant (Redis's `TIME`), so it
+/// stays in the window until `window` after the answer came back. KEYS: window. ARGV: member,
+/// now in ms or `-` for Redis's `TIME`.
+const SETTLE: &str = r#"
+local now = tonumber(ARGV[2])
+if now == nil then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) then
+  redis.call('ZADD', KEYS[1], 'XX', now, ARGV[1])
+end
+return 0
 "#;
 
 /// Extends (never shortens) the pause of a key.
@@ -101,11 +122,16 @@ pub struct RedisBudgetStore {
     client: redis::Client,
     manager: tokio::sync::Mutex<Option<ConnectionManager>>,
     take: redis::Script,
+    settle: redis::Script,
     pause: redis::Script,
     prefix: String,
     timeout: Duration,
     last_error: Mutex<Option<String>>,
+    clock: Option<Clock>,
 }
+
+/// An injected clock for the windows (unix ms); without one, Redis's own `TIME`.
+pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
 
 impl std::fmt::Debug for RedisBudgetStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -120,16 +146,45 @@ impl RedisBudgetStore {
     /// A store at `url` (`redis://host:port/db`), keys under `prefix`. Does not connect yet:
     /// a gateway starts while Redis is down (and says so in `/ready`).
     pub fn new(url: &str, prefix: &str, timeout: Duration) -> Result<Arc<Self>, String> {
+        Self::build(url, prefix, timeout, None).map(Arc::new)
+    }
+
+    /// [`Self::new`] whose windows run on `clock` instead of Redis's `TIME` (tests: time moved
+    /// by hand, nothing sleeps). Pauses (an upstream 429) still expire on Redis's time.
+    pub fn with_clock(
+        url: &str,
+        prefix: &str,
+        timeout: Duration,
+        clock: Clock,
+    ) -> Result<Arc<Self>, String> {
+        Self::build(url, prefix, timeout, Some(clock)).map(Arc::new)
+    }
+
+    fn build(
+        url: &str,
+        prefix: &str,
+        timeout: Duration,
+        clock: Option<Clock>,
+    ) -> Result<Self, String> {
         let client = redis::Client::open(url).map_err(|e| format!("redis_url: {e}"))?;
-        Ok(Arc::new(Self {
+        Ok(Self {
             client,
             manager: tokio::sync::Mutex::new(None),
             take: redis::Script::new(TAKE),
+            settle: redis::Script::new(SETTLE),
             pause: redis::Script::new(PAUSE),
             prefix: prefix.to_owned(),
             timeout,
             last_error: Mutex::new(None),
-        }))
+            clock,
+        })
+    }
+
+    /// The injected time, or `-` (Redis's `TIME`).
+    fn now_arg(&self) -> String {
+        self.clock
+            .as_ref()
+            .map_or_else(|| "-".to_owned(), |clock| clock().to_string())
     }
 
     async fn connection(&self) -> Result<ConnectionManager, BudgetError> {
@@ -161,15 +216,18 @@ impl RedisBudgetStore {
         format!("{}{key_id}:{what}", self.prefix)
     }
 
-    /// Take a slot for `priority` now (`None`), or learn how long to wait (`Some`).
+    /// Take a slot for `priority` now (`Ok(member)`, the grant's name in the window), or learn
+    /// how long to wait (`Err`). With a non-zero `hold` the grant counts as `hold` in the future
+    /// until [`Self::settle`] re-scores it at the call's completion.
     pub async fn try_take(
         &self,
         key_id: &str,
         config: &BudgetConfig,
         priority: Priority,
-    ) -> Result<Option<Duration>, BudgetError> {
+        hold: Duration,
+    ) -> Result<Result<String, Duration>, BudgetError> {
         let mut conn = self.connection().await?;
-        let member: u128 = rand::thread_rng().gen();
+        let member = format!("{:032x}", rand::thread_rng().gen::<u128>());
         let window = u64::try_from(config.window().as_millis()).unwrap_or(u64::MAX);
         let lend = match priority {
             Priority::Interactive => 0,
@@ -182,16 +240,40 @@ impl RedisBudgetStore {
             .key(self.key(key_id, "gate"))
             .arg(config.limit(priority).max(1))
             .arg(window)
-            .arg(format!("{member:032x}"))
+            .arg(&member)
             .arg(config.calls)
             .arg(lend)
-            .arg(u8::from(priority == Priority::Interactive));
+            .arg(u8::from(priority == Priority::Interactive))
+            .arg(u64::try_from(hold.as_millis()).unwrap_or(u64::MAX))
+            .arg(self.now_arg());
         let answer: i64 = tokio::time::timeout(self.timeout, invocation.invoke_async(&mut conn))
             .await
             .map_err(|_| self.failed("no answer in time".into()))?
             .map_err(|e| self.failed(e.to_string()))?;
         *self.last_error.lock() = None;
-        Ok((answer > 0).then(|| Duration::from_millis(answer.unsigned_abs())))
+        if answer > 0 {
+            return Ok(Err(Duration::from_millis(answer.unsigned_abs())));
+        }
+        Ok(Ok(member))
+    }
+
+    /// The call of grant `member` completed: from now on it counts from this instant. Best
+    /// effort: a grant never settled keeps its `hold` (it leaves the window later, never
+    /// earlier).
+    pub async fn settle(&self, key_id: &str, member: &str) {
+        let Ok(mut conn) = self.connection().await else {
+            return;
+        };
+        let mut invocation = self.settle.prepare_invoke();
+        invocation
+            .key(self.key(key_id, "window"))
+            .arg(member)
+            .arg(self.now_arg());
+        let result: Result<Result<i64, _>, _> =
+            tokio::time::timeout(self.timeout, invocation.invoke_async(&mut conn)).await;
+        if !matches!(result, Ok(Ok(_))) {
+            tracing::debug!("could not settle a grant of the shared budget (it leaves later)");
+        }
     }
 
     /// Hold every replica's calls of this key for `duration` (an upstream 429).

@@ -1,18 +1,34 @@
-//! What every sandbox page shares: the error type, rendering, the same-site check on forms,
-//! the world the browser picked (a cookie; the default world otherwise), and the header
-//! ([`Chrome`]: clock, world picker, navigation, and the version the page script polls).
+//! What every sandbox page shares: the error type, rendering, the checks on forms (same site,
+//! the CSRF double-submit token: [`SandboxForm`]), the world the browser picked (a cookie; the
+//! default world otherwise), and the header ([`Chrome`]: clock, world picker, navigation, the
+//! form token, and the version the page script polls).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
+use actix_web::body::MessageBody;
 use actix_web::cookie::{Cookie, SameSite};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::{header, StatusCode};
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::middleware::Next;
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest, HttpResponse};
 use askama::Template;
+use futures::future::LocalBoxFuture;
 
+use crate::http_edge::csrf::{self, DoubleSubmit};
 use crate::simulate::state::{SimState, WorldHandle, DEFAULT_WORLD};
 
 /// Cookie naming the world the sandbox shows.
 pub const WORLD_COOKIE: &str = "cpu_sandbox_world";
+
+/// The sandbox forms' CSRF token: a double-submit cookie (the simulator has no sessions), set
+/// on the first page a browser opens and carried back by every form.
+pub const CSRF: DoubleSubmit = DoubleSubmit {
+    cookie: "cpu_sandbox_csrf",
+    path: "/",
+    max_age_secs: None,
+    secure: false,
+};
 
 /// Why a sandbox request failed; a refused action re-displays the page with the message.
 #[derive(Debug, thiserror::Error)]
@@ -21,15 +37,29 @@ pub enum SandboxError {
     NotFound(String),
     #[error("cross-site form refused")]
     CrossSite,
+    /// A form without this browser's CSRF token (or with another one): nothing changed.
+    #[error("form refused")]
+    Csrf,
+    /// A body that is not a form.
+    #[error("the form could not be read")]
+    BadForm,
     #[error("internal error")]
     Internal(String),
+}
+
+#[derive(Template)]
+#[template(path = "sandbox/error.html")]
+struct ErrorPage<'a> {
+    title: &'a str,
+    message: &'a str,
 }
 
 impl actix_web::ResponseError for SandboxError {
     fn status_code(&self) -> StatusCode {
         match self {
             SandboxError::NotFound(_) => StatusCode::NOT_FOUND,
-            SandboxError::CrossSite => StatusCode::FORBIDDEN,
+            SandboxError::CrossSite | SandboxError::Csrf => StatusCode::FORBIDDEN,
+            SandboxError::BadForm => StatusCode::BAD_REQUEST,
             SandboxError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -37,13 +67,94 @@ impl actix_web::ResponseError for SandboxError {
         if let SandboxError::Internal(e) = self {
             tracing::error!(error = %e, "sandbox internal error");
         }
-        let msg = match self {
-            SandboxError::Internal(_) => "internal error".to_owned(),
-            other => other.to_string(),
+        let (title, message) = match self {
+            SandboxError::NotFound(m) => ("Not found", m.as_str()),
+            SandboxError::CrossSite => (
+                "Form refused",
+                "This form was sent from another site. Nothing was changed.",
+            ),
+            SandboxError::Csrf => (
+                "Form refused",
+                "This form was not sent from a sandbox page of this browser (its form token is missing or wrong). Nothing was changed; reload the page and try again.",
+            ),
+            SandboxError::BadForm => (
+                "Form refused",
+                "The form could not be read (too large, or not a form). Nothing was changed.",
+            ),
+            SandboxError::Internal(_) => (
+                "Something went wrong",
+                "The sandbox could not complete this request; it has been logged.",
+            ),
         };
+        let html = ErrorPage { title, message }
+            .render()
+            .unwrap_or_else(|_| message.to_owned());
         HttpResponse::build(self.status_code())
-            .content_type("text/plain; charset=utf-8")
-            .body(msg)
+            .content_type("text/html; charset=utf-8")
+            .body(html)
+    }
+}
+
+/// The token this request's page gives its forms (set by [`issue_csrf`]).
+#[derive(Clone)]
+struct IssuedCsrf(String);
+
+/// Middleware of the sandbox pages: a browser without a (well-formed) token cookie gets one.
+pub async fn issue_csrf(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> std::result::Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let fresh = match CSRF.current(req.request()) {
+        Some(_) => None,
+        None => {
+            let token = csrf::random_token();
+            req.extensions_mut().insert(IssuedCsrf(token.clone()));
+            Some(token)
+        }
+    };
+    let mut res = next.call(req).await?;
+    if let Some(token) = fresh {
+        res.response_mut().add_cookie(&CSRF.cookie_of(token))?;
+    }
+    Ok(res)
+}
+
+/// The token the forms of this request's page carry.
+pub fn csrf_token(req: &HttpRequest) -> String {
+    req.extensions()
+        .get::<IssuedCsrf>()
+        .map(|t| t.0.clone())
+        .or_else(|| CSRF.current(req))
+        .unwrap_or_default()
+}
+
+/// The fields of a sandbox form, sent from this site with this browser's CSRF token
+/// (otherwise 403 and nothing changes).
+#[derive(Debug)]
+pub struct SandboxForm(pub HashMap<String, String>);
+
+impl std::ops::Deref for SandboxForm {
+    type Target = HashMap<String, String>;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl FromRequest for SandboxForm {
+    type Error = SandboxError;
+    type Future = LocalBoxFuture<'static, Result<Self>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let form = web::Form::<HashMap<String, String>>::from_request(req, payload);
+        let req = req.clone();
+        Box::pin(async move {
+            same_site(&req)?;
+            let form = form.await.map_err(|_| SandboxError::BadForm)?.into_inner();
+            if !CSRF.check(&req, form.get(csrf::FIELD).map(String::as_str)) {
+                return Err(SandboxError::Csrf);
+            }
+            Ok(SandboxForm(form))
+        })
     }
 }
 
@@ -68,7 +179,7 @@ pub fn see_other(location: &str) -> HttpResponse {
 }
 
 /// Refuse forms a browser marks as sent from another site.
-pub fn same_site(req: &HttpRequest) -> Result<()> {
+fn same_site(req: &HttpRequest) -> Result<()> {
     match req
         .headers()
         .get("Sec-Fetch-Site")
@@ -148,11 +259,18 @@ pub struct Chrome {
     pub default_world: bool,
     /// Every world, the default first.
     pub worlds: Vec<WorldChoice>,
+    /// The CSRF token every form of the page carries.
+    pub csrf: String,
 }
 
 impl Chrome {
     /// The header for world `w`.
-    pub fn new(state: &SimState, w: &WorldHandle, active: &'static str) -> Chrome {
+    pub fn new(
+        req: &HttpRequest,
+        state: &SimState,
+        w: &WorldHandle,
+        active: &'static str,
+    ) -> Chrome {
         let mut worlds: Vec<WorldChoice> = state
             .all_worlds()
             .into_iter()
@@ -180,6 +298,7 @@ impl Chrome {
             world_id: w.id().to_owned(),
             default_world: w.id() == DEFAULT_WORLD,
             worlds,
+            csrf: csrf_token(req),
         }
     }
 }

@@ -128,7 +128,7 @@ pub async fn deliveries(req: HttpRequest, state: web::Data<SimState>) -> Result<
     render(
         StatusCode::OK,
         &DeliveriesPage {
-            chrome: Chrome::new(&state, &w, "deliveries"),
+            chrome: Chrome::new(&req, &state, &w, "deliveries"),
             error: None,
             deliveries,
             hooks,

@@ -2,16 +2,25 @@
 //! a delay or a dropped connection (the next N calls, or a fraction of them), list the active
 //! faults, clear them. Checked by the same [`Fault::problem`] as `POST /simulator/v1/faults`.
 
-use std::collections::HashMap;
-
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
-use super::chrome::{render, same_site, see_other, world, Chrome, Result};
+use super::chrome::{render, see_other, world, Chrome, Result, SandboxForm};
+use crate::http_edge::forms::FormState;
 use crate::simulate::state::{Fault, SimState, WorldHandle};
 
-type Form = web::Form<HashMap<String, String>>;
+/// The add form's name and inputs (a refusal names one of them).
+const FORM: &str = "fault";
+const INPUTS: [&str; 7] = [
+    "path",
+    "method",
+    "status",
+    "latency_ms",
+    "drop",
+    "count",
+    "fraction",
+];
 
 /// One active fault as the table shows it.
 pub struct FaultRow {
@@ -21,9 +30,9 @@ pub struct FaultRow {
     applies: String,
 }
 
-/// The add form as typed, and its messages after a 400.
+/// The add form's fields, trimmed.
 #[derive(Default)]
-pub struct FaultForm {
+struct FaultForm {
     path: String,
     method: String,
     status: String,
@@ -31,17 +40,6 @@ pub struct FaultForm {
     drop: bool,
     count: String,
     fraction: String,
-    /// (field, message)
-    error: Option<(&'static str, String)>,
-}
-
-impl FaultForm {
-    fn error_for(&self, field: &str) -> Option<&str> {
-        self.error
-            .as_ref()
-            .filter(|(f, _)| *f == field)
-            .map(|(_, m)| m.as_str())
-    }
 }
 
 #[derive(Template)]
@@ -51,7 +49,8 @@ struct FaultsPage {
     error: Option<String>,
     notice: Option<&'static str>,
     faults: Vec<FaultRow>,
-    form: FaultForm,
+    /// The add form after a refusal (its values as typed, the message at its input).
+    form: FormState,
     methods: [&'static str; 4],
 }
 
@@ -81,17 +80,18 @@ fn row(f: &Fault) -> FaultRow {
 }
 
 fn page(
+    req: &HttpRequest,
     state: &SimState,
     w: &WorldHandle,
     status: StatusCode,
-    form: FaultForm,
+    form: FormState,
     notice: Option<&'static str>,
 ) -> Result<HttpResponse> {
     let faults = w.faults().iter().map(row).collect();
     render(
         status,
         &FaultsPage {
-            chrome: Chrome::new(state, w, "faults"),
+            chrome: Chrome::new(req, state, w, "faults"),
             error: None,
             notice,
             faults,
@@ -120,11 +120,14 @@ pub async fn faults(
         Some("cleared") => Some("Every fault removed."),
         _ => None,
     };
-    let form = FaultForm {
-        path: "/".into(),
-        ..FaultForm::default()
-    };
-    page(&state, &w, StatusCode::OK, form, notice)
+    page(
+        &req,
+        &state,
+        &w,
+        StatusCode::OK,
+        FormState::default(),
+        notice,
+    )
 }
 
 /// The fault a form describes, or the field and what is wrong with it.
@@ -173,15 +176,18 @@ fn parse(form: &FaultForm) -> std::result::Result<Fault, (&'static str, String)>
 
 /// `POST /sandbox/faults`: inject one fault; the form again with the field's message on 400.
 #[tracing::instrument(skip_all)]
-pub async fn add(req: HttpRequest, state: web::Data<SimState>, form: Form) -> Result<HttpResponse> {
-    same_site(&req)?;
+pub async fn add(
+    req: HttpRequest,
+    state: web::Data<SimState>,
+    form: SandboxForm,
+) -> Result<HttpResponse> {
     let w = world(&req, &state)?;
     let get = |k: &str| {
         form.get(k)
             .map(|v| v.trim().chars().take(200).collect::<String>())
             .unwrap_or_default()
     };
-    let mut typed = FaultForm {
+    let typed = FaultForm {
         path: get("path"),
         method: get("method").to_ascii_uppercase(),
         status: get("status"),
@@ -189,24 +195,26 @@ pub async fn add(req: HttpRequest, state: web::Data<SimState>, form: Form) -> Re
         drop: form.contains_key("drop"),
         count: get("count"),
         fraction: get("fraction"),
-        error: None,
     };
     match parse(&typed) {
         Ok(fault) => {
             w.add_fault(fault);
             Ok(see_other("/sandbox/faults?done=added"))
         }
-        Err(e) => {
-            typed.error = Some(e);
-            page(&state, &w, StatusCode::BAD_REQUEST, typed, None)
+        Err((field, message)) => {
+            let again = FormState::new(FORM, form.0).refused(Some(field), &INPUTS, message);
+            page(&req, &state, &w, StatusCode::BAD_REQUEST, again, None)
         }
     }
 }
 
 /// `POST /sandbox/faults/clear`: remove every fault of the shown world.
 #[tracing::instrument(skip_all)]
-pub async fn clear(req: HttpRequest, state: web::Data<SimState>) -> Result<HttpResponse> {
-    same_site(&req)?;
+pub async fn clear(
+    req: HttpRequest,
+    state: web::Data<SimState>,
+    _form: SandboxForm,
+) -> Result<HttpResponse> {
     let w = world(&req, &state)?;
     w.clear_faults();
     Ok(see_other("/sandbox/faults?done=cleared"))
@@ -232,7 +240,6 @@ mod tests {
             drop: !get("drop").is_empty(),
             count: get("count"),
             fraction: get("fraction"),
-            error: None,
         }
     }
 

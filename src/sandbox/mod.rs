@@ -6,8 +6,10 @@
 //! entry point (`World::apply`) and its notifications are queued for webhook delivery exactly as
 //! the CPu routes do, so the sandbox and an API caller see the same world.
 //!
-//! The simulator is an unauthenticated local test tool (its control API is too); the forms only
-//! refuse posts a browser marks as cross-site (`Sec-Fetch-Site`). A small script polls
+//! The simulator is an unauthenticated local test tool (its control API is too); its forms
+//! still refuse cross-site posts: each carries a CSRF token that must equal the browser's
+//! double-submit cookie (SameSite=Strict, set by the first page; [`chrome::SandboxForm`]), and a
+//! post a browser marks as cross-site (`Sec-Fetch-Site`) is refused too. A small script polls
 //! `/sandbox/version` and reloads the page when the world or its journals changed (polling
 //! rather than server-sent events: see docs/ASSUMPTIONS.md).
 
@@ -39,6 +41,7 @@ async fn asset(path: web::Path<String>) -> HttpResponse {
 
 /// Mount `/` and `/sandbox/...` (needs `web::Data<SimState>` on the app) and `/docs`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    use actix_web::middleware::from_fn;
     use actix_web::middleware::DefaultHeaders;
     use pages as p;
     let headers = || {
@@ -50,11 +53,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.configure(crate::docs_ui::configure("/openapi.json"))
         .service(
             web::resource("/")
+                .wrap(from_fn(chrome::issue_csrf))
                 .wrap(headers())
                 .route(web::get().to(p::index)),
         )
         .service(
             web::scope("/sandbox")
+                .wrap(from_fn(chrome::issue_csrf))
                 .wrap(headers())
                 .route("/assets/{name}", web::get().to(asset))
                 .route("/version", web::get().to(p::version))

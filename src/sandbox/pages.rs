@@ -10,13 +10,70 @@ use askama::Template;
 use cpu_simulator as sim;
 use sim::{
     Action, Command, CustomsValue, Identification, IdentificationType, PickupAction, PickupTarget,
-    ReleaseAction, ReleaseRightCommand, RightSelector, Role, TerminalAction, TerminalEventCommand,
+    ReleaseAction, ReleaseRightCommand, RightSelector, Role, SimError, TerminalAction,
+    TerminalEventCommand,
 };
 
-use super::chrome::{render, same_site, version_of, world, Chrome, Result, SandboxError};
+use super::chrome::{render, version_of, world, Chrome, Result, SandboxError, SandboxForm};
+use crate::http_edge::forms::{field_message, input_for, FormState};
 use crate::simulate::state::{SimState, WorldHandle};
 
-type Form = web::Form<HashMap<String, String>>;
+/// The sandbox's forms (the hidden `form` field) and the inputs each shows: a refusal naming
+/// one of them is shown next to it, any other above the form.
+const FORMS: [(&str, &[&str]); 7] = [
+    (
+        "release",
+        &["party", "equipment", "locode", "terminal", "to"],
+    ),
+    ("rights", &["party", "action", "to"]),
+    ("pickup", &["party", "alfapass"]),
+    ("customs", &["customs"]),
+    ("terminal", &["party", "action"]),
+    ("gate", &["alfapass"]),
+    ("clock", &["hours"]),
+];
+
+/// The form a post came from (none of them: its message goes above the page).
+fn form_state(form: &SandboxForm) -> (FormState, &'static [&'static str]) {
+    let posted = form.get("form").map(|f| f.trim()).unwrap_or_default();
+    match FORMS.iter().find(|(name, _)| *name == posted) {
+        Some((name, inputs)) => (FormState::new(name, form.0.clone()), inputs),
+        None => (FormState::default(), &[]),
+    }
+}
+
+/// The core's JSON fields and the inputs of the sandbox's forms that fill them.
+const CORE_FIELDS: [(&str, &str); 6] = [
+    ("releaseTo", "to"),
+    ("terminalCode", "terminal"),
+    ("pickupParty", "alfapass"),
+    ("equipmentNumber", "equipment"),
+    ("customsStatus", "customs"),
+    ("seconds", "hours"),
+];
+
+/// Why a form's command was refused: the input at fault (when one is) and the message.
+type Refusal = (Option<&'static str>, String);
+
+/// A refusal of the core, with the input it names.
+fn core_refusal(e: SimError) -> Refusal {
+    match &e {
+        SimError::InvalidField { field, message } => match input_for(field, &CORE_FIELDS) {
+            Some(input) => (Some(input), field_message(field, message)),
+            None => (None, e.to_string()),
+        },
+        SimError::UnknownParty { field, .. } => match input_for(field, &CORE_FIELDS) {
+            Some(input) => (Some(input), field_message(field, &e.to_string())),
+            None => (None, e.to_string()),
+        },
+        // The acting party may not do this (its role, or it is unknown in this world).
+        SimError::NotAllowed(_) | SimError::UnknownCaller(_) => {
+            (Some("party"), field_message("", &e.to_string()))
+        }
+        SimError::UnknownContainer(_) => (Some("equipment"), field_message("", &e.to_string())),
+        SimError::InvalidState(_) | SimError::ClockBackwards => (None, e.to_string()),
+    }
+}
 
 /// `GET /sandbox/version`: what the page script compares with the page's own version.
 #[tracing::instrument(skip_all)]
@@ -90,6 +147,8 @@ struct IndexPage {
     forwarders: Vec<Choice>,
     terminals: Vec<Choice>,
     error: Option<String>,
+    /// A refused form, shown again.
+    form: FormState,
 }
 
 fn choices(world: &sim::World, role: Role) -> Vec<Choice> {
@@ -105,12 +164,14 @@ fn choices(world: &sim::World, role: Role) -> Vec<Choice> {
 }
 
 pub(super) fn index_page(
+    req: &HttpRequest,
     state: &SimState,
     w: &WorldHandle,
     status: StatusCode,
     error: Option<String>,
+    form: FormState,
 ) -> Result<HttpResponse> {
-    let chrome = Chrome::new(state, w, "containers");
+    let chrome = Chrome::new(req, state, w, "containers");
     let world = w.read();
     let parties = world
         .parties()
@@ -165,6 +226,7 @@ pub(super) fn index_page(
         forwarders: choices(&world, Role::ReleaseParty),
         terminals: choices(&world, Role::TerminalOperator),
         error,
+        form,
     };
     drop(world);
     render(status, &page)
@@ -174,7 +236,7 @@ pub(super) fn index_page(
 #[tracing::instrument(skip_all)]
 pub async fn index(req: HttpRequest, state: web::Data<SimState>) -> Result<HttpResponse> {
     let w = world(&req, &state)?;
-    index_page(&state, &w, StatusCode::OK, None)
+    index_page(&req, &state, &w, StatusCode::OK, None, FormState::default())
 }
 
 pub struct RightRow {
@@ -223,6 +285,8 @@ struct ContainerPage {
     customs_values: Vec<&'static str>,
     error: Option<String>,
     validation: Option<ValidationView>,
+    /// A refused form, shown again.
+    form: FormState,
 }
 
 fn party_label(world: &sim::World, id: &sim::NxtEntityId) -> String {
@@ -232,19 +296,27 @@ fn party_label(world: &sim::World, id: &sim::NxtEntityId) -> String {
         .unwrap_or_else(|| id.as_str().to_owned())
 }
 
+/// What a container page shows besides the container: a refused form, the gate's answer.
+#[derive(Default)]
+struct Shown {
+    form: FormState,
+    validation: Option<ValidationView>,
+    /// A message above the page.
+    error: Option<String>,
+}
+
 fn container_page(
+    req: &HttpRequest,
     state: &SimState,
     w: &WorldHandle,
-    locode: &str,
-    equipment: &str,
+    (locode, equipment): (&str, &str),
     status: StatusCode,
-    error: Option<String>,
-    validation: Option<ValidationView>,
+    shown: Shown,
 ) -> Result<HttpResponse> {
     let l = sim::UnLocode::parse(locode).map_err(|e| SandboxError::NotFound(e.to_string()))?;
     let e = sim::EquipmentNumber::parse(equipment)
         .map_err(|e| SandboxError::NotFound(e.to_string()))?;
-    let chrome = Chrome::new(state, w, "containers");
+    let chrome = Chrome::new(req, state, w, "containers");
     let world = w.read();
     let stay = world
         .stay(l, e)
@@ -298,7 +370,7 @@ fn container_page(
                 .as_ref()
                 .map(|a| party_label(&world, a))
                 .unwrap_or_else(|| "clock".into()),
-            action: h.action.clone(),
+            action: h.action.to_string(),
         })
         .collect();
     let notifications = world
@@ -342,8 +414,9 @@ fn container_page(
         terminals: choices(&world, Role::TerminalOperator),
         alfapasses,
         customs_values: CustomsValue::ALL.iter().map(|c| c.as_str()).collect(),
-        error,
-        validation,
+        error: shown.error,
+        validation: shown.validation,
+        form: shown.form,
     };
     drop(world);
     render(status, &page)
@@ -362,55 +435,75 @@ pub async fn container(
         .map(|o| o.notifications)
         .unwrap_or_default();
     crate::simulate::webhooks::enqueue(&state, &w, notifications);
-    container_page(&state, &w, &path.0, &path.1, StatusCode::OK, None, None)
+    container_page(
+        &req,
+        &state,
+        &w,
+        (&path.0, &path.1),
+        StatusCode::OK,
+        Shown::default(),
+    )
 }
 
 fn field<'a>(
     form: &'a HashMap<String, String>,
-    name: &str,
-) -> std::result::Result<&'a str, String> {
+    name: &'static str,
+) -> std::result::Result<&'a str, Refusal> {
     form.get(name)
         .map(|v| v.trim())
         .filter(|v| !v.is_empty())
-        .ok_or_else(|| format!("{name} is required"))
+        .ok_or((Some(name), "This field is required.".to_owned()))
 }
 
 fn party_by_key<'a>(
     world: &'a sim::World,
-    key: &str,
-) -> std::result::Result<&'a sim::Party, String> {
+    form: &HashMap<String, String>,
+    name: &'static str,
+) -> std::result::Result<&'a sim::Party, Refusal> {
+    let key = field(form, name)?;
     world
         .parties()
         .iter()
         .find(|p| p.key == key)
-        .ok_or_else(|| format!("no party '{key}' in this world"))
+        .ok_or_else(|| {
+            (
+                Some(name),
+                format!(
+                    "There is no party '{}' in this world.",
+                    key.chars().take(40).collect::<String>()
+                ),
+            )
+        })
 }
 
 /// The command a sandbox form describes (acting party, action and its fields).
 fn command(
     world: &sim::World,
     form: &HashMap<String, String>,
-) -> std::result::Result<Command, String> {
-    let actor = party_by_key(world, field(form, "party")?)?;
+) -> std::result::Result<Command, Refusal> {
+    let actor = party_by_key(world, form, "party")?;
     let locode = sim::UnLocode::parse(form.get("locode").map_or("BEANR", |s| s.trim()))
-        .map_err(|e| format!("locode: {e}"))?;
+        .map_err(|e| (Some("locode"), field_message("", &e.message)))?;
     let equipment = sim::EquipmentNumber::parse(field(form, "equipment")?)
-        .map_err(|e| format!("equipment: {e}"))?;
-    let to = |name: &str| -> std::result::Result<Identification, String> {
-        let p = party_by_key(world, field(form, name)?)?;
+        .map_err(|e| (Some("equipment"), field_message("", &e.message)))?;
+    let to = |name: &'static str| -> std::result::Result<Identification, Refusal> {
+        let p = party_by_key(world, form, name)?;
         Ok(Identification {
             identification_type: IdentificationType::NxtEntityId,
             identification_code: p.nxt_entity_id.as_str().to_owned(),
         })
     };
     let now = world.now();
-    let terminal_code = || -> std::result::Result<sim::TerminalCode, String> {
+    let terminal_code = || -> std::result::Result<sim::TerminalCode, Refusal> {
         match &actor.terminal_code {
             Some(t) => Ok(t.clone()),
-            None => Err(format!("{} is not a terminal operator", actor.name)),
+            None => Err((
+                Some("party"),
+                format!("{} is not a terminal operator.", actor.name),
+            )),
         }
     };
-    let terminal = |a: TerminalAction| -> std::result::Result<Action, String> {
+    let terminal = |a: TerminalAction| -> std::result::Result<Action, Refusal> {
         Ok(Action::Terminal(TerminalEventCommand {
             action: a,
             terminal_code: terminal_code()?,
@@ -429,12 +522,12 @@ fn command(
     };
     let action = match field(form, "action")? {
         "release" => {
-            let t = party_by_key(world, field(form, "terminal")?)?;
+            let t = party_by_key(world, form, "terminal")?;
             let mut c = rr(ReleaseAction::Release);
             c.terminal_code = Some(
                 t.terminal_code
                     .clone()
-                    .ok_or_else(|| format!("{} is not a terminal", t.name))?,
+                    .ok_or_else(|| (Some("terminal"), format!("{} is not a terminal.", t.name)))?,
             );
             c.release_to = Some(to("to")?);
             c.release_at = Some(now);
@@ -451,7 +544,7 @@ fn command(
         "unblock_release" => Action::ReleaseRight(rr(ReleaseAction::Unblock)),
         "pickup" => {
             let a = sim::AlfapassNumber::parse(field(form, "alfapass")?)
-                .map_err(|e| format!("alfapass: {e}"))?;
+                .map_err(|e| (Some("alfapass"), field_message("", &e.message)))?;
             Action::PickupRight {
                 action: PickupAction::Assign,
                 selector: RightSelector::default(),
@@ -460,7 +553,7 @@ fn command(
         }
         "customs" => Action::SetCustoms(
             CustomsValue::parse(field(form, "customs")?)
-                .ok_or_else(|| "customs: unknown value".to_owned())?,
+                .ok_or((Some("customs"), "Unknown customs status.".to_owned()))?,
         ),
         "discharge" => terminal(TerminalAction::Discharge)?,
         "gate_in" => terminal(TerminalAction::GateIn)?,
@@ -468,9 +561,12 @@ fn command(
         "terminal_block" => terminal(TerminalAction::Block)?,
         "gate_out" => terminal(TerminalAction::GateOut)?,
         other => {
-            return Err(format!(
-                "unknown action '{}'",
-                other.chars().take(30).collect::<String>()
+            return Err((
+                Some("action"),
+                format!(
+                    "Unknown action '{}'.",
+                    other.chars().take(30).collect::<String>()
+                ),
             ))
         }
     };
@@ -483,22 +579,70 @@ fn command(
     })
 }
 
-/// `POST /sandbox/act`: act as a party; back to the container page (or the page again with
-/// the core's refusal).
-#[tracing::instrument(skip_all)]
-pub async fn act(req: HttpRequest, state: web::Data<SimState>, form: Form) -> Result<HttpResponse> {
-    same_site(&req)?;
-    let w = world(&req, &state)?;
+/// The container page a form was posted from (its hidden `locode` and `equipment`, or the
+/// `back` path of the clock form).
+fn container_of(form: &SandboxForm) -> Option<(String, String)> {
+    if let Some(rest) = form
+        .get("back")
+        .and_then(|b| b.strip_prefix("/sandbox/containers/"))
+    {
+        let (l, e) = rest.split_once('/')?;
+        return Some((l.to_owned(), e.to_owned()));
+    }
+    if form.get("back").map(String::as_str) == Some("index") {
+        return None;
+    }
+    let equipment = form.get("equipment")?.trim().to_ascii_uppercase();
     let locode = form.get("locode").map_or("BEANR", |s| s.trim()).to_owned();
-    let equipment = form
-        .get("equipment")
-        .map(|s| s.trim().to_ascii_uppercase())
-        .unwrap_or_default();
-    let result = w.apply_with(|world| command(world, &form), |e| e.to_string());
-    let back = form.get("back").map(String::as_str) == Some("index");
-    match result {
+    Some((locode, equipment))
+}
+
+/// The page a refused form came from, again, with the form as posted and its message: the
+/// container page, or the index when the form is the index's (or the container is unknown).
+fn refused_page(
+    req: &HttpRequest,
+    state: &SimState,
+    w: &WorldHandle,
+    form: &SandboxForm,
+    (field, message): Refusal,
+) -> Result<HttpResponse> {
+    let (again, inputs) = form_state(form);
+    // The message shows in its form; a post from no known form shows it above the page.
+    let top = inputs.is_empty().then(|| message.clone());
+    let again = again.refused(field, inputs, message.clone());
+    if let Some((l, e)) = container_of(form) {
+        let shown = Shown {
+            form: again.clone(),
+            validation: None,
+            error: top,
+        };
+        match container_page(req, state, w, (&l, &e), StatusCode::BAD_REQUEST, shown) {
+            Err(SandboxError::NotFound(_)) => {}
+            other => return other,
+        }
+        // An unknown container: the index, with the message above it.
+        return index_page(req, state, w, StatusCode::BAD_REQUEST, Some(message), again);
+    }
+    index_page(req, state, w, StatusCode::BAD_REQUEST, top, again)
+}
+
+/// `POST /sandbox/act`: act as a party; back to the container page, or the form again with
+/// the refusal next to the input at fault (the core changes nothing when it refuses).
+#[tracing::instrument(skip_all)]
+pub async fn act(
+    req: HttpRequest,
+    state: web::Data<SimState>,
+    form: SandboxForm,
+) -> Result<HttpResponse> {
+    let w = world(&req, &state)?;
+    match w.apply_with(|world| command(world, &form), core_refusal) {
         Ok(outcome) => {
             crate::simulate::webhooks::enqueue(&state, &w, outcome.notifications);
+            let locode = form.get("locode").map_or("BEANR", |s| s.trim());
+            let equipment = form
+                .get("equipment")
+                .map(|s| s.trim().to_ascii_uppercase())
+                .unwrap_or_default();
             Ok(HttpResponse::SeeOther()
                 .insert_header((
                     header::LOCATION,
@@ -506,24 +650,7 @@ pub async fn act(req: HttpRequest, state: web::Data<SimState>, form: Form) -> Re
                 ))
                 .finish())
         }
-        Err(message) if back => index_page(&state, &w, StatusCode::BAD_REQUEST, Some(message)),
-        Err(message) => {
-            match container_page(
-                &state,
-                &w,
-                &locode,
-                &equipment,
-                StatusCode::BAD_REQUEST,
-                Some(message.clone()),
-                None,
-            ) {
-                Ok(page) => Ok(page),
-                Err(SandboxError::NotFound(_)) => {
-                    index_page(&state, &w, StatusCode::BAD_REQUEST, Some(message))
-                }
-                Err(e) => Err(e),
-            }
-        }
+        Err(refusal) => refused_page(&req, &state, &w, &form, refusal),
     }
 }
 
@@ -533,17 +660,12 @@ pub async fn act(req: HttpRequest, state: web::Data<SimState>, form: Form) -> Re
 pub async fn validate(
     req: HttpRequest,
     state: web::Data<SimState>,
-    form: Form,
+    form: SandboxForm,
 ) -> Result<HttpResponse> {
-    same_site(&req)?;
     let w = world(&req, &state)?;
     let locode = form.get("locode").map_or("BEANR", |s| s.trim()).to_owned();
     let equipment = form
         .get("equipment")
-        .map(|s| s.trim().to_owned())
-        .unwrap_or_default();
-    let alfapass = form
-        .get("alfapass")
         .map(|s| s.trim().to_owned())
         .unwrap_or_default();
     let parsed = sim::UnLocode::parse(&locode)
@@ -556,33 +678,29 @@ pub async fn validate(
         });
     let (l, e) = match parsed {
         Ok(v) => v,
-        Err(m) => return index_page(&state, &w, StatusCode::BAD_REQUEST, Some(m)),
+        Err(m) => return refused_page(&req, &state, &w, &form, (None, m)),
     };
-    if alfapass.is_empty() {
-        return container_page(
-            &state,
-            &w,
-            &locode,
-            &equipment,
-            StatusCode::BAD_REQUEST,
-            Some("alfapass is required".into()),
-            None,
-        );
-    }
+    let alfapass = match field(&form, "alfapass") {
+        Ok(a) => a.to_owned(),
+        Err(refusal) => return refused_page(&req, &state, &w, &form, refusal),
+    };
     let v = w.read().validate_truck_pickup(l, &alfapass, e, &[], None);
-    container_page(
-        &state,
-        &w,
-        &locode,
-        &equipment,
-        StatusCode::OK,
-        None,
-        Some(ValidationView {
+    let shown = Shown {
+        validation: Some(ValidationView {
             valid: v.is_valid,
             status: v.status,
             messages: v.error_messages.join("; "),
             alfapass,
         }),
+        ..Shown::default()
+    };
+    container_page(
+        &req,
+        &state,
+        &w,
+        (&locode, &equipment),
+        StatusCode::OK,
+        shown,
     )
 }
 
@@ -591,27 +709,26 @@ pub async fn validate(
 pub async fn clock(
     req: HttpRequest,
     state: web::Data<SimState>,
-    form: Form,
+    form: SandboxForm,
 ) -> Result<HttpResponse> {
-    same_site(&req)?;
     let w = world(&req, &state)?;
     let hours = form.get("hours").map(|s| s.trim()).unwrap_or_default();
     let hours: i64 = match hours.parse() {
         Ok(h) if (0..=24 * 365).contains(&h) => h,
         _ => {
-            return index_page(
-                &state,
-                &w,
-                StatusCode::BAD_REQUEST,
-                Some("hours: a whole number from 0 to 8760".into()),
-            )
+            let refusal = (
+                Some("hours"),
+                "A whole number of hours from 0 to 8760.".to_owned(),
+            );
+            return refused_page(&req, &state, &w, &form, refusal);
         }
     };
-    let outcome = w
-        .apply(Command::AdvanceClock {
-            seconds: hours * 3600,
-        })
-        .map_err(|e| SandboxError::Internal(e.to_string()))?;
+    let outcome = match w.apply(Command::AdvanceClock {
+        seconds: hours * 3600,
+    }) {
+        Ok(o) => o,
+        Err(e) => return refused_page(&req, &state, &w, &form, core_refusal(e)),
+    };
     crate::simulate::webhooks::enqueue(&state, &w, outcome.notifications);
     let to = form
         .get("back")

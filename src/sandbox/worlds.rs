@@ -4,15 +4,12 @@
 //! same [`SimState`] methods; the choice lives in a cookie, so every tab of the browser shows
 //! the picked world and an API caller is not affected.
 
-use std::collections::HashMap;
-
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::chrome::{same_site, see_other, world, world_cookie, Result, SandboxError};
+use super::chrome::{see_other, world, world_cookie, Result, SandboxError, SandboxForm};
+use crate::http_edge::forms::FormState;
 use crate::simulate::state::{SimState, DEFAULT_WORLD};
-
-type Form = web::Form<HashMap<String, String>>;
 
 fn switch_to(id: Option<&str>) -> HttpResponse {
     let mut res = see_other("/");
@@ -23,12 +20,7 @@ fn switch_to(id: Option<&str>) -> HttpResponse {
 
 /// `POST /sandbox/world`: show the world picked in the form.
 #[tracing::instrument(skip_all)]
-pub async fn pick(
-    req: HttpRequest,
-    state: web::Data<SimState>,
-    form: Form,
-) -> Result<HttpResponse> {
-    same_site(&req)?;
+pub async fn pick(state: web::Data<SimState>, form: SandboxForm) -> Result<HttpResponse> {
     let id = form.get("world").map(|v| v.trim()).unwrap_or_default();
     let w = state.world(id).map_err(|_| {
         SandboxError::NotFound(format!(
@@ -41,17 +33,22 @@ pub async fn pick(
 
 /// `POST /sandbox/worlds`: a fresh world with the simulator's parties and new credentials.
 #[tracing::instrument(skip_all)]
-pub async fn create(req: HttpRequest, state: web::Data<SimState>) -> Result<HttpResponse> {
-    same_site(&req)?;
+pub async fn create(
+    req: HttpRequest,
+    state: web::Data<SimState>,
+    _form: SandboxForm,
+) -> Result<HttpResponse> {
     match state.create_world(None) {
         Ok(w) => Ok(switch_to(Some(w.id()))),
         Err(e) => {
             let current = world(&req, &state)?;
             super::pages::index_page(
+                &req,
                 &state,
                 &current,
                 StatusCode::BAD_REQUEST,
                 Some(e.to_string()),
+                FormState::default(),
             )
         }
     }
@@ -59,8 +56,11 @@ pub async fn create(req: HttpRequest, state: web::Data<SimState>) -> Result<Http
 
 /// `POST /sandbox/world/reset`: the shown world back to its start (same credentials).
 #[tracing::instrument(skip_all)]
-pub async fn reset(req: HttpRequest, state: web::Data<SimState>) -> Result<HttpResponse> {
-    same_site(&req)?;
+pub async fn reset(
+    req: HttpRequest,
+    state: web::Data<SimState>,
+    _form: SandboxForm,
+) -> Result<HttpResponse> {
     let w = world(&req, &state)?;
     state
         .reset_world(&w)
@@ -71,8 +71,11 @@ pub async fn reset(req: HttpRequest, state: web::Data<SimState>) -> Result<HttpR
 /// `POST /sandbox/world/delete`: delete the shown world (not the default one) and go back to
 /// the default world.
 #[tracing::instrument(skip_all)]
-pub async fn delete(req: HttpRequest, state: web::Data<SimState>) -> Result<HttpResponse> {
-    same_site(&req)?;
+pub async fn delete(
+    req: HttpRequest,
+    state: web::Data<SimState>,
+    _form: SandboxForm,
+) -> Result<HttpResponse> {
     let w = world(&req, &state)?;
     if w.id() != DEFAULT_WORLD {
         state

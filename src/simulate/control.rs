@@ -1,7 +1,7 @@
 //! The `/simulator/v1` control API: what CPu has no API for (demo credentials, customs, the clock,
 //! container state, webhooks, faults, journals, isolated worlds, reset).
 
-use super::cpu::detail;
+use super::cpu::notifications::detail;
 use super::edge::{equipment, locode, read_json};
 use super::error::ApiError;
 use super::state::{CallRecord, Delivery, Fault, SimState, Webhook, WorldHandle, DEFAULT_WORLD};
@@ -446,7 +446,7 @@ pub async fn party_notifications(
     let list: Vec<cpu_contract::NotificationDetail> = world
         .notifications()
         .for_receiver(&id)
-        .into_iter()
+        .iter()
         .map(detail)
         .collect();
     Ok(HttpResponse::Ok().json(list))

@@ -135,20 +135,20 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
         description = "Offline NxtPort Certified Pick-up (CPu) sandbox: NxtPort's terminal-operator and party calls, the token endpoint, and the /simulator/v1 control API."
     ),
     paths(
-        cpu::token,
-        cpu::terminal_release,
-        cpu::ingestion,
-        cpu::truck_validation,
-        cpu::barge_rail_validation,
-        cpu::identification_validation,
-        cpu::ownership_validation,
-        cpu::release_detail,
-        cpu::release_right_by_id,
-        cpu::entities,
-        cpu::notifications,
-        cpu::release_rights,
-        cpu::pickup_rights,
-        cpu::barge_rail_pickup_rights,
+        cpu::token::token,
+        cpu::terminal::terminal_release,
+        cpu::terminal::ingestion,
+        cpu::validations::truck_validation,
+        cpu::validations::barge_rail_validation,
+        cpu::validations::identification_validation,
+        cpu::validations::ownership_validation,
+        cpu::release_detail::release_detail,
+        cpu::release_detail::release_right_by_id,
+        cpu::entities::entities,
+        cpu::notifications::notifications,
+        cpu::release_rights::release_rights,
+        cpu::pickup_rights::pickup_rights,
+        cpu::pickup_rights::barge_rail_pickup_rights,
         control::parties,
         control::create_world,
         control::delete_world,
@@ -250,33 +250,45 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     use cpu_contract::paths as p;
     let res =
         |path: &str| web::resource(path.to_owned()).default_service(web::to(method_not_allowed));
-    cfg.service(res(p::TOKEN).route(web::post().to(cpu::token)))
-        .service(res(p::TERMINAL_RELEASE_ROUTE).route(web::put().to(cpu::terminal_release)))
-        .service(res(p::INGESTION_ROUTE).route(web::post().to(cpu::ingestion)))
-        .service(res(p::TRUCK_SYNC_VALIDATION_ROUTE).route(web::post().to(cpu::truck_validation)))
+    cfg.service(res(p::TOKEN).route(web::post().to(cpu::token::token)))
+        .service(
+            res(p::TERMINAL_RELEASE_ROUTE).route(web::put().to(cpu::terminal::terminal_release)),
+        )
+        .service(res(p::INGESTION_ROUTE).route(web::post().to(cpu::terminal::ingestion)))
+        .service(
+            res(p::TRUCK_SYNC_VALIDATION_ROUTE)
+                .route(web::post().to(cpu::validations::truck_validation)),
+        )
         .service(
             res(p::BARGE_RAIL_SYNC_VALIDATION_ROUTE)
-                .route(web::post().to(cpu::barge_rail_validation)),
+                .route(web::post().to(cpu::validations::barge_rail_validation)),
         )
         .service(
             res(p::IDENTIFICATION_VALIDATION_ROUTE)
-                .route(web::post().to(cpu::identification_validation)),
+                .route(web::post().to(cpu::validations::identification_validation)),
         )
         .service(
             res(p::TRUCK_OWNERSHIP_VALIDATION_ROUTE)
-                .route(web::post().to(cpu::ownership_validation)),
+                .route(web::post().to(cpu::validations::ownership_validation)),
         )
-        .service(res(p::RELEASE_DETAIL_ROUTE).route(web::get().to(cpu::release_detail)))
+        .service(
+            res(p::RELEASE_DETAIL_ROUTE).route(web::get().to(cpu::release_detail::release_detail)),
+        )
         .service(
             res("/certified-pickup/v1/release-rights")
-                .route(web::get().to(cpu::release_right_by_id)),
+                .route(web::get().to(cpu::release_detail::release_right_by_id)),
         )
-        .service(res(p::ENTITIES).route(web::get().to(cpu::entities)))
-        .service(res(p::NOTIFICATIONS).route(web::get().to(cpu::notifications)))
-        .service(res(p::RELEASE_RIGHTS_ROUTE).route(web::put().to(cpu::release_rights)))
-        .service(res(p::PICKUP_RIGHTS_ROUTE).route(web::put().to(cpu::pickup_rights)))
+        .service(res(p::ENTITIES).route(web::get().to(cpu::entities::entities)))
+        .service(res(p::NOTIFICATIONS).route(web::get().to(cpu::notifications::notifications)))
         .service(
-            res(p::BARGE_RAIL_PICKUP_RIGHTS).route(web::put().to(cpu::barge_rail_pickup_rights)),
+            res(p::RELEASE_RIGHTS_ROUTE).route(web::put().to(cpu::release_rights::release_rights)),
+        )
+        .service(
+            res(p::PICKUP_RIGHTS_ROUTE).route(web::put().to(cpu::pickup_rights::pickup_rights)),
+        )
+        .service(
+            res(p::BARGE_RAIL_PICKUP_RIGHTS)
+                .route(web::put().to(cpu::pickup_rights::barge_rail_pickup_rights)),
         )
         .service(res("/simulator/v1/parties").route(web::get().to(control::parties)))
         .service(res("/simulator/v1/worlds").route(web::post().to(control::create_world)))

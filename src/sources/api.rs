@@ -21,8 +21,8 @@ use super::service::{
 };
 use super::views::{Quarantined, ReportedContainer, SyncRun, TimelineEvent};
 use super::Sources;
+use crate::api::audit::{self as audit_route, AuditParams};
 use crate::api::{ApiError, Caller, ErrorBody, ErrorCode, ErrorEnvelope};
-use crate::gateway::routes::audit::{self as audit_route, AuditParams};
 use crate::store::AuditEntry;
 
 /// Largest accepted credentials body.

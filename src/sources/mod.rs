@@ -4,7 +4,6 @@
 //! - [`model`]: the normalized container event and its dedup key (from [`crate::terminals`], which
 //!   the terminal emulations in `crate::simulate::terminals` share).
 //! - [`adapters`]: one HTTP adapter per terminal behind one trait.
-//! - [`repo`]: the `ds_*` tables (migrations 1000+), over the gateway's store.
 //! - [`service`]: the operations (connect, verify, test, disconnect, sync, read), audited.
 //! - [`sync`]: the sync engine and the scheduler.
 //! - [`intake`]: pushed and dropped data: T-Mining webhooks (verify, queue, drain) and EDIFACT files.
@@ -20,7 +19,6 @@ pub mod api;
 pub mod catalogue;
 pub mod intake;
 pub mod model;
-pub mod repo;
 pub mod service;
 pub mod sync;
 pub mod views;

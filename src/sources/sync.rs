@@ -15,9 +15,9 @@ use secrecy::SecretString;
 use super::adapters::{Credentials, SourceError};
 use super::catalogue::Terminal;
 use super::model::NormalizedEvent;
-use super::repo::{self, Outcome};
 use super::Sources;
 use crate::store::now_millis;
+use crate::store::sources::{Outcome, PageCounts};
 
 /// Why a sync did not run or did not finish.
 #[derive(Debug, thiserror::Error)]
@@ -100,27 +100,39 @@ pub async fn begin_sync(
 ) -> Result<SyncHandle, SyncError> {
     let owner = uuid::Uuid::new_v4().to_string();
     let lease = ms(s.settings.lease);
-    if !repo::acquire_lease(&s.store, entity_id, t, &owner, now_millis() + lease).await? {
-        return match repo::get_connection(&s.store, entity_id, t).await? {
+    if !s
+        .store
+        .sources()
+        .acquire_lease(entity_id, t, &owner, now_millis() + lease)
+        .await?
+    {
+        return match s.store.sources().get_connection(entity_id, t).await? {
             Some(_) => Err(SyncError::AlreadyRunning),
             None => Err(SyncError::NotConnected),
         };
     }
     let sync_id = uuid::Uuid::new_v4().to_string();
-    if let Err(e) = repo::start_sync_run(&s.store, &sync_id, entity_id, t, trigger).await {
-        let _ = repo::finish_sync_state(
-            &s.store,
-            entity_id,
-            t,
-            &owner,
-            &Outcome::Error {
-                code: "internal_error".into(),
-                message: "Internal error during the sync; it will be retried.".into(),
-            },
-            now_millis() + ms(s.settings.backoff_base),
-            1,
-        )
-        .await;
+    if let Err(e) = s
+        .store
+        .sources()
+        .start_sync_run(&sync_id, entity_id, t, trigger)
+        .await
+    {
+        let _ = s
+            .store
+            .sources()
+            .finish_sync_state(
+                entity_id,
+                t,
+                &owner,
+                &Outcome::Error {
+                    code: "internal_error".into(),
+                    message: "Internal error during the sync; it will be retried.".into(),
+                },
+                now_millis() + ms(s.settings.backoff_base),
+                1,
+            )
+            .await;
         return Err(e.into());
     }
     Ok(SyncHandle {
@@ -153,26 +165,33 @@ pub async fn finish(s: &Sources, h: SyncHandle) -> Result<SyncSummary, SyncError
     let entity_id = entity_id.as_str();
     let result = sync_pages(s, entity_id, t, &owner, &sync_id).await;
     let interval = s.settings.interval(t);
-    let conn = repo::get_connection(&s.store, entity_id, t)
+    let conn = s
+        .store
+        .sources()
+        .get_connection(entity_id, t)
         .await
         .ok()
         .flatten();
     let failures = conn.as_ref().map(|c| c.failures).unwrap_or(0);
     match &result {
         Ok((summary, warning)) => {
-            repo::finish_sync_run(&s.store, &sync_id, "succeeded", None).await?;
-            repo::finish_sync_state(
-                &s.store,
-                entity_id,
-                t,
-                &owner,
-                &Outcome::Connected {
-                    warning: warning.clone(),
-                },
-                now_millis() + ms(interval),
-                0,
-            )
-            .await?;
+            s.store
+                .sources()
+                .finish_sync_run(&sync_id, "succeeded", None)
+                .await?;
+            s.store
+                .sources()
+                .finish_sync_state(
+                    entity_id,
+                    t,
+                    &owner,
+                    &Outcome::Connected {
+                        warning: warning.clone(),
+                    },
+                    now_millis() + ms(interval),
+                    0,
+                )
+                .await?;
             tracing::info!(entity_id, terminal = %t, pages = summary.pages, fetched = summary.fetched, stored = summary.stored, "data source synced");
         }
         Err(e) => {
@@ -192,8 +211,11 @@ pub async fn finish(s: &Sources, h: SyncHandle) -> Result<SyncSummary, SyncError
                     )
                 }
             };
-            let _ =
-                repo::finish_sync_run(&s.store, &sync_id, status, Some((&code, &message))).await;
+            let _ = s
+                .store
+                .sources()
+                .finish_sync_run(&sync_id, status, Some((&code, &message)))
+                .await;
             let failures = failures + 1;
             // A terminal that says when to come back (429 Retry-After, quota replenish time) is
             // not called before then.
@@ -204,19 +226,21 @@ pub async fn finish(s: &Sources, h: SyncHandle) -> Result<SyncSummary, SyncError
             let wait =
                 backoff(s.settings.backoff_base, failures, interval).max(asked.unwrap_or_default());
             let next = now_millis() + ms(wait);
-            let _ = repo::finish_sync_state(
-                &s.store,
-                entity_id,
-                t,
-                &owner,
-                &Outcome::Error {
-                    code: code.clone(),
-                    message,
-                },
-                next,
-                failures,
-            )
-            .await;
+            let _ = s
+                .store
+                .sources()
+                .finish_sync_state(
+                    entity_id,
+                    t,
+                    &owner,
+                    &Outcome::Error {
+                        code: code.clone(),
+                        message,
+                    },
+                    next,
+                    failures,
+                )
+                .await;
             tracing::warn!(entity_id, terminal = %t, code, failures, "data source sync failed");
         }
     }
@@ -233,7 +257,10 @@ async fn sync_pages(
     let creds = load_credentials(s, entity_id, t)
         .await?
         .ok_or(SyncError::NotConnected)?;
-    let conn = repo::get_connection(&s.store, entity_id, t)
+    let conn = s
+        .store
+        .sources()
+        .get_connection(entity_id, t)
         .await?
         .ok_or(SyncError::NotConnected)?;
     let adapter = s.adapters.get(t).ok_or(SyncError::NotConnected)?;
@@ -265,23 +292,25 @@ async fn sync_pages(
         }
         let last = !page.has_more || !advanced || pages_left == 0;
         if last || batch.len() >= BATCH {
-            let stored = repo::store_page(
-                &s.store,
-                entity_id,
-                t,
-                owner,
-                now_millis() + ms(s.settings.lease),
-                sync_id,
-                &batch,
-                repo::PageCounts {
-                    pages: batch_pages,
-                    fetched: batch_fetched,
-                    skipped: batch_skipped,
-                },
-                batch_cursor.as_deref(),
-            )
-            .await?
-            .ok_or(SyncError::Cancelled)?;
+            let stored = s
+                .store
+                .sources()
+                .store_page(
+                    entity_id,
+                    t,
+                    owner,
+                    now_millis() + ms(s.settings.lease),
+                    sync_id,
+                    &batch,
+                    PageCounts {
+                        pages: batch_pages,
+                        fetched: batch_fetched,
+                        skipped: batch_skipped,
+                    },
+                    batch_cursor.as_deref(),
+                )
+                .await?
+                .ok_or(SyncError::Cancelled)?;
             summary.pages += batch_pages;
             summary.fetched += batch_fetched as u64;
             summary.stored += stored;
@@ -307,7 +336,7 @@ pub fn spawn_scheduler(s: Sources) -> tokio::task::JoinHandle<()> {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            let due = match repo::due_connections(&s.store, now_millis(), 100).await {
+            let due = match s.store.sources().due_connections(now_millis(), 100).await {
                 Ok(d) => d,
                 Err(e) => {
                     tracing::warn!(error = %e, "data sources scheduler: cannot read due connections");
@@ -315,7 +344,12 @@ pub fn spawn_scheduler(s: Sources) -> tokio::task::JoinHandle<()> {
                 }
             };
             // Webhooks left pending (a failed drain, or one queued by another replica): drain.
-            match repo::connections_with_pending_webhooks(&s.store, 100).await {
+            match s
+                .store
+                .sources()
+                .connections_with_pending_webhooks(100)
+                .await
+            {
                 Ok(pending) => {
                     for (entity_id, t) in pending {
                         s.spawn_drain(&entity_id, t);

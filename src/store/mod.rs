@@ -8,6 +8,7 @@
 //!   owns versions 0001-0999, Data Sources 1000+.
 //! - SQLite runs in WAL mode with `synchronous=FULL`: a write that was answered 2xx is on disk
 //!   and survives `kill -9` or a power cut; `busy_timeout` makes writers queue instead of failing.
+//! - The only place with SQL: the gateway's tables here, the Data Sources tables in [`sources`].
 //! - Write transactions start with a write statement (no read-then-upgrade), so SQLite never
 //!   returns `SQLITE_BUSY_SNAPSHOT` to them.
 
@@ -15,12 +16,19 @@ pub mod audit;
 pub mod entities;
 pub mod notifications;
 pub mod outbox;
+pub mod sources;
+pub mod testing;
 pub mod vault;
 
 use sqlx::any::{AnyPoolOptions, AnyQueryResult};
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyPool, Connection, Executor};
 use std::path::Path;
 use std::time::Duration;
+
+/// A pooled PostgreSQL connection idle for longer than this is pinged before it is handed out
+/// (a dead one is replaced), so the first request after a database restart or a terminated
+/// session does not fail.
+const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(1);
 
 pub use audit::{Actor, AuditEntry, AuditLog, AuditRecord};
 pub use entities::{hash_secret, Entity, Role, TokenInfo};
@@ -78,8 +86,15 @@ pub fn millis_to_utc(ms: i64) -> chrono::DateTime<chrono::Utc> {
 }
 
 impl Store {
-    /// Connect, create the SQLite file (and its folder) if missing, and apply migrations.
+    /// Connect, create the SQLite file (and its folder) if missing, and apply migrations; the
+    /// pool has the engine's default size.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::connect_with(url, None).await
+    }
+
+    /// [`Store::connect`] with at most `max_connections` pooled connections (`None`: 8 on
+    /// SQLite, 16 on PostgreSQL).
+    pub async fn connect_with(url: &str, max_connections: Option<u32>) -> Result<Self, StoreError> {
         sqlx::any::install_default_drivers();
         let (backend, url) = if let Some(rest) = url.strip_prefix("sqlite:") {
             let path = rest.trim_start_matches("//");
@@ -108,22 +123,36 @@ impl Store {
             return Err(StoreError::UnsupportedUrl);
         };
         // No ping before each acquire: it costs a round trip to the connection's worker thread on
-        // every query; a broken connection fails its query and is replaced.
+        // every query; a broken connection fails its query and is replaced. On PostgreSQL a
+        // connection idle for a while is pinged first (below): a server restart or a terminated
+        // session then costs a reconnect, not a failed request.
         let options = AnyPoolOptions::new()
             .acquire_timeout(Duration::from_secs(30))
             .test_before_acquire(false);
         let options = match backend {
-            Backend::Sqlite => options.max_connections(8).after_connect(|conn, _meta| {
-                Box::pin(async move {
-                    conn.execute(
-                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+            Backend::Sqlite => options
+                .max_connections(max_connections.unwrap_or(8).max(1))
+                .after_connect(|conn, _meta| {
+                    Box::pin(async move {
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
                              PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
-                    )
-                    .await?;
-                    Ok(())
-                })
-            }),
-            Backend::Postgres => options.max_connections(16),
+                        )
+                        .await?;
+                        Ok(())
+                    })
+                }),
+            Backend::Postgres => options
+                .max_connections(max_connections.unwrap_or(16).max(1))
+                .before_acquire(|conn, meta| {
+                    Box::pin(async move {
+                        // Under load connections are reused within milliseconds and never pinged.
+                        if meta.idle_for > PING_WHEN_IDLE_FOR {
+                            conn.ping().await?;
+                        }
+                        Ok(true)
+                    })
+                }),
         };
         let pool = options.connect(&url).await?;
         let store = Self { pool, backend };
@@ -143,8 +172,9 @@ impl Store {
         Ok(())
     }
 
-    /// The pool, for modules that own their own tables (Data Sources).
-    pub fn pool(&self) -> &AnyPool {
+    /// The pool: the store's own (every table has typed methods here, the tests' reads in
+    /// [`testing`]; `.ci/layers.sh` fails on a use outside `src/store` and `src/testenv`).
+    pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
     }
 
@@ -185,23 +215,7 @@ pub(crate) mod test_support {
     /// A store in a fresh PostgreSQL schema, or `None` (with a visible `SKIPPED` line) when
     /// PostgreSQL is unavailable here; see [`crate::testenv`].
     pub async fn postgres_store() -> Option<Store> {
-        use crate::testenv::{require, Service};
-        if !require(Service::Postgres) {
-            return None;
-        }
-        let base = Service::Postgres.url();
-        let schema = format!("gw_unit_{}", uuid::Uuid::new_v4().simple());
-        sqlx::any::install_default_drivers();
-        let admin = sqlx::AnyPool::connect(&base)
-            .await
-            .expect("connect postgres");
-        sqlx::query(&format!("CREATE SCHEMA {schema}"))
-            .execute(&admin)
-            .await
-            .expect("create schema");
-        admin.close().await;
-        let sep = if base.contains('?') { '&' } else { '?' };
-        let url = format!("{base}{sep}options[search_path]={schema}");
+        let url = crate::testenv::postgres_schema("gw_unit").await?;
         Some(Store::connect(&url).await.expect("connect postgres schema"))
     }
 
@@ -241,12 +255,55 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_pool_size_is_configurable() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!("sqlite://{}", dir.path().join("p.db").display());
+        let default = Store::connect(&url).await.expect("connect");
+        assert_eq!(default.pool().options().get_max_connections(), 8);
+        let sized = Store::connect_with(&url, Some(3)).await.expect("connect");
+        assert_eq!(sized.pool().options().get_max_connections(), 3);
+        let floor = Store::connect_with(&url, Some(0)).await.expect("connect");
+        assert_eq!(floor.pool().options().get_max_connections(), 1);
+    }
+
+    #[tokio::test]
     async fn creates_missing_folder() {
         let dir = tempfile::tempdir().expect("tempdir");
         let url = format!("sqlite://{}", dir.path().join("a/b/gw.db").display());
         let store = Store::connect(&url).await.expect("connect");
         store.ping().await.expect("ping");
         assert!(dir.path().join("a/b/gw.db").exists());
+    }
+
+    /// A pooled connection whose session the server ended while it sat idle (a restart, an
+    /// administrator's `pg_terminate_backend`) is replaced, not handed to a request.
+    #[tokio::test]
+    async fn postgres_replaces_a_connection_killed_while_idle() {
+        let Some(url) = crate::testenv::postgres_schema("gw_unit").await else {
+            return;
+        };
+        let app = format!("victim_{}", uuid::Uuid::new_v4().simple());
+        let sep = if url.contains('?') { '&' } else { '?' };
+        let victim = Store::connect(&format!("{url}{sep}application_name={app}"))
+            .await
+            .expect("connect");
+        victim.ping().await.expect("ping");
+        let killer = Store::connect(&url).await.expect("connect");
+        let killed = killer
+            .testing()
+            .terminate_postgres_sessions(&app)
+            .await
+            .expect("terminate");
+        assert!(killed >= 1, "no session of {app} to end");
+        // Idle for longer than PING_WHEN_IDLE_FOR: the next acquire pings, finds the session
+        // gone and opens a new one (waiting longer cannot change the outcome).
+        tokio::time::sleep(PING_WHEN_IDLE_FOR + Duration::from_millis(200)).await;
+        victim
+            .ping()
+            .await
+            .expect("a fresh connection, not the dead one");
+        victim.close().await;
+        test_support::drop_schema(&killer).await;
     }
 
     #[tokio::test]
@@ -306,7 +363,7 @@ mod tests {
             .expect("claim");
         assert_eq!(claimed.len(), 1);
         store
-            .mark_sent(&claimed[0].id, "w", "ref-pg")
+            .mark_sent(&claimed[0].id, "w", claimed[0].attempts, "ref-pg")
             .await
             .expect("sent");
         let env = serde_json::json!({"publicReferenceId": "ref-pg", "event": "Release",

@@ -54,6 +54,15 @@ pub struct StoredNotification {
     pub notification: serde_json::Value,
 }
 
+/// Where a page of notifications starts: the (`stored_on` in unix ms, id) of a row shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PageFrom {
+    /// The rows older than this one, newest first.
+    Older(i64, String),
+    /// The rows newer than this one (the page before), still shown newest first.
+    Newer(i64, String),
+}
+
 /// Filters of the notification list (ANDed), already validated.
 #[derive(Debug, Clone, Default)]
 pub struct NotificationFilter {
@@ -202,6 +211,9 @@ impl Store {
             .unwrap_or(now);
         let public_ref = index.public_reference_id.clone();
         let release_id = index.release_id();
+        // Stored and correlated in one transaction (one commit: SQLite's single writer is
+        // shared with intake; a crash cannot split the two).
+        let mut tx = self.pool().begin().await?;
         let r = sqlx::query(
             "INSERT INTO notifications (id, entity_id, dedup_key, public_reference_id, \
              external_reference_id, event, type, equipment_number, release_id, stored_on, \
@@ -222,14 +234,16 @@ impl Store {
         .bind(now)
         .bind(n.source)
         .bind(env.to_string())
-        .execute(self.pool())
+        .execute(&mut *tx)
         .await?;
         if r.rows_affected() == 0 {
+            tx.commit().await?;
             return Ok(None);
         }
         if let Some(p) = public_ref {
-            self.correlate(&p).await?;
+            super::outbox::correlate_in(&mut tx, &p).await?;
         }
+        tx.commit().await?;
         Ok(Some(id))
     }
 
@@ -255,6 +269,41 @@ impl Store {
         entity_id: &str,
         filter: &NotificationFilter,
     ) -> Result<Vec<StoredNotification>, StoreError> {
+        self.select_notifications(entity_id, filter, None).await
+    }
+
+    /// One page of the notifications of an entity matching `filter`, newest first: at most
+    /// `filter.limit` rows older than the cursor ([`PageFrom::Older`]; the newest rows when
+    /// there is none), or the rows just newer than it ([`PageFrom::Newer`]). The flag says
+    /// whether more rows lie beyond the page in the direction it was read.
+    pub async fn notifications_page(
+        &self,
+        entity_id: &str,
+        filter: &NotificationFilter,
+        from: Option<&PageFrom>,
+    ) -> Result<(Vec<StoredNotification>, bool), StoreError> {
+        let mut f = filter.clone();
+        f.limit = filter.limit.saturating_add(1);
+        let from = from
+            .cloned()
+            .unwrap_or(PageFrom::Older(i64::MAX, String::new()));
+        let mut rows = self
+            .select_notifications(entity_id, &f, Some(&from))
+            .await?;
+        let more = rows.len() as i64 > filter.limit;
+        rows.truncate(usize::try_from(filter.limit).unwrap_or(0));
+        if matches!(from, PageFrom::Newer(..)) {
+            rows.reverse();
+        }
+        Ok((rows, more))
+    }
+
+    async fn select_notifications(
+        &self,
+        entity_id: &str,
+        filter: &NotificationFilter,
+        page: Option<&PageFrom>,
+    ) -> Result<Vec<StoredNotification>, StoreError> {
         let mut sql = format!("SELECT {COLUMNS} FROM notifications WHERE entity_id = $1");
         let mut texts: Vec<String> = vec![entity_id.to_owned()];
         let mut push_text = |sql: &mut String, col: &str, v: &Option<String>| {
@@ -279,14 +328,34 @@ impl Store {
             ints.push(to);
             sql.push_str(&format!(" AND stored_on <= ${next}"));
         }
+        // Keyset paging on (stored_on, id); each parameter bound once, in order.
+        let (order, key) = match page {
+            None => ("ASC", None),
+            Some(PageFrom::Older(at, id)) => ("DESC", Some(("<", *at, id.clone()))),
+            Some(PageFrom::Newer(at, id)) => ("ASC", Some((">", *at, id.clone()))),
+        };
+        if let Some((op, _, _)) = &key {
+            sql.push_str(&format!(
+                " AND (stored_on {op} ${} OR (stored_on = ${} AND id {op} ${}))",
+                next + 1,
+                next + 2,
+                next + 3
+            ));
+            next += 3;
+        }
         next += 1;
-        sql.push_str(&format!(" ORDER BY stored_on, id LIMIT ${next}"));
+        sql.push_str(&format!(
+            " ORDER BY stored_on {order}, id {order} LIMIT ${next}"
+        ));
         let mut q = sqlx::query(&sql);
         for t in texts {
             q = q.bind(t);
         }
         for i in ints {
             q = q.bind(i);
+        }
+        if let Some((_, at, id)) = key {
+            q = q.bind(at).bind(at).bind(id);
         }
         let rows = q.bind(filter.limit).fetch_all(self.pool()).await?;
         rows.iter().map(from_row).collect()
@@ -335,6 +404,76 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn pages_go_newest_first_and_back() {
+        let (store, _dir) = sqlite_store().await;
+        let (e, _) = store.ensure_entity("e").await.expect("e");
+        // Five at distinct times and two at the same time (ordered by id), one other event.
+        for (r, ts) in [
+            ("r1", "2024-05-01T10:00:00Z"),
+            ("r2", "2024-05-01T11:00:00Z"),
+            ("r3", "2024-05-01T12:00:00Z"),
+            ("r4", "2024-05-01T12:00:00Z"),
+            ("r5", "2024-05-01T13:00:00Z"),
+        ] {
+            let n = NewNotification {
+                entity_id: e.id.clone(),
+                source: "webhook",
+                envelope: envelope(r, "GateOut", ts),
+            };
+            store.insert_notification(&n).await.expect("insert");
+        }
+        let other = NewNotification {
+            entity_id: e.id.clone(),
+            source: "webhook",
+            envelope: envelope("x", "GateIn", "2024-05-01T14:00:00Z"),
+        };
+        store.insert_notification(&other).await.expect("insert");
+        let filter = NotificationFilter {
+            event: Some("GateOut".into()),
+            limit: 2,
+            ..NotificationFilter::default()
+        };
+        let refs = |rows: &[StoredNotification]| -> Vec<String> {
+            rows.iter()
+                .map(|n| n.public_reference_id.clone().unwrap_or_default())
+                .collect()
+        };
+        let key = |n: &StoredNotification| (n.stored_on.timestamp_millis(), n.id.clone());
+        let (first, more) = store
+            .notifications_page(&e.id, &filter, None)
+            .await
+            .expect("page 1");
+        assert!(more);
+        assert_eq!(refs(&first)[0], "r5", "the newest first");
+        let (at, id) = key(&first[1]);
+        let (second, more) = store
+            .notifications_page(&e.id, &filter, Some(&PageFrom::Older(at, id)))
+            .await
+            .expect("page 2");
+        assert!(more);
+        let (at, id) = key(&second[1]);
+        let (third, more) = store
+            .notifications_page(&e.id, &filter, Some(&PageFrom::Older(at, id)))
+            .await
+            .expect("page 3");
+        assert!(!more, "the last page");
+        let mut all = [refs(&first), refs(&second), refs(&third)].concat();
+        assert_eq!(all.len(), 5, "each row once: {all:?}");
+        assert_eq!(all.last().map(String::as_str), Some("r1"));
+        all.sort();
+        all.dedup();
+        assert_eq!(all.len(), 5, "no row twice");
+        // Back from the third page: the second again, newest first.
+        let (at, id) = key(&third[0]);
+        let (back, more) = store
+            .notifications_page(&e.id, &filter, Some(&PageFrom::Newer(at, id)))
+            .await
+            .expect("back");
+        assert!(more, "the first page lies beyond");
+        assert_eq!(refs(&back), refs(&second));
+    }
+
+    #[tokio::test]
     async fn stored_once_filtered_correlated_and_pruned() {
         let (store, _dir) = sqlite_store().await;
         let (e, _) = store.ensure_entity("e").await.expect("e");
@@ -376,7 +515,7 @@ mod tests {
             .expect("other")
             .is_some());
         store
-            .mark_sent(&claimed[0].id, "w", "ref-1")
+            .mark_sent(&claimed[0].id, "w", claimed[0].attempts, "ref-1")
             .await
             .expect("sent");
         let got = store
@@ -455,7 +594,7 @@ mod tests {
             .await
             .expect("claim");
         store
-            .mark_sent(&claimed[0].id, "w", "ref-9")
+            .mark_sent(&claimed[0].id, "w", claimed[0].attempts, "ref-9")
             .await
             .expect("sent");
         let mut env = envelope("ref-9", "NotValidated", "2024-05-01T10:00:00Z");

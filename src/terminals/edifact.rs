@@ -72,7 +72,9 @@ impl Segment {
 pub struct Refusal {
     /// Stable code: `invalid_syntax`, `segment_count_mismatch`, `reference_mismatch`,
     /// `missing_trailer`, `unknown_message_type`, `unknown_qualifier`, `invalid_check_digit`,
-    /// `missing_equipment`, `invalid_time`, `missing_time`, `segment_outside_message`.
+    /// `missing_equipment`, `invalid_time`, `missing_time`, `segment_outside_message`,
+    /// `missing_interchange_trailer`, `interchange_count_mismatch`,
+    /// `interchange_reference_mismatch`.
     pub code: &'static str,
     pub message: String,
 }
@@ -292,6 +294,56 @@ pub fn messages(input: &str, segs: Vec<Segment>) -> (Vec<RawMessage>, Vec<Broken
     (ok, broken)
 }
 
+/// The interchange's own envelope, when it has one (UNB): UNZ must follow, declare how many
+/// messages (or functional groups, when UNG..UNE are used) the interchange holds and repeat
+/// UNB's control reference. Otherwise the file is not whole (a transfer cut short, two files
+/// run together): the messages that are whole by their own UNT are still read, and the
+/// interchange is quarantined with the reason, so its sync shows `partial`.
+fn interchange_refusal(input: &str, segs: &[Segment]) -> Option<Broken> {
+    let unb = segs.iter().find(|s| s.tag == "UNB")?;
+    let control = unb.get(4, 0).to_string();
+    let text = |s: &Segment| input.get(s.span.0..s.span.1).unwrap_or("").to_string();
+    let broken = |unz: &Segment, code, message: String| Broken {
+        reference: Some(control.clone()),
+        refusal: refuse(code, message),
+        content: text(unz),
+    };
+    let Some(unz) = segs.iter().rev().find(|s| s.tag == "UNZ") else {
+        return Some(broken(
+            unb,
+            "missing_interchange_trailer",
+            format!("interchange {control} has no UNZ: the file may have been cut short"),
+        ));
+    };
+    let groups = segs.iter().filter(|s| s.tag == "UNG").count();
+    let (counted, what) = match groups {
+        0 => (segs.iter().filter(|s| s.tag == "UNH").count(), "messages"),
+        n => (n, "functional groups"),
+    };
+    let declared = unz.get(0, 0);
+    if declared.parse::<usize>().ok() != Some(counted) {
+        return Some(broken(
+            unz,
+            "interchange_count_mismatch",
+            format!(
+                "interchange {control}: UNZ declares {} {what}, the interchange has {counted}",
+                declared.chars().take(10).collect::<String>()
+            ),
+        ));
+    }
+    let trailer = unz.get(1, 0);
+    (trailer != control).then(|| {
+        broken(
+            unz,
+            "interchange_reference_mismatch",
+            format!(
+                "interchange {control}: UNZ names control reference '{}'",
+                trailer.chars().take(20).collect::<String>()
+            ),
+        )
+    })
+}
+
 fn parse_time(value: &str, format: &str) -> Option<DateTime<Utc>> {
     let naive = match format {
         "203" => NaiveDateTime::parse_from_str(value, "%Y%m%d%H%M").ok()?,
@@ -501,12 +553,13 @@ pub fn read(t: Terminal, input: &str) -> Result<Intake, Refusal> {
             "no UNH message header: not a UN/EDIFACT interchange",
         ));
     }
+    let whole = interchange_refusal(input, &segs);
     let (ok, broken) = messages(input, segs);
     let mut intake = Intake {
         messages: ok.len() + broken.len(),
         ..Intake::default()
     };
-    for b in broken {
+    for b in broken.into_iter().chain(whole) {
         intake.quarantined.push((b.reference, b.refusal, b.content));
     }
     for m in ok {
@@ -607,169 +660,4 @@ pub fn write_interchange(sender: &str, control: &str, messages: &[String]) -> St
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    /// A discharge report and a gate-out report written after the UN/EDIFACT D.95B structure
-    /// (UNH, BGM, TDT, EQD group with RFF, DTM, LOC, CNT, UNT).
-    pub(crate) const SAMPLE: &str = "UNA:+.? '\n\
-        UNB+UNOA:2+PSAANTWERP+DOCKFLOW+260301:1015+IC0001'\n\
-        UNH+M1+COARRI:D:95B:UN:SMDG20'\n\
-        BGM+44+DIS-0001+9'\n\
-        TDT+20+123N+1++MSC:172:20+++9839430:103::MSC ISABELLA'\n\
-        DTM+132:202603010600:203'\n\
-        EQD+CN+CSQU3054383+45G1:102:5++3+5'\n\
-        RFF+BM:BL?+0001'\n\
-        DTM+203:202603011012:203'\n\
-        LOC+165+869:TER:ZZZ'\n\
-        LOC+147+0120482::5'\n\
-        CNT+16:1'\n\
-        UNT+11+M1'\n\
-        UNH+M2+CODECO:D:95B:UN:SMDG20'\n\
-        BGM+34+GO-0001+9'\n\
-        EQD+CN+CSQU3054383+45G1:102:5++3+5'\n\
-        RFF+BM:BL?+0001'\n\
-        DTM+7:202603021430:203'\n\
-        LOC+165+869:TER:ZZZ'\n\
-        CNT+16:1'\n\
-        UNT+8+M2'\n\
-        UNZ+2+IC0001'\n";
-
-    #[test]
-    fn coarri_and_codeco_map_to_discharge_and_gate_out() {
-        let intake = read(Terminal::Psa, SAMPLE).expect("reads");
-        assert_eq!(intake.messages, 2);
-        assert!(intake.quarantined.is_empty(), "{:?}", intake.quarantined);
-        let kinds: Vec<_> = intake
-            .events
-            .iter()
-            .map(|e| (e.kind, e.time_kind))
-            .collect();
-        assert_eq!(
-            kinds,
-            vec![
-                (EventKind::Discharge, TimeKind::Actual),
-                (EventKind::VesselArrival, TimeKind::Estimated),
-                (EventKind::GateOut, TimeKind::Actual),
-            ]
-        );
-        let d = &intake.events[0];
-        assert_eq!(d.equipment_number, "CSQU3054383");
-        assert_eq!(d.vessel.as_deref(), Some("MSC ISABELLA"));
-        assert_eq!(d.quay.as_deref(), Some("869"));
-        assert_eq!(d.yard_position.as_deref(), Some("0120482"));
-        assert_eq!(d.full_empty, Some(FullEmpty::Full));
-        // The release character kept the '+' inside the bill of lading number.
-        assert_eq!(d.documents, vec![Document::bill_of_lading("BL+0001")]);
-        assert_eq!(d.occurred_at.to_rfc3339(), "2026-03-01T10:12:00+00:00");
-    }
-
-    #[test]
-    fn bad_messages_are_quarantined_with_their_reason_and_the_good_ones_kept() {
-        let bad_count = SAMPLE.replace("UNT+11+M1", "UNT+12+M1");
-        let i = read(Terminal::Psa, &bad_count).expect("reads");
-        assert_eq!(i.quarantined.len(), 1);
-        assert_eq!(i.quarantined[0].1.code, "segment_count_mismatch");
-        assert!(i.quarantined[0].2.starts_with("UNH+M1"));
-        assert!(i.events.iter().all(|e| e.kind == EventKind::GateOut));
-
-        let bad_digit = SAMPLE.replacen("CSQU3054383", "CSQU3054384", 1);
-        let i = read(Terminal::Psa, &bad_digit).expect("reads");
-        assert_eq!(i.quarantined[0].1.code, "invalid_check_digit");
-        // Category X with the check digit that fits it: refused all the same (U, J, Z only).
-        let bad_category = SAMPLE.replacen("CSQU3054383", "CSQX3054382", 1);
-        let i = read(Terminal::Psa, &bad_category).expect("reads");
-        assert_eq!(i.quarantined[0].1.code, "invalid_check_digit");
-
-        let bad_qualifier = SAMPLE.replace("BGM+34+", "BGM+99+");
-        let i = read(Terminal::Psa, &bad_qualifier).expect("reads");
-        assert_eq!(i.quarantined[0].1.code, "unknown_qualifier");
-        assert_eq!(i.quarantined[0].0.as_deref(), Some("M2"));
-
-        let bad_ref = SAMPLE.replace("UNT+8+M2", "UNT+8+M3");
-        assert_eq!(
-            read(Terminal::Psa, &bad_ref).expect("reads").quarantined[0]
-                .1
-                .code,
-            "reference_mismatch"
-        );
-        let truncated = &SAMPLE[..SAMPLE.find("UNT+8+M2").expect("UNT")];
-        let i = read(Terminal::Psa, truncated).expect("reads");
-        assert_eq!(i.quarantined[0].1.code, "missing_trailer");
-        assert_eq!(
-            read(Terminal::Psa, "hello").unwrap_err().code,
-            "invalid_syntax"
-        );
-        assert_eq!(
-            read(Terminal::Psa, "UNB+UNOA:2+A+B+1+1'").unwrap_err().code,
-            "invalid_syntax"
-        );
-    }
-
-    #[test]
-    fn una_with_other_separators() {
-        let custom = "UNA~|.^ #UNH|1|CODECO~D~95B~UN#BGM|36|GI^#1|9#EQD|CN|CSQU3054383|45G1||2|4#DTM|7~202603011200~203#UNT|5|1#";
-        let i = read(Terminal::Dpworld, custom).expect("reads");
-        assert!(i.quarantined.is_empty(), "{:?}", i.quarantined);
-        assert_eq!(i.events[0].kind, EventKind::GateIn);
-        assert_eq!(i.events[0].full_empty, Some(FullEmpty::Empty));
-        assert_eq!(i.events[0].source_event_id, "CODECO:GI#1");
-    }
-
-    fn container(serial: u32) -> String {
-        match cpu_simulator::ids::EquipmentNumber::from_serial("MSCU", serial) {
-            Ok(e) => e.as_str().to_owned(),
-            Err(e) => panic!("MSCU{serial}: {e}"),
-        }
-    }
-
-    proptest! {
-        /// Whatever the input, the reader answers (no panic) and never keeps more events than
-        /// equipment groups allow.
-        #[test]
-        fn never_panics(input in ".{0,400}") {
-            let _ = read(Terminal::Psa, &input);
-        }
-
-        /// Written moves read back as the same events, whatever the values (separators and the
-        /// release character included).
-        #[test]
-        fn write_then_read_round_trips(
-            serial in 0u32..1_000_000,
-            kind in prop::sample::select(vec![EventKind::Discharge, EventKind::Load, EventKind::GateIn, EventKind::GateOut]),
-            minutes in 0i64..5_000_000,
-            full in any::<bool>(),
-            bl in "[A-Z0-9+:?' ]{1,20}",
-            vessel in "[A-Za-z0-9 +:?']{1,30}",
-            reference in "[A-Z0-9]{1,14}",
-        ) {
-            let at = DateTime::from_timestamp(1_699_999_980 + minutes * 60, 0).expect("ts");
-            let m = Move { kind, equipment: container(serial), at, full, bill_of_lading: Some(bl.clone()), vessel: Some(vessel.clone()), voyage: Some("1N".into()), quay: Some("1700".into()), position: None };
-            let text = write_interchange("DPW", "1", &[write_message(&reference, "D1", &m).expect("msg")]);
-            let i = read(Terminal::Dpworld, &text).expect("reads");
-            prop_assert!(i.quarantined.is_empty(), "{:?}", i.quarantined);
-            prop_assert_eq!(i.events.len(), 1);
-            let e = &i.events[0];
-            prop_assert_eq!(e.kind, kind);
-            prop_assert_eq!(&e.equipment_number, &m.equipment);
-            prop_assert_eq!(e.occurred_at, at);
-            prop_assert_eq!(e.full_empty, Some(if full { FullEmpty::Full } else { FullEmpty::Empty }));
-            prop_assert_eq!(&e.documents, &vec![Document::bill_of_lading(bl)]);
-            prop_assert_eq!(e.vessel.as_deref(), Some(vessel.as_str()));
-        }
-
-        /// A wrong UNT segment count is always refused, never stored.
-        #[test]
-        fn a_wrong_segment_count_is_always_quarantined(serial in 0u32..1_000_000, delta in 1usize..5) {
-            let m = Move { kind: EventKind::GateIn, equipment: container(serial), at: DateTime::from_timestamp(1_700_000_000, 0).expect("ts"), full: true, bill_of_lading: None, vessel: None, voyage: None, quay: None, position: None };
-            let msg = write_message("R1", "D1", &m).expect("msg");
-            let n: usize = msg.lines().count();
-            let bad = msg.replace(&format!("UNT+{n}+R1"), &format!("UNT+{}+R1", n + delta));
-            let i = read(Terminal::Psa, &write_interchange("P", "1", &[bad])).expect("reads");
-            prop_assert!(i.events.is_empty());
-            prop_assert_eq!(i.quarantined.len(), 1);
-            prop_assert_eq!(i.quarantined[0].1.code, "segment_count_mismatch");
-        }
-    }
-}
+mod tests;

@@ -11,6 +11,7 @@ mod openapi;
 mod poll;
 mod scale;
 mod scenario;
+mod serve_child;
 mod shared_client;
 mod sim_helpers;
 mod simulator;

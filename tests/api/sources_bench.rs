@@ -9,7 +9,7 @@
 
 use std::time::{Duration, Instant};
 
-use cpu_gateway::sources::{repo, HumanDuration, Terminal};
+use cpu_gateway::sources::{HumanDuration, Terminal};
 use serde_json::json;
 
 use crate::gateway::Db;
@@ -40,7 +40,10 @@ async fn sources_bench_sync_100k_events() {
     let (status, run) = env.sync("psa").await;
     let took = started.elapsed();
     assert_eq!(status, 200, "{run}");
-    let stored = repo::count_events(&env.store, &env.entity, Terminal::Psa)
+    let stored = env
+        .store
+        .sources()
+        .count_events(&env.entity, Terminal::Psa)
         .await
         .expect("count");
     println!(
@@ -76,7 +79,9 @@ async fn sources_bench_list_with_1000_entities() {
             } else {
                 format!("user-{i}-{t}")
             };
-            repo::save_connection(&env.store, &e.id, t, &id)
+            env.store
+                .sources()
+                .save_connection(&e.id, t, &id)
                 .await
                 .expect("save");
         }
@@ -87,14 +92,13 @@ async fn sources_bench_list_with_1000_entities() {
         } else {
             format!("acme-{t}")
         };
-        repo::save_connection(&env.store, &env.entity, t, &id)
+        env.store
+            .sources()
+            .save_connection(&env.entity, t, &id)
             .await
             .expect("save");
     }
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM ds_connections")
-        .fetch_one(env.store.pool())
-        .await
-        .expect("count");
+    let n = env.store.testing().connection_rows().await.expect("count");
     assert_eq!(n, 6000);
     println!(
         "BENCH setup: 1000 entities x 6 connections in {:.1} s",
@@ -173,18 +177,13 @@ async fn sources_bench_tmining_webhook_burst_10k() {
     };
     let drained = || async {
         for _ in 0..1200 {
-            let pending: i64 =
-                sqlx::query_scalar("SELECT COUNT(*) FROM ds_webhook_inbox WHERE pending = 1")
-                    .fetch_one(env.store.pool())
-                    .await
-                    .expect("pending");
-            let leased: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM ds_connections WHERE hook_lease_owner IS NOT NULL",
-            )
-            .fetch_one(env.store.pool())
-            .await
-            .expect("lease");
-            if pending == 0 && leased == 0 {
+            let backlog = env
+                .store
+                .testing()
+                .webhook_backlog(None)
+                .await
+                .expect("backlog");
+            if backlog.is_empty() {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -197,17 +196,22 @@ async fn sources_bench_tmining_webhook_burst_10k() {
     drained().await;
     let took = started.elapsed();
     assert_eq!(sent["statuses"], json!({"202": 10_000}), "{sent}");
-    let stored = repo::count_events(&env.store, &env.entity, Terminal::Tmining)
+    let stored = env
+        .store
+        .sources()
+        .count_events(&env.entity, Terminal::Tmining)
         .await
         .expect("count");
-    let fetched: i64 = sqlx::query_scalar(
-        "SELECT COALESCE(SUM(fetched), 0) FROM ds_syncs WHERE trigger_kind = 'webhook' AND status = 'succeeded'",
-    )
-    .fetch_one(env.store.pool())
-    .await
-    .expect("fetched");
-    let releases: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM ds_webhook_inbox")
-        .fetch_one(env.store.pool())
+    let fetched = env
+        .store
+        .testing()
+        .fetched_by_succeeded_syncs("webhook")
+        .await
+        .expect("fetched");
+    let releases = env
+        .store
+        .testing()
+        .webhook_inbox_rows()
         .await
         .expect("releases");
     println!(
@@ -219,7 +223,10 @@ async fn sources_bench_tmining_webhook_burst_10k() {
     let again = burst(10_000).await;
     assert_eq!(again["statuses"], json!({"202": 10_000}));
     drained().await;
-    let after = repo::count_events(&env.store, &env.entity, Terminal::Tmining)
+    let after = env
+        .store
+        .sources()
+        .count_events(&env.entity, Terminal::Tmining)
         .await
         .expect("count");
     println!("BENCH tmining webhook burst replayed: {after} release states stored (was {stored})");

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use cpu_gateway::sources::intake::{sign, SIGNATURE_HEADER};
+use cpu_gateway::sources::Terminal;
 use serde_json::{json, Value};
 
 use crate::gateway::Db;
@@ -14,35 +15,15 @@ const TMINING_DEMO: (&str, &str) = ("demo@tmining.example", "tmining-demo-passwo
 
 /// A discharge report and a gate-out report after the UN/EDIFACT D.95B message structure
 /// (UNH, BGM, TDT, DTM, EQD group with RFF, DTM, LOC, CNT, UNT), as the SMDG manuals lay them out.
-const COARRI_CODECO: &str = "UNA:+.? '\n\
-UNB+UNOA:2+PSAANTWERP+DOCKFLOW+260301:1015+IC0001'\n\
-UNH+M1+COARRI:D:95B:UN:SMDG20'\n\
-BGM+44+DIS-0001+9'\n\
-TDT+20+123N+1++MSC:172:20+++9839430:103::MSC ISABELLA'\n\
-DTM+132:202603010600:203'\n\
-EQD+CN+CSQU3054383+45G1:102:5++3+5'\n\
-RFF+BM:BL?+0001'\n\
-DTM+203:202603011012:203'\n\
-LOC+165+869:TER:ZZZ'\n\
-LOC+147+0120482::5'\n\
-CNT+16:1'\n\
-UNT+11+M1'\n\
-UNH+M2+CODECO:D:95B:UN:SMDG20'\n\
-BGM+34+GO-0001+9'\n\
-EQD+CN+CSQU3054383+45G1:102:5++3+5'\n\
-RFF+BM:BL?+0001'\n\
-DTM+7:202603021430:203'\n\
-LOC+165+869:TER:ZZZ'\n\
-CNT+16:1'\n\
-UNT+8+M2'\n\
-UNZ+2+IC0001'\n";
+/// The shared sample interchange (also read by the unit tests in `src/terminals/edifact/tests.rs`).
+const COARRI_CODECO: &str = include_str!("../fixtures/psa-coarri-codeco.edi");
 
 impl Env {
     async fn events_of(&self, terminal: &str) -> i64 {
-        sqlx::query_scalar("SELECT COUNT(*) FROM ds_events WHERE entity_id = $1 AND terminal = $2")
-            .bind(self.entity.clone())
-            .bind(terminal.to_string())
-            .fetch_one(self.store.pool())
+        let t = Terminal::parse(terminal).expect("a terminal");
+        self.store
+            .sources()
+            .count_events(&self.entity, t)
             .await
             .expect("count")
     }
@@ -50,21 +31,13 @@ impl Env {
     /// Wait (bounded: 20 s) until no webhook of this entity is pending and no drain runs.
     async fn drained(&self) {
         super::poll::until("webhooks drained", Duration::from_secs(20), async || {
-            let pending: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM ds_webhook_inbox WHERE entity_id = $1 AND pending = 1",
-            )
-            .bind(self.entity.clone())
-            .fetch_one(self.store.pool())
-            .await
-            .expect("pending");
-            let leased: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM ds_connections WHERE entity_id = $1 AND hook_lease_owner IS NOT NULL",
-            )
-            .bind(self.entity.clone())
-            .fetch_one(self.store.pool())
-            .await
-            .expect("lease");
-            (pending == 0 && leased == 0).then_some(())
+            let backlog = self
+                .store
+                .testing()
+                .webhook_backlog(Some(&self.entity))
+                .await
+                .expect("backlog");
+            backlog.is_empty().then_some(())
         })
         .await;
     }
@@ -301,6 +274,24 @@ async fn tmining_webhooks_fetch_the_release_and_store_each_state_once(db: Db) {
         (s, v["error"]["code"].as_str()),
         (404, Some("unknown_webhook"))
     );
+    // A flood of forged deliveries is one entry in the history, counting them.
+    let before = env.history("tmining").await.len();
+    let forged = [(SIGNATURE_HEADER, sign("forged", now, good.as_bytes()))];
+    for _ in 0..50 {
+        let (s, v) = env.post_raw(&path, &forged, &good).await;
+        assert_eq!(
+            (s, v["error"]["code"].as_str()),
+            (401, Some("invalid_signature"))
+        );
+    }
+    let history = env.history("tmining").await;
+    assert_eq!(history.len(), before + 1);
+    assert!(
+        history
+            .iter()
+            .any(|r| r["errorCode"] == "invalid_signature" && r["fetched"] == 50),
+        "{history:?}"
+    );
     let refused: Vec<String> = env
         .history("tmining")
         .await
@@ -471,6 +462,9 @@ async fn coarri_and_codeco_end_up_on_the_timeline(db: Db) {
         let (_, run) = env.post_edifact("psa", &bad).await;
         assert_eq!(run["errorCode"], code, "{run}");
     }
+    // The same bad file re-sent: the run says what it refused, the quarantine holds it once.
+    let (_, run) = env.post_edifact("psa", &mixed).await;
+    assert_eq!(run["quarantined"], 1, "{run}");
     let (s, q) = env.get("/v1/data-sources/psa/quarantine").await;
     assert_eq!(s, 200);
     let q = q.as_array().cloned().unwrap_or_default();
@@ -580,13 +574,13 @@ async fn retry_after_and_quota_are_honoured_and_told_apart() {
     .await;
     assert_eq!(env.settled("psa").await["status"], "connected");
     let next_sync = || async {
-        sqlx::query_scalar::<_, i64>(
-            "SELECT next_sync_at FROM ds_connections WHERE entity_id = $1 AND terminal = 'psa'",
-        )
-        .bind(env.entity.clone())
-        .fetch_one(env.store.pool())
-        .await
-        .expect("next")
+        env.store
+            .sources()
+            .get_connection(&env.entity, Terminal::Psa)
+            .await
+            .expect("read")
+            .expect("the psa connection")
+            .next_sync_at
     };
     for (kind, code) in [
         ("rate_limited", "rate_limited"),
@@ -615,6 +609,85 @@ async fn retry_after_and_quota_are_honoured_and_told_apart() {
         .await;
     let (_, run) = env.sync("psa").await;
     assert_eq!(run["errorCode"], "api_access_not_activated", "{run}");
+}
+
+#[tokio::test]
+async fn a_failed_webhook_drain_waits_for_the_terminals_retry_after() {
+    // A drain's own lease (5 s) far shorter than the terminal's 120 s.
+    let env = spawn_with(Db::Sqlite, |s| {
+        s.lease = cpu_gateway::sources::HumanDuration(Duration::from_secs(5))
+    })
+    .await
+    .expect("sqlite");
+    env.account(
+        "tmining",
+        json!({"identifier": TMINING_DEMO.0, "events": 12}),
+    )
+    .await;
+    let (path, secret) = env.connect_tmining().await;
+    let stored_before = env.events_of("tmining").await;
+    // The drain's first call is refused with 429 and "come back in 120 s".
+    env.fault(
+        "tmining",
+        json!({"kind": "rate_limited", "retryAfterSecs": 120, "count": 1}),
+    )
+    .await;
+    let before = chrono::Utc::now().timestamp_millis();
+    let burst = env.burst(&path, &secret, 0, 6).await;
+    assert_eq!(burst["statuses"], json!({"202": 6}), "{burst}");
+    let t = Terminal::parse("tmining").expect("terminal");
+    // The failed drain is in the history, and the connection's drain is paused for the
+    // terminal's 120 s.
+    super::poll::until("the drain paused", Duration::from_secs(20), async || {
+        let until = env
+            .store
+            .testing()
+            .hook_lease_until(&env.entity, t)
+            .await
+            .expect("lease");
+        (until >= before + 119_000).then_some(())
+    })
+    .await;
+    let runs = env.history("tmining").await;
+    assert!(
+        runs.iter()
+            .any(|r| r["trigger"] == "webhook" && r["errorCode"] == "rate_limited"),
+        "{runs:?}"
+    );
+    // Nothing lost: the releases stay queued, and no replica's scheduler picks them up early.
+    let backlog = env
+        .store
+        .testing()
+        .webhook_backlog(Some(&env.entity))
+        .await
+        .expect("backlog");
+    assert!(backlog.pending > 0, "{backlog:?}");
+    let due = env
+        .store
+        .sources()
+        .connections_with_pending_webhooks(100)
+        .await
+        .expect("pending");
+    assert!(!due.iter().any(|(e, _)| e == &env.entity), "{due:?}");
+    assert_eq!(env.events_of("tmining").await, stored_before);
+
+    // The pause over, the next webhook drains everything queued.
+    env.store
+        .testing()
+        .expire_hook_lease(&env.entity, t)
+        .await
+        .expect("expire");
+    let due = env
+        .store
+        .sources()
+        .connections_with_pending_webhooks(100)
+        .await
+        .expect("pending");
+    assert!(due.iter().any(|(e, _)| e == &env.entity), "{due:?}");
+    let burst = env.burst(&path, &secret, 6, 1).await;
+    assert_eq!(burst["statuses"], json!({"202": 1}), "{burst}");
+    env.drained().await;
+    assert!(env.events_of("tmining").await > stored_before);
 }
 
 #[tokio::test]

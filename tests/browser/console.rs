@@ -178,13 +178,17 @@ async fn connect_test_update_and_disconnect_psa() {
     b.screenshot("console-sync-history").await;
 
     // A synced container's merged timeline, drawn as a picture.
-    let equipment: String = sqlx::query_scalar(
-        "SELECT equipment_number FROM ds_events WHERE entity_id = $1 ORDER BY equipment_number LIMIT 1",
-    )
-    .bind(gw.entity_id.clone())
-    .fetch_one(gw.state.store.pool())
-    .await
-    .expect("a synced event");
+    let equipment: String = gw
+        .state
+        .store
+        .testing()
+        .event_tallies(&gw.entity_id)
+        .await
+        .expect("tallies")
+        .containers()
+        .into_keys()
+        .next()
+        .expect("a synced event");
     b.client
         .goto(&format!(
             "{}/console/containers?equipment={equipment}",

@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use cpu_gateway::sources::{repo, Terminal};
+use cpu_gateway::sources::Terminal;
 
 use super::support::Gateway;
 
@@ -42,7 +42,9 @@ async fn console_bench_data_sources_page_with_1000_entities() {
             } else {
                 format!("user-{i}-{t}")
             };
-            repo::save_connection(store, &e.id, t, &id)
+            store
+                .sources()
+                .save_connection(&e.id, t, &id)
                 .await
                 .expect("save");
         }
@@ -53,14 +55,13 @@ async fn console_bench_data_sources_page_with_1000_entities() {
         } else {
             format!("demo-{t}")
         };
-        repo::save_connection(store, &gw.entity_id, t, &id)
+        store
+            .sources()
+            .save_connection(&gw.entity_id, t, &id)
             .await
             .expect("save");
     }
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM ds_connections")
-        .fetch_one(store.pool())
-        .await
-        .expect("count");
+    let n = store.testing().connection_rows().await.expect("count");
     assert_eq!(n, 6000);
     println!(
         "BENCH setup: 1000 entities x 6 connections in {:.1} s",

@@ -112,21 +112,67 @@ async fn tab_reaches_every_control_of_every_console_page() {
         return;
     };
     let gw = Gateway::start().await;
+    // Enough audit entries and notifications for the pagers to show.
+    let actor = cpu_gateway::store::Actor::system(gw.entity_id.clone());
+    for _ in 0..2 {
+        let record = cpu_gateway::store::AuditRecord {
+            action: "keyboard.test",
+            target: "t",
+            outcome: "ok",
+            detail: None,
+        };
+        cpu_gateway::store::AuditLog::record(&gw.state.store, &actor, &record)
+            .await
+            .expect("audit");
+    }
+    for i in 0..51 {
+        let n = cpu_gateway::store::notifications::NewNotification {
+            entity_id: gw.entity_id.clone(),
+            source: "poll",
+            envelope: serde_json::json!({
+                "id": "MSCU1234565", "publicReferenceId": format!("kb-{i}"),
+                "timestamp": format!("2024-05-01T10:{i:02}:00Z"), "event": "GateOut",
+                "errors": [], "warnings": [], "body": {}
+            }),
+        };
+        gw.state
+            .store
+            .insert_notification(&n)
+            .await
+            .expect("notification");
+    }
     let support = gw.token(cpu_gateway::store::Role::Support).await;
     sign_in(&b, &gw, &support).await;
+    let session = b
+        .client
+        .get_named_cookie("cgw_console")
+        .await
+        .expect("session cookie")
+        .value()
+        .to_owned();
     for (page, path) in [
         ("data sources", "/console/data-sources"),
         ("sync history", "/console/data-sources/psa"),
         ("containers", "/console/containers?equipment=NOTACONTAINER"),
         ("operations", "/console/operations"),
         ("notifications", "/console/notifications?equipment=bad"),
+        (
+            "notifications paged",
+            "/console/notifications?event=GateOut",
+        ),
         ("audit", "/console/audit"),
+        ("audit paged", "/console/audit?limit=1"),
+        ("audit refused", "/console/audit?action=Bad&from=never"),
     ] {
         b.client
             .goto(&format!("{}{path}", gw.base))
             .await
             .expect("page");
         assert_tab_reaches_every_control(&b, page).await;
+        // No page shows a secret: not the token signed in with, not the session.
+        let src = b.client.source().await.expect("source");
+        assert!(!src.contains(&support), "{page} shows the token");
+        assert!(!src.contains(&session), "{page} shows the session cookie");
     }
     b.screenshot("console-keyboard").await;
     // The sign-in page too.
@@ -164,6 +210,13 @@ async fn tab_reaches_every_control_of_every_sandbox_page() {
     })
     .await;
     assert_tab_reaches_every_control(&b, "sandbox container").await;
+    // A refused form: its message sits between its controls, which all stay reachable.
+    b.select("#rr-party", "agent").await;
+    b.select("#rr-action", "transfer").await;
+    b.select("#rr-to", "agent").await;
+    b.click("[data-act=rights]").await;
+    b.wait_text("#rr-to-error").await;
+    assert_tab_reaches_every_control(&b, "sandbox container, refused form").await;
     for (page, path) in [
         ("sandbox index", "/"),
         ("sandbox faults", "/sandbox/faults"),

@@ -8,9 +8,11 @@
 
 mod console;
 mod console_bench;
+mod console_lists;
 mod docs;
 mod keyboard;
 mod operations;
 mod sandbox;
+mod sandbox_forms;
 mod sandbox_tools;
 mod support;

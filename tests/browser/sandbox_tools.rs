@@ -4,16 +4,7 @@
 
 use fantoccini::Locator;
 
-use super::support::Browser;
-
-async fn simulator(config: cpu_gateway::simulate::SimConfig) -> String {
-    let sim = cpu_gateway::simulate::Application::build(config, "127.0.0.1:0")
-        .await
-        .expect("simulator");
-    let base = format!("http://127.0.0.1:{}", sim.port());
-    tokio::spawn(sim.run_until_stopped());
-    base
-}
+use super::support::{sandbox_form_token, simulator, Browser};
 
 async fn world_id(b: &Browser) -> String {
     b.text("[data-world]").await.unwrap_or_default()
@@ -282,10 +273,14 @@ async fn sandbox_faults_and_webhook_deliveries_follow_changes() {
     })
     .await;
     assert!(b.text("tr[data-delivery]").await.is_none());
-    // Another party acts (a form posted from outside the browser): the page follows.
+    // Another party acts (a form posted from outside the browser, with the token and the
+    // cookie of its own page): the page follows.
+    let (cookie, csrf) = sandbox_form_token(&base).await;
     let resp = http
         .post(format!("{base}/sandbox/act"))
+        .header("cookie", cookie)
         .form(&[
+            ("csrf", csrf.as_str()),
             ("action", "release"),
             ("party", "agent"),
             ("equipment", "MSCU1234566"),

@@ -197,11 +197,120 @@ impl Browser {
             .unwrap_or_else(|e| panic!("no option {value} in {css}: {e}"));
     }
 
+    /// Open `url` (absolute).
+    pub async fn open(&self, url: &str) {
+        self.client
+            .goto(url)
+            .await
+            .unwrap_or_else(|e| panic!("cannot open {url}: {e}"));
+    }
+
+    /// Run `script` in the page (its `arguments` are `args`); its result as `T`.
+    pub async fn eval<T: serde::de::DeserializeOwned>(
+        &self,
+        script: &str,
+        args: Vec<serde_json::Value>,
+    ) -> T {
+        let v = self
+            .client
+            .execute(script, args)
+            .await
+            .unwrap_or_else(|e| panic!("script failed: {e}"));
+        serde_json::from_value(v).unwrap_or_else(|e| panic!("script result: {e}"))
+    }
+
+    /// Wait (bounded) until the element matching `css` shows exactly `want`.
+    pub async fn wait_text_is(&self, css: &str, want: &str) {
+        let (css, want) = (css.to_owned(), want.to_owned());
+        self.until(&format!("{css} showing {want}"), |c| {
+            let (css, want) = (css.clone(), want.clone());
+            async move {
+                let text = c.find(Locator::Css(&css)).await.ok()?.text().await.ok()?;
+                (text == want).then_some(())
+            }
+        })
+        .await
+    }
+
+    /// The current value of the input or select matching `css` (what the user sees).
+    pub async fn value(&self, css: &str) -> Option<String> {
+        let el = self.client.find(Locator::Css(css)).await.ok()?;
+        el.prop("value").await.ok().flatten()
+    }
+
+    /// A form came back refused at the input `input` (`#id`): its message next to it
+    /// (`#id-error`, which describes it), marked invalid, the value as typed, and no markup of
+    /// the value rendered. Returns the message.
+    pub async fn assert_refused_at(&self, input: &str, typed: &str) -> String {
+        let msg = self.wait_text(&format!("{input}-error")).await;
+        assert!(!msg.is_empty(), "{input}: an empty message");
+        assert_eq!(
+            self.attr(input, "aria-invalid").await.as_deref(),
+            Some("true"),
+            "{input} is not marked invalid"
+        );
+        assert_eq!(
+            self.attr(input, "aria-describedby").await,
+            Some(format!("{}-error", input.trim_start_matches('#'))),
+            "{input} is not described by its message"
+        );
+        assert_eq!(self.value(input).await.as_deref(), Some(typed), "{input}");
+        assert!(
+            self.client
+                .find_all(Locator::Css("main form b"))
+                .await
+                .expect("find")
+                .is_empty(),
+            "markup in a value was rendered"
+        );
+        msg
+    }
+
     /// Attribute of the element matching `css`, if both exist.
     pub async fn attr(&self, css: &str, name: &str) -> Option<String> {
         let el = self.client.find(Locator::Css(css)).await.ok()?;
         el.attr(name).await.ok().flatten()
     }
+}
+
+/// A simulator on a free port; its base URL.
+pub async fn simulator(config: cpu_gateway::simulate::SimConfig) -> String {
+    let sim = cpu_gateway::simulate::Application::build(config, "127.0.0.1:0")
+        .await
+        .expect("simulator");
+    let base = format!("http://127.0.0.1:{}", sim.port());
+    tokio::spawn(sim.run_until_stopped());
+    base
+}
+
+/// A browser showing the sandbox (`/`) of a fresh simulator, and the simulator's base URL;
+/// `None` when the test is skipped. The world's clock is frozen: the page reloads itself when
+/// the clock's minute changes, which would race the test's clicks.
+pub async fn sandbox(test: &str) -> Option<(Browser, String)> {
+    let b = Browser::start(test).await?;
+    let config = cpu_gateway::simulate::SimConfig {
+        frozen_clock: Some(chrono::Utc::now()),
+        ..Default::default()
+    };
+    let base = simulator(config).await;
+    b.open(&format!("{base}/")).await;
+    Some((b, base))
+}
+
+/// The cookie header and the CSRF token a sandbox page gives a client outside the browser
+/// (a script that posts the sandbox's forms).
+pub async fn sandbox_form_token(base: &str) -> (String, String) {
+    let page = reqwest::get(format!("{base}/"))
+        .await
+        .expect("sandbox page");
+    let set = page.headers().get("set-cookie").cloned();
+    let cookie = set
+        .as_ref()
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .expect("the page sets the CSRF cookie");
+    let token = cookie.split_once('=').map(|(_, v)| v).unwrap_or_default();
+    (cookie.to_owned(), token.to_owned())
 }
 
 /// A gateway in sim mode (embedded simulator and terminal emulations, SQLite in a temp dir)
@@ -272,6 +381,15 @@ impl Gateway {
             .expect("token");
         (info.id, t.expose_secret().to_owned())
     }
+}
+
+/// A browser and a gateway, signed in with the demo editor token; `None` when the test is
+/// skipped.
+pub async fn signed_in(test: &str) -> Option<(Browser, Gateway)> {
+    let b = Browser::start(test).await?;
+    let gw = Gateway::start().await;
+    sign_in(&b, &gw, &gw.token).await;
+    Some((b, gw))
 }
 
 /// Sign in through the login form.

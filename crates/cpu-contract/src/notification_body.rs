@@ -154,7 +154,9 @@ pub struct LightChangedBody {
     pub original_value: String,
     /// Its value now.
     pub new_value: String,
-    /// The overall status now (RELEASED, BLOCKED, ...).
+    /// The overall status now (RELEASED, BLOCKED, ...). Empty when absent: NxtPort's documented
+    /// light-change example (reference notes, S2) has no `status`.
+    #[serde(default)]
     pub status: String,
 }
 

@@ -111,9 +111,9 @@ impl World {
             stay.lights = lights;
             // `vec!` allocates exactly one right; `push` would reserve room for four.
             stay.release_rights = vec![right];
-            self.stays.insert((locode, e), stay);
+            self.stays.insert((locode, e), Box::new(stay));
             self.by_release.insert(id, (locode, e));
-            self.schedule(expires_at, Timer::Expire((locode, e), id));
+            self.schedule(expires_at, Timer::Expire(id));
         }
         Ok(all.len())
     }

@@ -7,9 +7,10 @@ use askama::Template;
 
 use super::{cookie, internal, render, see_other, Result};
 use crate::console::extract::{Posted, SignedIn};
-use crate::console::session::{random_token, same_secret, LOGIN_CSRF_COOKIE, SESSION_COOKIE};
+use crate::console::session::{LOGIN_CSRF_COOKIE, SESSION_COOKIE};
 use crate::console::{Console, ConsoleError};
 use crate::gateway::state::GatewayState;
+use crate::http_edge::csrf::{self, DoubleSubmit};
 use crate::store::{AuditLog, AuditRecord, Role};
 
 type Form = web::Form<crate::console::extract::FormFields>;
@@ -21,12 +22,22 @@ struct LoginPage {
     error: Option<String>,
 }
 
+/// The sign-in form's double-submit cookie (no session yet to hold a secret).
+fn login_csrf(console: &Console) -> DoubleSubmit {
+    DoubleSubmit {
+        cookie: LOGIN_CSRF_COOKIE,
+        path: "/console",
+        max_age_secs: Some(3600),
+        secure: console.secure_cookies,
+    }
+}
+
 fn login_form(
     console: &Console,
     status: StatusCode,
     error: Option<String>,
 ) -> Result<HttpResponse> {
-    let csrf = random_token();
+    let csrf = csrf::random_token();
     let mut res = render(
         status,
         &LoginPage {
@@ -34,7 +45,7 @@ fn login_form(
             error,
         },
     )?;
-    res.add_cookie(&cookie(console, LOGIN_CSRF_COOKIE, csrf, 3600))
+    res.add_cookie(&login_csrf(console).cookie_of(csrf))
         .map_err(internal)?;
     Ok(res)
 }
@@ -59,9 +70,7 @@ pub async fn login(
     gw: web::Data<GatewayState>,
     form: Form,
 ) -> Result<HttpResponse> {
-    let expected = req.cookie(LOGIN_CSRF_COOKIE).map(|c| c.value().to_owned());
-    let posted = form.get("csrf").map(String::as_str).unwrap_or_default();
-    if !expected.is_some_and(|e| same_secret(&e, posted)) {
+    if !login_csrf(&console).check(&req, form.get(csrf::FIELD).map(String::as_str)) {
         return login_form(
             &console,
             StatusCode::FORBIDDEN,
@@ -107,7 +116,7 @@ pub async fn login(
     let mut res = see_other("/console/data-sources");
     res.add_cookie(&cookie(&console, SESSION_COOKIE, value, ttl))
         .map_err(internal)?;
-    res.add_removal_cookie(&cookie(&console, LOGIN_CSRF_COOKIE, String::new(), 0))
+    res.add_cookie(&login_csrf(&console).removal())
         .map_err(internal)?;
     Ok(res)
 }

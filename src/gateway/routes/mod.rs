@@ -1,4 +1,5 @@
-//! The gateway's route table (one file per resource) and small query helpers.
+//! The gateway's route table (one file per resource); the query helpers live in
+//! [`crate::api::query`] (shared with Data Sources).
 
 pub mod audit;
 pub mod connections;
@@ -10,49 +11,8 @@ pub mod registry;
 pub mod validations;
 pub mod webhooks;
 
-use super::error::ApiError;
-use super::extract::parse_json;
-use actix_web::{web, HttpRequest};
-use serde::de::DeserializeOwned;
-
-/// Parse the query string into `T` (all fields `Option<String>`; unknown names are an error
-/// naming the parameter).
-pub fn parse_query<T: DeserializeOwned>(req: &HttpRequest) -> Result<T, ApiError> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(req.query_string())
-        .map_err(|e| ApiError::MalformedJson(format!("query string is malformed: {e}")))?;
-    let mut map = serde_json::Map::new();
-    for (k, v) in pairs {
-        if map
-            .insert(k.clone(), serde_json::Value::String(v))
-            .is_some()
-        {
-            return Err(ApiError::field(&k, format!("{k} is given more than once")));
-        }
-    }
-    let bytes = serde_json::Value::Object(map).to_string();
-    parse_json(bytes.as_bytes()).map_err(|e| match e {
-        ApiError::MalformedJson(m) => ApiError::MalformedJson(m),
-        ApiError::InvalidField { field, message } => ApiError::InvalidField {
-            message: message.replace("unknown field", "unknown query parameter"),
-            field,
-        },
-        other => other,
-    })
-}
-
-/// `limit`: 1..=1000, default 100.
-pub fn parse_limit(v: Option<&str>) -> Result<i64, ApiError> {
-    match v {
-        None => Ok(100),
-        Some(s) => match s.trim().parse::<i64>() {
-            Ok(n) if (1..=1000).contains(&n) => Ok(n),
-            _ => Err(ApiError::field(
-                "limit",
-                "limit must be a number from 1 to 1000",
-            )),
-        },
-    }
-}
+pub use crate::api::query::{parse_limit, parse_query};
+use actix_web::web;
 
 /// Register every gateway route.
 pub fn configure(cfg: &mut web::ServiceConfig) {

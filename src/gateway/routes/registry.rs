@@ -122,7 +122,9 @@ pub struct ReleaseDetailParams {
     pub bill_of_lading_numbers: Option<String>,
     /// The agent's release reference.
     pub release_identification: Option<String>,
-    /// Wait up to this many milliseconds (0-10000) for the `GetReleaseDetail` notification.
+    /// Wait for the `GetReleaseDetail` notification until this many milliseconds (0-10000) after
+    /// the request arrived, the NxtPort call included: the answer never takes longer, unless the
+    /// NxtPort call itself does.
     #[param(value_type = Option<u32>)]
     pub wait_ms: Option<String>,
 }
@@ -162,6 +164,7 @@ pub async fn release_detail(
     req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
+    let arrived = std::time::Instant::now();
     let equipment =
         EquipmentNumber::parse(&path).map_err(|e| ApiError::field("equipment", e.to_string()))?;
     let p: ReleaseDetailParams = super::parse_query(&req)?;
@@ -204,7 +207,8 @@ pub async fn release_detail(
         limit: 1,
         ..Default::default()
     };
-    let deadline = std::time::Instant::now() + std::time::Duration::from_millis(wait_ms.into());
+    // waitMs counts from the request's arrival: a slow NxtPort call shortens the wait.
+    let deadline = arrived + std::time::Duration::from_millis(wait_ms.into());
     loop {
         let found = state
             .store

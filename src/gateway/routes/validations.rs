@@ -136,17 +136,16 @@ pub struct TruckReleaseRightValidationInput {
 
 /// Count an upstream answer in the metrics.
 pub fn observe<T>(state: &GatewayState, endpoint: &str, result: &Result<T, NxtPortError>) {
-    let status = match result {
-        Ok(_) => "2xx".to_owned(),
+    let status: std::borrow::Cow<'static, str> = match result {
+        Ok(_) => "2xx".into(),
         Err(e) => e
             .status()
-            .map(|s| s.to_string())
-            .unwrap_or_else(|| "error".into()),
+            .map_or_else(|| "error".into(), |s| s.to_string().into()),
     };
     state
         .metrics
         .upstream_status
-        .with_label_values(&[endpoint, &status])
+        .with_label_values(&[endpoint, &*status])
         .inc();
 }
 

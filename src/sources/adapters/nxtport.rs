@@ -11,8 +11,10 @@
 //! sync reads day by day from the cursor (the newest `storedOn` read) to today; notifications at
 //! or after the cursor are kept (the overlap is removed by the dedup key).
 //!
-//! Mapping (every light and every ReleaseRight notification; NxtPort's names compared
-//! case-insensitively, `_`/`-`/space ignored):
+//! Notifications are read with the contract's types (`cpu_contract`: the envelope, and the body
+//! by its event, [`NotificationBody`]), so a field changed in the contract reaches this mapping
+//! through the compiler. Mapping (every light and every ReleaseRight notification; light names
+//! and values compared case-insensitively, `_`/`-`/space ignored):
 //!
 //! | notification | event kind | status |
 //! |---|---|---|
@@ -30,7 +32,7 @@
 //! | `ReleaseRight` Transferred, AcceptedByNextParty, DeclinedByNextParty, Revoke, RevokedByPreviousParty, PickedUpByParty, InactiveReleaseRights | release_right | TRANSFERRED, ACCEPTED, DECLINED, REVOKED, REVOKED_BY_PREVIOUS_PARTY, PICKED_UP, INACTIVE |
 //!
 //! Every event carries the body's `billOfLadingNumbers` as bill-of-lading documents and its
-//! `terminalCode` as quay. Answers to our own requests (NotValidated, ThrownException, Get*,
+//! `terminalCode` as quay (where the body's shape has them: [`place`]). Answers to our own requests (NotValidated, ThrownException, Get*,
 //! DigitalKey*, AlfapassPickUpValidation) are not container events and are counted as skipped.
 
 use chrono::SecondsFormat;
@@ -42,7 +44,10 @@ use super::{classify, Credentials, Page, Session, SourceAdapter, SourceError};
 use crate::nxtport::{CallOptions, NxtPortClients, NxtPortCredentials, NxtPortError};
 use crate::sources::catalogue::Terminal;
 use crate::sources::model::{Document, EventKind, NormalizedEvent};
-use cpu_contract::{NotificationDetail, NotificationEvent, NotificationType, NotificationsQuery};
+use cpu_contract::{
+    ContainerBody, LightChangedBody, LightSubject, NotificationBody, NotificationDetail,
+    NotificationEvent, NotificationType, NotificationsQuery, RegisteredBody, ReleaseRightBody,
+};
 
 pub(super) struct NxtPort {
     /// The process's NxtPort clients (the gateway's, when Data Sources runs in a gateway).
@@ -74,6 +79,8 @@ fn source_error(e: &NxtPortError) -> SourceError {
         NxtPortError::RetriesExhausted { last, .. } => source_error(last),
         // The shared budget (Redis) does not answer: nothing was sent; the next sync retries.
         NxtPortError::Budget(_) => SourceError::Unavailable { status: 503 },
+        // The key's budget is spent for now: as NxtPort's own 429.
+        NxtPortError::BudgetSpent(_) => SourceError::Unavailable { status: 429 },
         NxtPortError::Decode { .. } => SourceError::Protocol("malformed body".into()),
         NxtPortError::InvalidRequest(_) | NxtPortError::Config(_) => {
             SourceError::Protocol("the NxtPort client could not be set up".into())
@@ -81,28 +88,73 @@ fn source_error(e: &NxtPortError) -> SourceError {
     }
 }
 
-fn body_str<'a>(body: &'a serde_json::Value, keys: &[&str]) -> Option<&'a str> {
-    keys.iter()
-        .find_map(|k| body.get(*k).and_then(|v| v.as_str()))
-}
-
-/// `billOfLadingNumbers` as an array (notifications) or a comma-separated string (release detail).
-fn bills_of_lading(body: &serde_json::Value) -> Vec<Document> {
-    let mut out: Vec<Document> = Vec::new();
-    let mut push = |s: &str| {
-        let s = s.trim();
-        if !s.is_empty() && !out.iter().any(|d| d.number == s) {
-            out.push(Document::bill_of_lading(s));
+/// Where a body says the container is: the terminal code (the event's quay) and the bills of
+/// lading. Exhaustive over the contract's body shapes, and the bodies it reads are destructured
+/// without `..`: a new shape or a new field of a shape read here stops the build until this
+/// mapping says what it makes of it (`field: _` when nothing).
+fn place(body: &NotificationBody) -> (Option<&str>, Vec<Document>) {
+    fn documents<S: AsRef<str>>(numbers: &[S]) -> Vec<Document> {
+        let mut out: Vec<Document> = Vec::new();
+        for n in numbers.iter().map(|n| n.as_ref().trim()) {
+            if !n.is_empty() && !out.iter().any(|d| d.number == n) {
+                out.push(Document::bill_of_lading(n));
+            }
         }
-    };
-    match body.get("billOfLadingNumbers") {
-        Some(serde_json::Value::Array(a)) => {
-            a.iter().filter_map(|v| v.as_str()).for_each(&mut push)
-        }
-        Some(serde_json::Value::String(s)) => s.split([',', ';']).for_each(&mut push),
-        _ => {}
+        out
     }
-    out
+    fn right(r: &ReleaseRightBody) -> (Option<&str>, Vec<Document>) {
+        let ReleaseRightBody {
+            terminal_code,
+            bill_of_lading_numbers,
+            carrier: _,
+            port_lo_code: _,
+            equipment_number: _,
+            release_identification: _,
+            release_id: _,
+            release_date_time_utc: _,
+            expiration_date_time_utc: _,
+            release_from: _,
+            release_to: _,
+            current_holder: _,
+            release_right_status: _,
+            means_of_transport: _,
+            alfapass_number_mask: _,
+        } = r;
+        (Some(terminal_code), documents(bill_of_lading_numbers))
+    }
+    fn container(c: &ContainerBody) -> (Option<&str>, Vec<Document>) {
+        let ContainerBody {
+            terminal_code,
+            bill_of_lading_numbers,
+            port_lo_code: _,
+            equipment_number: _,
+            stay_number: _,
+        } = c;
+        (terminal_code.as_deref(), documents(bill_of_lading_numbers))
+    }
+    match body {
+        NotificationBody::ReleaseDetail(d) => {
+            // A comma-separated string in the release detail.
+            let numbers: Vec<&str> = d
+                .bill_of_lading_numbers
+                .as_deref()
+                .unwrap_or_default()
+                .split([',', ';'])
+                .collect();
+            (d.terminal_code.as_deref(), documents(&numbers))
+        }
+        NotificationBody::ReleaseRightAction(b) => right(&b.right),
+        NotificationBody::PickupRight(b) => right(&b.right),
+        NotificationBody::ReleaseRight(r) => right(r),
+        NotificationBody::LightChanged(b) => match &b.subject {
+            LightSubject::Right(r) => right(r),
+            LightSubject::Container(c) => container(c),
+        },
+        NotificationBody::GateOut(b) => container(&b.container),
+        NotificationBody::Container(c) => container(c),
+        NotificationBody::Registered(b) => (Some(&b.terminal_code), Vec::new()),
+        NotificationBody::NotValidated(_) | NotificationBody::Other(_) => (None, Vec::new()),
+    }
 }
 
 fn norm(s: &str) -> String {
@@ -145,15 +197,31 @@ fn release_right(event: NotificationEvent) -> Option<(EventKind, &'static str)> 
 }
 
 /// Map one notification; `None` when it is not a container event of the model.
+///
+/// The envelope and its body are read into the contract's types (`cpu_contract`), as the NxtPort
+/// client reads them: a light change needs its [`LightChangedBody`], a terminal event its
+/// [`RegisteredBody`]; a release-right notification is told by its event alone (a body of
+/// another shape leaves the event without quay and documents).
 pub(crate) fn map(d: &NotificationDetail) -> Option<NormalizedEvent> {
     let n = d.notification().ok();
-    let body = n.as_ref().map(|n| n.body.clone()).unwrap_or_default();
+    let body = n
+        .as_ref()
+        .and_then(|n| n.typed_body().ok())
+        .unwrap_or(NotificationBody::Other(serde_json::Value::Null));
     let at = n.as_ref().map(|n| n.timestamp).unwrap_or(d.stored_on);
     let (kind, status, tag) = match (d.type_, d.event) {
         (_, NotificationEvent::GateOut) => (EventKind::GateOut, None, "GateOut".to_string()),
         (NotificationType::ReleaseLight, _) => {
-            let name = body_str(&body, &["greenLightName", "name"])?;
-            let value = body_str(&body, &["newValue", "value"])?;
+            let NotificationBody::LightChanged(LightChangedBody {
+                green_light_name: name,
+                new_value: value,
+                subject: _,
+                original_value: _,
+                status: _,
+            }) = &body
+            else {
+                return None;
+            };
             let upper = value.to_ascii_uppercase();
             let (kind, status) = match (norm(name).as_str(), norm(value).as_str()) {
                 ("CUSTOMS", _) => (EventKind::CustomsStatus, Some(upper)),
@@ -173,7 +241,17 @@ pub(crate) fn map(d: &NotificationDetail) -> Option<NormalizedEvent> {
             (kind, status, format!("{name}={value}"))
         }
         (NotificationType::TerminalEvent, _) => {
-            let op = body_str(&body, &["operationType", "eventType", "operation"]).unwrap_or("");
+            let NotificationBody::Registered(RegisteredBody {
+                operation_type: op,
+                equipment_number: _,
+                port_lo_code: _,
+                terminal_code: _,
+                status: _,
+                message: _,
+            }) = &body
+            else {
+                return None;
+            };
             let kind = match norm(op).as_str() {
                 "DISCHARGE" => EventKind::Discharge,
                 "GATEIN" => EventKind::GateIn,
@@ -191,10 +269,11 @@ pub(crate) fn map(d: &NotificationDetail) -> Option<NormalizedEvent> {
             )
         }
     };
+    let (quay, documents) = place(&body);
     Some(NormalizedEvent {
-        quay: body_str(&body, &["terminalCode"]).map(str::to_string),
+        quay: quay.map(str::to_string),
         status,
-        documents: bills_of_lading(&body),
+        documents,
         ..NormalizedEvent::new(
             Terminal::Nxtport,
             format!("{}:{:?}:{tag}", d.public_reference_id, d.event),
@@ -399,6 +478,13 @@ mod tests {
             );
             assert_eq!(e.occurred_at.to_rfc3339(), "2026-03-01T10:00:00+00:00");
         }
+        // A light change without the light's name is not an event (the contract's body needs it).
+        let mut nameless = light("Customs", "OK");
+        nameless
+            .as_object_mut()
+            .expect("an object")
+            .remove("greenLightName");
+        assert!(map(&detail("ReleaseLight", "ReleaseLightChanged", nameless)).is_none());
         // A terminal operation that is not a move is not an event.
         assert!(map(&detail(
             "ReleaseLight",
@@ -408,9 +494,79 @@ mod tests {
         .is_none());
     }
 
+    fn party(id: &str) -> cpu_contract::NotifiedParty {
+        cpu_contract::NotifiedParty {
+            nxt_entity_id: id.to_owned(),
+            name: None,
+            eori: None,
+            tin: None,
+            apcs: None,
+            duns: None,
+            external_id: None,
+        }
+    }
+
+    /// A release right at terminal 1700 with one bill of lading.
+    fn right() -> ReleaseRightBody {
+        let at = chrono::DateTime::parse_from_rfc3339("2026-03-01T09:00:00Z")
+            .expect("time")
+            .with_timezone(&chrono::Utc);
+        ReleaseRightBody {
+            carrier: None,
+            terminal_code: "1700".to_owned(),
+            port_lo_code: "BEANR".to_owned(),
+            equipment_number: "CSQU3054383".to_owned(),
+            bill_of_lading_numbers: vec!["BL-9".to_owned()],
+            release_identification: None,
+            release_id: uuid::Uuid::nil(),
+            release_date_time_utc: at,
+            expiration_date_time_utc: at,
+            release_from: party("NXT1"),
+            release_to: None,
+            current_holder: party("NXT2"),
+            release_right_status: cpu_contract::ReleaseRightStatus::Assigned,
+            means_of_transport: None,
+            alfapass_number_mask: None,
+        }
+    }
+
+    /// The body the contract gives `event`, about [`right`].
+    fn right_body(event: &str) -> serde_json::Value {
+        let event: NotificationEvent =
+            serde_json::from_value(serde_json::json!(event)).expect("an event");
+        let body = match cpu_contract::BodyKind::of(event) {
+            cpu_contract::BodyKind::ReleaseRightAction => {
+                NotificationBody::ReleaseRightAction(cpu_contract::ReleaseRightActionBody {
+                    right: right(),
+                    reason_for_action: None,
+                    action_type: cpu_contract::ActionType::Transfer,
+                    sender: party("NXT1"),
+                })
+            }
+            cpu_contract::BodyKind::ReleaseRight => NotificationBody::ReleaseRight(right()),
+            cpu_contract::BodyKind::LightChanged => {
+                NotificationBody::LightChanged(cpu_contract::LightChangedBody {
+                    subject: LightSubject::Right(Box::new(right())),
+                    green_light_name: "TerminalRelease".to_owned(),
+                    original_value: "UNKNOWN".to_owned(),
+                    new_value: "RELEASED".to_owned(),
+                    status: "RELEASED".to_owned(),
+                })
+            }
+            cpu_contract::BodyKind::NotValidated => {
+                NotificationBody::NotValidated(cpu_contract::NotValidatedBody {
+                    equipment_number: "CSQU3054383".to_owned(),
+                    port_lo_code: "BEANR".to_owned(),
+                    errors: vec!["no such release".to_owned()],
+                })
+            }
+            other => panic!("no test body for {other:?}"),
+        };
+        serde_json::to_value(body).expect("body")
+    }
+
     #[test]
     fn release_right_notifications_map_to_release_statuses() {
-        let body = serde_json::json!({"terminalCode": "1700", "billOfLadingNumbers": ["BL-9"], "actionType": "Transfer"});
         let cases = [
             ("Release", EventKind::CommercialRelease, "RELEASED"),
             ("Block", EventKind::Blocked, "BLOCKED"),
@@ -427,18 +583,33 @@ mod tests {
             ),
         ];
         for (event, kind, status) in cases {
-            let e = map(&detail("ReleaseRight", event, body.clone())).expect(event);
+            let e = map(&detail("ReleaseRight", event, right_body(event))).expect(event);
             assert_eq!(
                 (e.kind, e.status.as_deref()),
                 (kind, Some(status)),
                 "{event}"
             );
             assert_eq!(e.documents, vec![Document::bill_of_lading("BL-9")]);
+            assert_eq!(e.quay.as_deref(), Some("1700"), "{event}");
         }
-        assert!(map(&detail("ReleaseRight", "NotValidated", body.clone())).is_none());
+        assert!(map(&detail(
+            "ReleaseRight",
+            "NotValidated",
+            right_body("NotValidated")
+        ))
+        .is_none());
+        // A body of a shape the contract does not know: the event alone tells the release
+        // status; no quay, no documents.
+        let odd = serde_json::json!({"terminalCode": "1700", "billOfLadingNumbers": ["BL-9"]});
+        let e = map(&detail("ReleaseRight", "Block", odd)).expect("block");
+        assert_eq!(
+            (e.kind, e.status.as_deref()),
+            (EventKind::Blocked, Some("BLOCKED"))
+        );
+        assert_eq!((e.quay, e.documents), (None, Vec::new()));
         // Two notifications of one call are two events (the event is part of the id).
-        let a = map(&detail("ReleaseRight", "Block", body.clone())).expect("a");
-        let b = map(&detail("ReleaseRight", "Unblock", body)).expect("b");
+        let a = map(&detail("ReleaseRight", "Block", right_body("Block"))).expect("a");
+        let b = map(&detail("ReleaseRight", "Unblock", right_body("Unblock"))).expect("b");
         assert_ne!(a.dedup_key(), b.dedup_key());
     }
 }

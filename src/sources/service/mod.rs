@@ -15,12 +15,12 @@ pub use error::{parse_terminal, SourcesError};
 
 use super::adapters::Credentials;
 use super::catalogue::{catalogue, Terminal};
-use super::repo::{self, Outcome, Saved};
 use super::views::{state_of, SyncRun, TimelineEvent};
 use super::{sync, vault_kind, Sources};
 use crate::api::ErrorCode;
 use crate::connection::NxtPortConnection;
 use crate::store::audit::{AuditPage, AuditQuery};
+use crate::store::sources::{Outcome, Saved};
 use crate::store::vault::SecretMerge;
 use crate::store::{now_millis, Actor, AuditLog, AuditRecord};
 use form::parse_body;
@@ -82,7 +82,7 @@ impl Sources {
 
     /// Catalogue + state for one entity: one indexed query.
     pub async fn list(&self, entity_id: &str) -> Result<DataSourceList, SourcesError> {
-        let rows = repo::list_connections(&self.store, entity_id).await?;
+        let rows = self.store.sources().list_connections(entity_id).await?;
         let mut groups: Vec<RegionGroup> = Vec::with_capacity(3);
         for info in catalogue() {
             let row = rows.iter().find(|r| r.terminal == info.terminal);
@@ -186,7 +186,12 @@ impl Sources {
                 parsed.public = public;
             }
         }
-        if repo::identifier_taken_elsewhere(&self.store, entity_id, t, &parsed.identifier).await? {
+        if self
+            .store
+            .sources()
+            .identifier_taken_elsewhere(entity_id, t, &parsed.identifier)
+            .await?
+        {
             return Err(SourcesError::Conflict(format!(
                 "These {} credentials are already connected under another entity. Each entity needs its own terminal account.",
                 t.info().name
@@ -202,7 +207,11 @@ impl Sources {
                 SecretMerge::KeepMissing,
             )
             .await?;
-        let saved = match repo::save_connection(&self.store, entity_id, t, &parsed.identifier).await
+        let saved = match self
+            .store
+            .sources()
+            .save_connection(entity_id, t, &parsed.identifier)
+            .await
         {
             Ok(s) => s,
             Err(e) => {
@@ -210,7 +219,10 @@ impl Sources {
                 if existing.is_none() {
                     let _ = self.vault.delete(actor, &kind).await;
                 }
-                if repo::identifier_taken_elsewhere(&self.store, entity_id, t, &parsed.identifier)
+                if self
+                    .store
+                    .sources()
+                    .identifier_taken_elsewhere(entity_id, t, &parsed.identifier)
                     .await
                     .unwrap_or(false)
                 {
@@ -262,15 +274,11 @@ impl Sources {
             Outcome::Connected { .. } => None,
             Outcome::Error { code, .. } => Some(code.clone()),
         };
-        match repo::record_verification(
-            &self.store,
-            entity_id,
-            t,
-            generation,
-            &outcome,
-            now_millis(),
-        )
-        .await
+        match self
+            .store
+            .sources()
+            .record_verification(entity_id, t, generation, &outcome, now_millis())
+            .await
         {
             Ok(true) => {
                 let outcome_text = if code.is_none() { "ok" } else { "error" };
@@ -351,7 +359,7 @@ impl Sources {
     /// Disconnect: credentials deleted, sync stops, events and sync history stay.
     pub async fn delete(&self, actor: &Actor, t: Terminal) -> Result<(), SourcesError> {
         let entity_id = actor.entity_id.as_str();
-        let existed = repo::delete_connection(&self.store, entity_id, t).await?;
+        let existed = self.store.sources().delete_connection(entity_id, t).await?;
         // The NxtPort CPu credentials are the gateway's connection: disconnecting the data source
         // stops its sync but leaves the gateway's connection in place.
         let had_creds = match t {
@@ -417,7 +425,7 @@ impl Sources {
         if wait {
             let _ = task.await;
         }
-        let runs = repo::sync_runs(&self.store, &entity_id, t, 50).await?;
+        let runs = self.store.sources().sync_runs(&entity_id, t, 50).await?;
         runs.into_iter()
             .find(|r| r.id == sync_id)
             .map(SyncRun::from)
@@ -431,13 +439,14 @@ impl Sources {
         t: Terminal,
         limit: i64,
     ) -> Result<Vec<SyncRun>, SourcesError> {
-        Ok(
-            repo::sync_runs(&self.store, entity_id, t, limit.clamp(1, 500))
-                .await?
-                .into_iter()
-                .map(SyncRun::from)
-                .collect(),
-        )
+        Ok(self
+            .store
+            .sources()
+            .sync_runs(entity_id, t, limit.clamp(1, 500))
+            .await?
+            .into_iter()
+            .map(SyncRun::from)
+            .collect())
     }
 
     /// One page of the entity's Data Sources audit entries, newest first (the query's other
@@ -453,12 +462,13 @@ impl Sources {
         entity_id: &str,
         equipment: &str,
     ) -> Result<Vec<TimelineEvent>, SourcesError> {
-        Ok(
-            repo::container_events(&self.store, entity_id, equipment, 1000)
-                .await?
-                .into_iter()
-                .map(TimelineEvent::from)
-                .collect(),
-        )
+        Ok(self
+            .store
+            .sources()
+            .container_events(entity_id, equipment, 1000)
+            .await?
+            .into_iter()
+            .map(TimelineEvent::from)
+            .collect())
     }
 }
