@@ -158,7 +158,7 @@ async fn gateway_kill_9_with_a_full_outbox_loses_nothing() {
     sim.fault(json!({"path": "/certified-pickup", "status": 503}))
         .await;
     let mut child = ServeChild::spawn(&env, "first");
-    let http = reqwest::Client::new();
+    let http = crate::sim_helpers::http();
     child.ready(&http).await;
     let base = child.base.clone();
     let mut expected: HashMap<String, Vec<String>> = HashMap::new();

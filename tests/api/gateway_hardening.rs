@@ -212,7 +212,7 @@ async fn exercise(json_logs: bool) -> (String, Vec<(&'static str, String)>) {
     );
     let port = server.port().await;
     let base = format!("http://127.0.0.1:{port}");
-    let http = reqwest::Client::new();
+    let http = crate::sim_helpers::http();
     wait_ready(&http, &base).await;
 
     let (hook_out, hook_err) = cli(

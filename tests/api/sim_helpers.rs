@@ -149,9 +149,24 @@ impl Resp {
     }
 }
 
+/// How long the tests' clients keep an idle pooled connection: shorter than the servers' 5 s
+/// keep-alive, so a request never goes out on a connection the server is closing at that moment
+/// (hyper then fails it with `IncompleteMessage`; it happened once in CI).
+const IDLE_CONNECTION: Duration = Duration::from_secs(2);
+
+/// The HTTP client of the integration tests (no overall timeout: some calls long-poll).
+pub fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .pool_idle_timeout(IDLE_CONNECTION)
+        .build()
+        .expect("client")
+}
+
 fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .no_proxy()
+        .pool_idle_timeout(IDLE_CONNECTION)
         .timeout(Duration::from_secs(10))
         .build()
         .expect("client")

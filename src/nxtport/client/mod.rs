@@ -26,6 +26,7 @@ mod transport;
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use reqwest::header::HeaderMap;
 
@@ -42,6 +43,9 @@ pub use errors::{NxtPortError, MAX_RESPONSE_BYTES};
 use transport::static_headers;
 #[cfg(test)]
 use transport::URL_CACHE_MAX;
+
+/// How long an idle pooled connection to NxtPort is kept.
+const IDLE_CONNECTION: Duration = Duration::from_secs(4);
 
 /// The client. Cheap to clone; clones share the HTTP pool, the token and the budget.
 #[derive(Clone)]
@@ -108,6 +112,9 @@ impl NxtPortClient {
         let http = reqwest::Client::builder()
             .connect_timeout(config.timeouts.connect)
             .timeout(config.timeouts.request)
+            // An idle connection is dropped before a server's keep-alive (actix, so the embedded
+            // simulator: 5 s) closes it: a call never goes out on a connection being closed.
+            .pool_idle_timeout(IDLE_CONNECTION)
             .user_agent(concat!("cpu-gateway/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| NxtPortError::Config(format!("HTTP client: {e}")))?;

@@ -34,6 +34,9 @@ use expectations::check_response;
 
 /// Per-request timeout (a fault with latency must not hang a run).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// An idle pooled connection is dropped before the simulator's 5 s keep-alive closes it, so no
+/// step goes out on a connection the server is closing (it would fail as an incomplete message).
+const IDLE_CONNECTION: Duration = Duration::from_secs(2);
 
 /// Response fields never shown in failure output.
 const SECRET_FIELDS: &[&str] = &[
@@ -56,6 +59,7 @@ impl Client {
     pub fn new(base: &str) -> Result<Self, reqwest::Error> {
         let http = reqwest::Client::builder()
             .timeout(REQUEST_TIMEOUT)
+            .pool_idle_timeout(IDLE_CONNECTION)
             .pool_max_idle_per_host(64)
             .build()?;
         Ok(Client {

@@ -144,7 +144,7 @@ impl Gw {
         let secrets = party_secrets(sim);
         Gw {
             base,
-            http: reqwest::Client::new(),
+            http: crate::sim_helpers::http(),
             state,
             dir,
             secrets,

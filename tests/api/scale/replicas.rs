@@ -53,7 +53,7 @@ async fn replica_killed_with_claims_is_taken_over_only_after_its_lease_and_nothi
     for path in ["/ingestion", "/certified-pickup"] {
         sim.fault(json!({"path": path, "latencyMs": 2000})).await;
     }
-    let http = reqwest::Client::new();
+    let http = crate::sim_helpers::http();
     let mut a = ServeChild::spawn(&env, "a");
     let b = ServeChild::spawn(&env, "b");
     a.ready(&http).await;

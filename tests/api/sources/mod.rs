@@ -93,7 +93,7 @@ pub(crate) async fn spawn_gateway(db: Db, tweak: impl FnOnce(&mut Settings)) -> 
     Some(Env {
         api: format!("http://127.0.0.1:{port}"),
         emu,
-        http: reqwest::Client::new(),
+        http: crate::sim_helpers::http(),
         store,
         dir,
         entity: entity.id,
