@@ -287,7 +287,7 @@ impl ReleaseRight {
     }
 }
 
-/// One line of a stay's history.
+/// One line of a stay's history, as [`crate::World::history`] gives it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HistoryEntry {
@@ -299,6 +299,30 @@ pub struct HistoryEntry {
     pub action: HistoryAction,
     /// Reference of the call.
     pub public_reference_id: PublicReferenceId,
+}
+
+/// One line of a stay's history as the stay keeps it: 24 bytes instead of the 48 of a
+/// [`HistoryEntry`] (a million stays keep seven or more lines each). The actor is the index of
+/// a party of the world, the public reference id the low 32 bits of its number in the world's
+/// notification log (which mints the ids); [`crate::World::history`] turns them back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HistoryRecord {
+    pub(crate) at: DateTime<Utc>,
+    /// Index in the world's parties; [`HistoryRecord::CLOCK`]: the clock acted.
+    pub(crate) actor: u32,
+    pub(crate) reference: u32,
+    /// What happened.
+    pub action: HistoryAction,
+}
+
+impl HistoryRecord {
+    /// The actor of what the clock did (expiry).
+    pub(crate) const CLOCK: u32 = u32::MAX;
+
+    /// When (virtual clock).
+    pub fn at(&self) -> DateTime<Utc> {
+        self.at
+    }
 }
 
 /// What a history line says happened, kept as a small value and written as text
@@ -371,8 +395,9 @@ pub struct Stay {
     pub gate_out_mode: Option<ModeOfTransport>,
     /// Archive time.
     pub archived_at: Option<DateTime<Utc>>,
-    /// What happened, oldest first.
-    pub history: Vec<HistoryEntry>,
+    /// What happened, oldest first ([`crate::World::history`] reads it in full).
+    #[serde(skip)]
+    pub history: Vec<HistoryRecord>,
 }
 
 impl Stay {

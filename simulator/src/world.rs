@@ -10,7 +10,7 @@ use crate::lights::LightName;
 use crate::notification::StoredBody;
 use crate::notification::{Notification, NotificationEvent, NotificationLog, NotificationType};
 use crate::party::{Fixture, FixtureError, IdentificationType, Party, Role};
-use crate::stay::{HistoryAction, HistoryEntry, Stay, StayKey, TerminalEvent};
+use crate::stay::{HistoryAction, HistoryEntry, HistoryRecord, Stay, StayKey, TerminalEvent};
 use chrono::{DateTime, Duration, Utc};
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::sync::Arc;
@@ -289,7 +289,8 @@ impl World {
             } => {
                 self.share_known_ids(&mut action);
                 let mut notifications = self.fire_due();
-                let reference = PublicReferenceId::new();
+                // The id is taken only once the command is accepted: refusals use no number.
+                let reference = self.notifications.next_reference();
                 let pending = match self.act(
                     &caller,
                     (locode, equipment),
@@ -303,6 +304,7 @@ impl World {
                         return Err(e);
                     }
                 };
+                self.notifications.take_reference();
                 let now = self.now();
                 notifications.extend(self.emit(
                     pending,
@@ -416,6 +418,12 @@ impl World {
                     ));
                 }
                 let now = self.now();
+                let line = self.history_line(
+                    now,
+                    Some(&caller.nxt_entity_id),
+                    HistoryAction::Customs(*value),
+                    reference,
+                );
                 let stay = self
                     .stays
                     .entry(key)
@@ -423,12 +431,7 @@ impl World {
                 ensure_open(stay)?;
                 let old = stay.lights.customs;
                 stay.lights.customs = *value;
-                stay.history.push(HistoryEntry {
-                    at: now,
-                    actor: Some(caller.nxt_entity_id.clone()),
-                    action: HistoryAction::Customs(*value),
-                    public_reference_id: reference,
-                });
+                stay.history.push(line);
                 let stay = &self.stays[&key];
                 Ok(vec![self.light_changed(
                     stay,
@@ -450,6 +453,41 @@ fn ensure_open(stay: &Stay) -> Result<(), SimError> {
 }
 
 impl World {
+    /// A history line as a stay keeps it (`actor`: a party of the world; `None`: the clock).
+    pub(crate) fn history_line(
+        &self,
+        at: DateTime<Utc>,
+        actor: Option<&NxtEntityId>,
+        action: HistoryAction,
+        reference: PublicReferenceId,
+    ) -> HistoryRecord {
+        HistoryRecord {
+            at,
+            actor: actor
+                .and_then(|a| self.by_entity.get(a))
+                .and_then(|&i| u32::try_from(i).ok())
+                .unwrap_or(HistoryRecord::CLOCK),
+            reference: self.notifications.reference_bits(reference),
+            action,
+        }
+    }
+
+    /// A stay's history in full, oldest first.
+    pub fn history(&self, stay: &Stay) -> Vec<HistoryEntry> {
+        stay.history
+            .iter()
+            .map(|h| HistoryEntry {
+                at: h.at,
+                actor: usize::try_from(h.actor)
+                    .ok()
+                    .and_then(|i| self.parties.get(i))
+                    .map(|p| p.nxt_entity_id.clone()),
+                action: h.action,
+                public_reference_id: self.notifications.reference_id(h.reference),
+            })
+            .collect()
+    }
+
     /// Every active stay, in no particular order (read-only; the sandbox pages list them).
     pub fn stays(&self) -> impl Iterator<Item = &Stay> {
         self.stays.values().map(|s| &**s)

@@ -359,8 +359,8 @@ fn container_page(
             },
         })
         .collect();
-    let history = stay
-        .history
+    let history = world
+        .history(stay)
         .iter()
         .rev()
         .map(|h| HistoryRow {

@@ -333,7 +333,7 @@ pub async fn container(
         "pickupRights": stay.release_rights.iter().filter_map(|r| r.pickup.as_ref()).collect::<Vec<_>>(),
         "waitingTerminalEvents": &stay.waiting,
         "billOfLadingNumbers": &stay.bill_of_lading_numbers,
-        "history": &stay.history,
+        "history": world.history(stay),
     });
     Ok(HttpResponse::Ok().json(body))
 }

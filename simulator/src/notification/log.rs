@@ -2,8 +2,8 @@
 //! and the indexes the queries read.
 //!
 //! Memory is what bounds a world of a million stays, so the log keeps three compact queues:
-//! - calls ([`Call`], 52 bytes): what the changes of one command share (time, public reference
-//!   id, container, sender) and the link of the container chain;
+//! - calls ([`Call`], 40 bytes): what the changes of one command share (time, the number of its
+//!   public reference id, container, sender) and the link of the container chain;
 //! - changes ([`Change`], 40 bytes): type, event and the body kept compact (`body.rs`: party ids
 //!   and Alfapass numbers interned as `u32`, the part of a release right that does not change
 //!   from one notification to the next shared by the changes that show it, light values as small
@@ -15,9 +15,11 @@
 //! a call's link to the previous call of its public reference id (most ids have one call).
 //!
 //! The indexes are chains: every entry links back to its receiver's previous entry, every call
-//! to the previous call of its container and of its public reference id, and three maps (keyed
-//! by `u32`) hold the newest of each key. A query walks only the chain it asks for (a
-//! container's notifications, a call's, a receiver's), whatever the size of the world.
+//! to the previous call of its container and of its public reference id; two maps (keyed by
+//! `u32`) hold the newest entry of each receiver and call of each container, and a dense table by
+//! number the newest call of each public reference id (the log mints the ids from numbers:
+//! `mint.rs`). A query walks only the chain it asks for (a container's notifications, a call's, a
+//! receiver's), whatever the size of the world.
 
 use super::{
     notified_party, Notification, NotificationEvent, NotificationQuery, NotificationType,
@@ -34,7 +36,9 @@ use std::hash::Hash;
 use std::sync::Arc;
 
 mod body;
+mod mint;
 use body::{Body, RightFixed};
+use mint::Mint;
 
 /// No party (an interned id that is absent).
 const NONE: u32 = u32::MAX;
@@ -87,12 +91,12 @@ struct Rare {
 }
 
 /// What the changes of one call share (one command emits a few changes in a row): when, who,
-/// which public reference id and container, where its receivers' entries start, and the links
-/// of the container and public reference id chains.
+/// which public reference id (the low 32 bits of its number) and container, where its
+/// receivers' entries start, and the link of the container chain.
 #[derive(Debug)]
 struct Call {
     stored_on: DateTime<Utc>,
-    public_reference_id: PublicReferenceId,
+    reference: u32,
     equipment: Option<EquipmentNumber>,
     sender: u32,
     /// The low 32 bits of the sequence number of its first entry (the entries of its changes
@@ -153,12 +157,12 @@ impl Seen<'_> {
 }
 
 impl NotificationQuery {
-    fn matches(&self, call: &Call, n: &Seen<'_>) -> bool {
+    /// Whether a notification matches; `reference` is the low bits of the number of the
+    /// query's public reference id (the caller has turned away ids the world did not mint).
+    fn matches(&self, call: &Call, n: &Seen<'_>, reference: Option<u32>) -> bool {
         self.event.is_none_or(|e| e == n.event)
             && self.equipment.is_none_or(|e| Some(e) == call.equipment)
-            && self
-                .public_reference_id
-                .is_none_or(|p| p == call.public_reference_id)
+            && reference.is_none_or(|r| r == call.reference)
             && self.release_id.is_none_or(|r| Some(r) == n.release_id())
             && self
                 .stored_on
@@ -192,18 +196,9 @@ fn link(seq: u64, prev: Option<u32>) -> u32 {
     prev.map_or(0, |p| low(seq).wrapping_sub(p))
 }
 
-/// The key of a public reference id in the index: the GUID folded to 32 bits. Two ids with one
-/// key share a chain; readers keep only the entries of the id they ask for. A world stores a few
-/// million ids at most, so chains are rarely shared and then by two or three ids.
-fn reference_key(p: PublicReferenceId) -> u32 {
-    let (a, b) = p.0.as_u64_pair();
-    let x = a ^ b;
-    // Folding the halves is the intent (truncation intended).
-    (x ^ (x >> 32)) as u32
-}
-
-/// The key of a container in the index: its number hashed to 32 bits (FNV-1a). As with
-/// [`reference_key`], containers that share a key share a chain and readers keep their own.
+/// The key of a container in the index: its number hashed to 32 bits (FNV-1a). Containers that
+/// share a key share a chain, and readers keep their own (a world stores a million containers or
+/// so: chains are rarely shared, and then by two or three).
 fn equipment_key(e: EquipmentNumber) -> u32 {
     e.as_str().bytes().fold(0x811c_9dc5_u32, |h, b| {
         (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
@@ -226,15 +221,23 @@ pub struct NotificationLog {
     /// apart so that every other change is 8 bytes smaller.
     rare: VecDeque<(u64, Rare)>,
     /// The public reference id chain's links (call position, how many calls back) of the few
-    /// calls whose key had an earlier call, by call position (ascending).
+    /// calls whose id had an earlier call, by call position (ascending).
     reference_links: VecDeque<(u64, u32)>,
+    /// Mints the public reference ids from their numbers and back.
+    mint: Mint,
+    /// The newest call (low bits of its position; `NONE`: none yet) of each public reference
+    /// number from `ref_base` on, one slot per number taken.
+    refs: VecDeque<u32>,
+    ref_base: u64,
+    /// The newest call of the few numbers below `ref_base` that got a call after their slot was
+    /// pruned (a terminal event that waited longer than the retention for its release).
+    late_refs: HashMap<u64, u32>,
     items: VecDeque<Entry>,
     base: u64,
     /// The newest entry (low bits of its position) of each receiver, and the newest call of
-    /// each container and public reference id (by [`equipment_key`] and [`reference_key`]).
+    /// each container (by [`equipment_key`]).
     by_receiver: HashMap<u32, u32>,
     by_equipment: HashMap<u32, u32>,
-    by_reference: HashMap<u32, u32>,
     ids: Interner<NxtEntityId>,
     alfapass: Interner<AlfapassNumber>,
     /// Terminal codes named by registered bodies.
@@ -275,6 +278,71 @@ impl NotificationLog {
     /// The next sequence number.
     pub fn next_seq(&self) -> u64 {
         self.base + self.items.len() as u64
+    }
+
+    /// The number the next public reference id gets.
+    fn next_ref(&self) -> u64 {
+        self.ref_base + self.refs.len() as u64
+    }
+
+    /// The public reference id the next [`Self::take_reference`] gives (a command that may be
+    /// refused names it first and takes it once accepted, so refusals use no number).
+    pub(crate) fn next_reference(&self) -> PublicReferenceId {
+        self.mint.encode(self.next_ref())
+    }
+
+    /// A new public reference id.
+    pub(crate) fn take_reference(&mut self) -> PublicReferenceId {
+        let id = self.next_reference();
+        self.refs.push_back(NONE);
+        id
+    }
+
+    /// The number of a public reference id this log minted and gave out, if it is one.
+    fn number_of(&self, id: PublicReferenceId) -> Option<u64> {
+        self.mint.decode(id).filter(|n| *n < self.next_ref())
+    }
+
+    /// A public reference number from its low 32 bits (numbers in use are fewer than 2^32
+    /// apart).
+    fn number_from_low(&self, low_bits: u32) -> u64 {
+        let next = self.next_ref();
+        next.wrapping_sub(u64::from(low(next).wrapping_sub(low_bits)))
+    }
+
+    /// The low 32 bits of the number of a public reference id this log minted (what a stay's
+    /// history keeps); `NONE` for another id.
+    pub(crate) fn reference_bits(&self, id: PublicReferenceId) -> u32 {
+        self.mint.decode(id).map_or(NONE, low)
+    }
+
+    /// The public reference id of a number from its low 32 bits.
+    pub(crate) fn reference_id(&self, low_bits: u32) -> PublicReferenceId {
+        self.mint.encode(self.number_from_low(low_bits))
+    }
+
+    /// The newest call of a public reference number.
+    fn newest_of_reference(&self, n: u64) -> Option<u32> {
+        let slot = match n.checked_sub(self.ref_base) {
+            Some(i) => usize::try_from(i)
+                .ok()
+                .and_then(|i| self.refs.get(i))
+                .copied(),
+            None => self.late_refs.get(&n).copied(),
+        };
+        slot.filter(|s| *s != NONE)
+    }
+
+    /// Make `call` (low bits) the newest call of number `n`; the previous newest, if any.
+    fn set_newest_of_reference(&mut self, n: u64, call: u32) -> Option<u32> {
+        let previous = match n.checked_sub(self.ref_base) {
+            Some(i) => {
+                let slot = usize::try_from(i).ok().and_then(|i| self.refs.get_mut(i));
+                slot.map(|s| std::mem::replace(s, call))
+            }
+            None => self.late_refs.insert(n, call),
+        };
+        previous.filter(|p| *p != NONE)
     }
 
     /// The first `Some` that `find` gives for the bodies of the recent changes of a container,
@@ -349,29 +417,33 @@ impl NotificationLog {
                 reason,
             });
         let sender_id = sender.map_or(NONE, |s| self.ids.id(s));
+        // Every id the world records was minted here; one that was not (no caller does that)
+        // gets a number of its own rather than sharing a chain.
+        let number = match self.number_of(public_reference_id) {
+            Some(n) => n,
+            None => {
+                self.take_reference();
+                self.next_ref() - 1
+            }
+        };
         let call = Call {
             stored_on,
-            public_reference_id,
+            reference: low(number),
             equipment,
             sender: sender_id,
             first_entry: low(self.next_seq()),
             prev_equipment: 0,
         };
         let same_call = self.calls.back().is_some_and(|last| {
-            (
-                last.stored_on,
-                last.public_reference_id,
-                last.equipment,
-                last.sender,
-            ) == (stored_on, public_reference_id, equipment, sender_id)
+            (last.stored_on, last.reference, last.equipment, last.sender)
+                == (stored_on, low(number), equipment, sender_id)
         });
         if !same_call {
             let at = self.call_base + self.calls.len() as u64;
             let prev_equipment = equipment.map_or(0, |e| {
                 link(at, self.by_equipment.insert(equipment_key(e), low(at)))
             });
-            let key = reference_key(public_reference_id);
-            let prev_reference = link(at, self.by_reference.insert(key, low(at)));
+            let prev_reference = link(at, self.set_newest_of_reference(number, low(at)));
             if prev_reference != 0 {
                 self.reference_links.push_back((at, prev_reference));
             }
@@ -517,7 +589,7 @@ impl NotificationLog {
             stored_on: call.stored_on,
             receiver: self.ids.get(e.receiver)?.clone(),
             sender: self.ids.get(call.sender).cloned(),
-            public_reference_id: call.public_reference_id,
+            public_reference_id: self.reference_id(call.reference),
             external_reference_id: c.external_reference_id().cloned(),
             kind: c.kind,
             event: c.event,
@@ -563,10 +635,21 @@ impl NotificationLog {
                     self.by_equipment.remove(&e);
                 }
             }
-            let key = reference_key(call.public_reference_id);
-            if self.by_reference.get(&key) == Some(&low(at)) {
-                self.by_reference.remove(&key);
+            if !self.late_refs.is_empty() {
+                let n = self.number_from_low(call.reference);
+                if self.late_refs.get(&n) == Some(&low(at)) {
+                    self.late_refs.remove(&n);
+                }
             }
+        }
+        // The slots of numbers whose calls are all gone (or that never had one) go too, up to
+        // the first number with a call still stored.
+        while let Some(&slot) = self.refs.front() {
+            if slot != NONE && self.call_at(slot).is_some() {
+                break;
+            }
+            self.refs.pop_front();
+            self.ref_base += 1;
         }
     }
 
@@ -644,11 +727,18 @@ impl NotificationLog {
     ) -> Result<Vec<Notification>, QueryError> {
         let me = self.ids.find(receiver);
         let mine = |e: &Entry| Some(e.receiver) == me;
-        let found = if let Some(p) = q.public_reference_id {
+        // An id this world did not mint matches nothing.
+        let number = match q.public_reference_id.map(|p| self.number_of(p)) {
+            Some(None) => return Err(QueryError::NoneMatch),
+            Some(Some(n)) => Some(n),
+            None => None,
+        };
+        let reference = number.map(low);
+        let found = if let Some(n) = number {
             let all = self.call_chain(
-                self.by_reference.get(&reference_key(p)),
+                self.newest_of_reference(n).as_ref(),
                 |pos, _| self.reference_link(pos),
-                |c| c.public_reference_id == p,
+                |c| Some(c.reference) == reference,
             );
             let any_mine = all
                 .iter()
@@ -657,16 +747,18 @@ impl NotificationLog {
             if !any_mine && !all.is_empty() {
                 return Err(QueryError::NotYours);
             }
-            self.collect(&all, |e, c, call| mine(e) && q.matches(call, c))
+            self.collect(&all, |e, c, call| mine(e) && q.matches(call, c, reference))
         } else if let Some(e) = q.equipment {
             let all = self.call_chain(
                 self.by_equipment.get(&equipment_key(e)),
                 |_, c| c.prev_equipment,
                 |c| c.equipment == Some(e),
             );
-            self.collect(&all, |e, c, call| mine(e) && q.matches(call, c))
+            self.collect(&all, |e, c, call| mine(e) && q.matches(call, c, reference))
         } else {
-            self.collect(&self.of_receiver(receiver), |_, c, call| q.matches(call, c))
+            self.collect(&self.of_receiver(receiver), |_, c, call| {
+                q.matches(call, c, reference)
+            })
         };
         if found.is_empty() {
             Err(QueryError::NoneMatch)
@@ -696,7 +788,7 @@ mod tests {
     /// The sizes the module documentation and the world_scale figures count on.
     #[test]
     fn records_stay_small() {
-        assert!(std::mem::size_of::<Call>() <= 52);
+        assert!(std::mem::size_of::<Call>() <= 40);
         assert!(std::mem::size_of::<Change>() <= 40);
         assert!(std::mem::size_of::<Entry>() <= 12);
     }

@@ -3,11 +3,11 @@
 
 use super::{dedup, Pending, World};
 use crate::command::SimError;
-use crate::ids::{NxtEntityId, PublicReferenceId, ReleaseId};
+use crate::ids::{NxtEntityId, ReleaseId};
 use crate::lights::LightName;
 use crate::notification::StoredBody;
 use crate::notification::{Notification, NotificationEvent, NotificationType};
-use crate::stay::{HistoryAction, HistoryEntry, RightState, StayKey};
+use crate::stay::{HistoryAction, HistoryRecord, RightState, StayKey};
 use chrono::{DateTime, Duration, Utc};
 use cpu_contract::NotificationBody;
 
@@ -186,12 +186,12 @@ impl World {
         };
         right.state = RightState::Expired;
         right.pickup = None;
-        let reference = PublicReferenceId::new();
-        stay.history.push(HistoryEntry {
+        let reference = self.notifications.take_reference();
+        stay.history.push(HistoryRecord {
             at,
-            actor: None,
+            actor: HistoryRecord::CLOCK,
+            reference: self.notifications.reference_bits(reference),
             action: HistoryAction::ReleaseRightExpired,
-            public_reference_id: reference,
         });
         let old = stay.lights.commercial_release;
         stay.lights.commercial_release = stay.commercial_release_value();
@@ -256,6 +256,7 @@ impl World {
         self.archived.push_back(*stay);
         let mut receivers = receivers;
         dedup(&mut receivers);
+        let reference = self.notifications.take_reference();
         self.emit(
             vec![Pending {
                 receivers,
@@ -265,7 +266,7 @@ impl World {
                 release_id,
             }],
             None,
-            PublicReferenceId::new(),
+            reference,
             None,
             Some(key.1),
             at,

@@ -6,7 +6,7 @@ use crate::ids::{NxtEntityId, PublicReferenceId};
 use crate::notification::StoredBody;
 use crate::notification::{NotificationEvent, NotificationType};
 use crate::party::{Party, Role, TransportMode};
-use crate::stay::{HistoryAction, HistoryEntry, PickupParty, PickupRight, StayKey};
+use crate::stay::{HistoryAction, PickupParty, PickupRight, StayKey};
 
 impl World {
     pub(super) fn pickup_right(
@@ -111,6 +111,12 @@ impl World {
         let terminal = self
             .terminal(&right.terminal_code)
             .map(|t| t.nxt_entity_id.clone());
+        let line = self.history_line(
+            now,
+            Some(&caller.nxt_entity_id),
+            HistoryAction::PickupRight(action),
+            reference,
+        );
         let stay = self
             .stays
             .get_mut(&key)
@@ -120,12 +126,7 @@ impl World {
             assigned_by: caller.nxt_entity_id.clone(),
             assigned_at: now,
         });
-        stay.history.push(HistoryEntry {
-            at: now,
-            actor: Some(caller.nxt_entity_id.clone()),
-            action: HistoryAction::PickupRight(action),
-            public_reference_id: reference,
-        });
+        stay.history.push(line);
         let stay = &self.stays[&key];
         let right = &stay.release_rights[idx];
         let mut receivers: Vec<NxtEntityId> = right.parties().into_iter().cloned().collect();

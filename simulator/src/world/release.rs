@@ -11,8 +11,7 @@ use crate::notification::StoredBody;
 use crate::notification::{NotificationEvent, NotificationType};
 use crate::party::{Party, Role};
 use crate::stay::{
-    HistoryAction, HistoryEntry, ReleaseRight, RightState, Stakeholder, StakeholderState, Stay,
-    StayKey,
+    HistoryAction, ReleaseRight, RightState, Stakeholder, StakeholderState, Stay, StayKey,
 };
 use chrono::{DateTime, Utc};
 use cpu_contract::NotificationBody;
@@ -525,16 +524,17 @@ impl World {
             now,
         } = done;
         let mut pendings = Vec::new();
+        let line = self.history_line(
+            now,
+            Some(me),
+            HistoryAction::ReleaseRight(cmd.action),
+            reference,
+        );
         let stay = self
             .stays
             .get_mut(&key)
             .ok_or_else(|| SimError::UnknownContainer(key.1.as_str().to_owned()))?;
-        stay.history.push(HistoryEntry {
-            at: now,
-            actor: Some(me.clone()),
-            action: HistoryAction::ReleaseRight(cmd.action),
-            public_reference_id: reference,
-        });
+        stay.history.push(line);
         stay.lights.commercial_release = stay.commercial_release_value();
         let new_light = stay.lights.commercial_release;
         let waiting = if stay.has_commercial_release() {

@@ -9,9 +9,7 @@ use crate::lights::{
 };
 use crate::notification::{GateOutView, NotificationEvent, NotificationType, StoredBody};
 use crate::party::{Party, Role};
-use crate::stay::{
-    FullEmpty, HistoryAction, HistoryEntry, Stay, StayKey, TerminalAction, TerminalEvent,
-};
+use crate::stay::{FullEmpty, HistoryAction, Stay, StayKey, TerminalAction, TerminalEvent};
 use std::sync::Arc;
 
 impl World {
@@ -109,6 +107,12 @@ impl World {
     /// Apply a terminal event to a stay with a commercial release.
     pub(super) fn apply_terminal_event(&mut self, key: StayKey, ev: TerminalEvent) -> Vec<Pending> {
         let now = self.now();
+        let line = self.history_line(
+            now,
+            Some(&ev.terminal),
+            HistoryAction::Terminal(ev.action),
+            ev.public_reference_id,
+        );
         let Some(stay) = self.stays.get_mut(&key) else {
             return Vec::new();
         };
@@ -142,12 +146,7 @@ impl World {
             }
             TerminalAction::Block => stay.lights.terminal_release = TerminalReleaseValue::Blocked,
         }
-        stay.history.push(HistoryEntry {
-            at: now,
-            actor: Some(ev.terminal.clone()),
-            action: HistoryAction::Terminal(ev.action),
-            public_reference_id: ev.public_reference_id,
-        });
+        stay.history.push(line);
         if ev.action == TerminalAction::GateOut {
             // The stay is final: its history keeps no spare slots.
             stay.history.shrink_to_fit();
