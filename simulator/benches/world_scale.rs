@@ -21,19 +21,15 @@
 //! Memory: the process's peak (`VmHWM`, /proc/self/status) after the large world is built, and
 //! the resident growth (`VmRSS`) it caused. Goal (issue 11): under 2 GiB at 1,000,000 stays.
 //!
-//! Measured (release, 2-core VM shared with other builds, load average about 4, 2026-12-01),
-//! `-- --stays 1000000`: 1,001,005 stays and 26,023,115 notifications built in 43.7 s (6.2 us
-//! per command), VmHWM 2,707 MiB (about 2.8 KB per stay; 3.5 KB before the log kept calls,
-//! changes and 12-byte entries apart, 11.3 KB before the compact log). The goal is not met: it
-//! needs about 2 KB per stay (see the README row for where the bytes go). Later the same day,
-//! with the rare fields of a change and the rare links of a call kept apart (40-byte changes,
-//! 52-byte calls): 34.4 s (4.9 us per command), VmHWM 2,622 MiB (about 2.74 KB per stay);
-//! still over the goal.
-//! ns/op 2,005 vs 1,001,005 stays: validation 463 vs 509; trucker2's notifications by container
-//! 9,740 vs 10,556, by event 7,015 vs 7,563; a receiver with notifications on every stay, by
-//! container 9,983 vs 10,867, by publicReferenceId 2,411 vs 2,497; random container 424 vs
-//! 1,785. Two equal 2,005-stay worlds differed by up to 1.1 times: the ratios are noise. Queries
-//! render each body (party blocks included) when read.
+//! Measured (release, 2-core VM shared with other builds, 2026-12-01), `-- --stays 1000000`:
+//! 1,001,005 stays and 26,023,115 notifications built in 42.4 s (6.1 us per command), VmHWM
+//! 2,315 MiB (2,418 B per stay; 2,622 MiB before public reference ids were minted from call
+//! numbers and the history kept as 24-byte records). The goal is not met; the README row says
+//! where the bytes go. ns/op 2,005 vs 1,001,005 stays: validation 524 vs 520; trucker2's
+//! notifications by container 9,334 vs 10,071, by event 7,128 vs 7,467; a receiver with
+//! notifications on every stay, by container 9,778 vs 10,378, by publicReferenceId 2,262 vs
+//! 2,401; random container 477 vs 1,358. Two equal 2,005-stay worlds differed by up to 1.1
+//! times: the ratios are noise. Queries render each body (party blocks included) when read.
 
 use std::hint::black_box;
 use std::time::Instant;
