@@ -135,6 +135,50 @@ impl EquipmentNumber {
         // Only ASCII bytes are ever stored.
         std::str::from_utf8(&self.0).unwrap_or("")
     }
+
+    /// The number packed in 36 bits (below [`Self::PACKED_LIMIT`]): owner letters, category
+    /// and serial; the check digit follows from them. Compact stores keep this instead of the
+    /// 11 bytes.
+    pub fn packed(self) -> u64 {
+        let b = self.0;
+        let owner = b[..3]
+            .iter()
+            .fold(0u64, |acc, c| acc * 26 + u64::from(c - b'A'));
+        let category = match b[3] {
+            b'U' => 0,
+            b'J' => 1,
+            _ => 2,
+        };
+        let serial = b[4..10]
+            .iter()
+            .fold(0u64, |acc, c| acc * 10 + u64::from(c - b'0'));
+        (owner * 3 + category) * 1_000_000 + serial
+    }
+
+    /// Every packed number is below this (26^3 owners x 3 categories x 10^6 serials < 2^36).
+    pub const PACKED_LIMIT: u64 = 26 * 26 * 26 * 3 * 1_000_000;
+
+    /// The number [`Self::packed`] gave, or `None` for a value it cannot give.
+    pub fn from_packed(v: u64) -> Option<Self> {
+        if v >= Self::PACKED_LIMIT {
+            return None;
+        }
+        let (prefix, mut serial) = (v / 1_000_000, v % 1_000_000);
+        let (mut owner, category) = (prefix / 3, prefix % 3);
+        let mut out = [0u8; 11];
+        for i in (0..3).rev() {
+            // Below 26: a letter (truncation intended).
+            out[i] = b'A' + (owner % 26) as u8;
+            owner /= 26;
+        }
+        out[3] = [b'U', b'J', b'Z'][usize::try_from(category).ok()?];
+        for i in (4..10).rev() {
+            out[i] = b'0' + (serial % 10) as u8;
+            serial /= 10;
+        }
+        out[10] = b'0' + Self::check_digit(&out[..10]);
+        Some(Self(out))
+    }
 }
 serde_via_str!(EquipmentNumber);
 impl fmt::Debug for EquipmentNumber {
@@ -176,6 +220,44 @@ impl UnLocode {
     /// Antwerp.
     pub fn antwerp() -> Self {
         Self(*b"BEANR")
+    }
+
+    /// The code packed in 25 bits (below [`Self::PACKED_LIMIT`]).
+    pub fn packed(self) -> u32 {
+        let b = self.0;
+        let country = b[..2]
+            .iter()
+            .fold(0u32, |acc, c| acc * 26 + u32::from(c - b'A'));
+        b[2..].iter().fold(country, |acc, &c| {
+            acc * 34
+                + if c.is_ascii_uppercase() {
+                    u32::from(c - b'A')
+                } else {
+                    26 + u32::from(c - b'2')
+                }
+        })
+    }
+
+    /// Every packed code is below this (26^2 countries x 34^3 places < 2^25).
+    pub const PACKED_LIMIT: u32 = 26 * 26 * 34 * 34 * 34;
+
+    /// The code [`Self::packed`] gave, or `None` for a value it cannot give.
+    pub fn from_packed(mut v: u32) -> Option<Self> {
+        if v >= Self::PACKED_LIMIT {
+            return None;
+        }
+        let mut out = [0u8; 5];
+        for i in (2..5).rev() {
+            // Below 34 (truncation intended).
+            let c = (v % 34) as u8;
+            out[i] = if c < 26 { b'A' + c } else { b'2' + c - 26 };
+            v /= 34;
+        }
+        for i in (0..2).rev() {
+            out[i] = b'A' + (v % 26) as u8;
+            v /= 26;
+        }
+        Some(Self(out))
     }
 }
 serde_via_str!(UnLocode);
@@ -287,6 +369,34 @@ mod tests {
             let e = EquipmentNumber::from_serial("SIMU", s).unwrap();
             assert_eq!(EquipmentNumber::parse(e.as_str()).unwrap(), e);
         }
+    }
+
+    #[test]
+    fn packed_numbers_and_codes_round_trip() {
+        for e in ["CSQU3054383", "MSCU1234566"] {
+            let e = EquipmentNumber::parse(e).unwrap_or_else(|err| panic!("{e}: {err}"));
+            let v = e.packed();
+            assert!(
+                v < EquipmentNumber::PACKED_LIMIT && v < 1 << 36,
+                "{e:?} {v}"
+            );
+            assert_eq!(EquipmentNumber::from_packed(v), Some(e));
+        }
+        assert_eq!(
+            EquipmentNumber::from_packed(EquipmentNumber::PACKED_LIMIT),
+            None
+        );
+        for (owner, s) in [("AAAU", 0), ("HOTU", 1), ("ZZZZ", 999_999), ("QRSJ", 42)] {
+            let e = EquipmentNumber::from_serial(owner, s).unwrap();
+            assert_eq!(EquipmentNumber::from_packed(e.packed()), Some(e));
+        }
+        for l in ["BEANR", "NLRTM", "AA222", "ZZZZ9", "US9ZA"] {
+            let l = UnLocode::parse(l).unwrap();
+            let v = l.packed();
+            assert!(v < UnLocode::PACKED_LIMIT && v < 1 << 25, "{l:?} {v}");
+            assert_eq!(UnLocode::from_packed(v), Some(l));
+        }
+        assert_eq!(UnLocode::from_packed(UnLocode::PACKED_LIMIT), None);
     }
 
     #[test]
