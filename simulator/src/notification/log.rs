@@ -97,7 +97,7 @@ struct Rare {
 struct Call {
     stored_on: DateTime<Utc>,
     reference: u32,
-    equipment: Option<EquipmentNumber>,
+    equipment: Packed,
     sender: u32,
     /// The low 32 bits of the sequence number of its first entry (the entries of its changes
     /// follow each other, up to the next call's first).
@@ -105,6 +105,43 @@ struct Call {
     /// How many calls back the previous call of the same container is (0: none). The link of
     /// the public reference id chain, rarely set, is kept apart (`reference_links`).
     prev_equipment: u32,
+}
+
+/// A container number packed in 5 bytes instead of the 12 of an `Option<EquipmentNumber>`
+/// (the low 32 and the high 4 of its 36 bits; `high` `NO_EQUIPMENT`: none): a call is 36 bytes
+/// instead of 40.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Packed {
+    low: u32,
+    high: u8,
+}
+
+impl Packed {
+    const NO_EQUIPMENT: u8 = u8::MAX;
+
+    fn new(e: Option<EquipmentNumber>) -> Self {
+        e.map_or(
+            Packed {
+                low: 0,
+                high: Self::NO_EQUIPMENT,
+            },
+            |e| {
+                let v = e.packed();
+                Packed {
+                    low: low(v),
+                    // Below 2^36: the high bits fit (truncation intended).
+                    high: (v >> 32) as u8,
+                }
+            },
+        )
+    }
+
+    fn get(self) -> Option<EquipmentNumber> {
+        if self.high == Self::NO_EQUIPMENT {
+            return None;
+        }
+        EquipmentNumber::from_packed(u64::from(self.high) << 32 | u64::from(self.low))
+    }
 }
 
 /// What one change told its receivers: a notification without its receiver and without what
@@ -161,7 +198,9 @@ impl NotificationQuery {
     /// query's public reference id (the caller has turned away ids the world did not mint).
     fn matches(&self, call: &Call, n: &Seen<'_>, reference: Option<u32>) -> bool {
         self.event.is_none_or(|e| e == n.event)
-            && self.equipment.is_none_or(|e| Some(e) == call.equipment)
+            && self
+                .equipment
+                .is_none_or(|e| Packed::new(Some(e)) == call.equipment)
             && reference.is_none_or(|r| r == call.reference)
             && self.release_id.is_none_or(|r| Some(r) == n.release_id())
             && self
@@ -174,15 +213,48 @@ impl NotificationQuery {
     }
 }
 
-/// One receiver's notification: who, which change (the low 32 bits of its position: fewer than
-/// 2^32 changes are ever stored at once), and the link of the receiver's chain (how many
-/// positions back the receiver's previous entry is; 0: none). The container and public
-/// reference id chains link calls, since every receiver of a call's changes shares them.
+/// One receiver's notification: who, and the link of the receiver's chain (how many positions
+/// back the receiver's previous entry is; 0: none). Which change it tells is kept apart, in
+/// [`Starts`]. The container and public reference id chains link calls, since every receiver
+/// of a call's changes shares them.
 #[derive(Debug, Clone, Copy)]
 struct Entry {
-    change: u32,
     receiver: u32,
     prev_receiver: u32,
+}
+
+/// Entries per [`Starts`] block.
+const BLOCK: u64 = 64;
+
+/// Which change each entry tells, in 12 bytes per 64 entries instead of 4 bytes per entry (a
+/// million stays keep 26 million entries). The entries of a change follow each other and
+/// every change has one at least, so a bit per entry ("the first of its change") and, per
+/// block of 64 entries, the change of the block's first entry give any entry's change: that
+/// one plus the starts before the entry in its block (a rank, one `count_ones`).
+#[derive(Debug, Clone, Copy)]
+struct Starts {
+    /// The low 32 bits of the position of the change of the block's first entry.
+    first_change: u32,
+    /// Bit `i`: entry `i` of the block is the first of its change (kept as two halves, so a
+    /// block is 12 bytes).
+    bits: [u32; 2],
+}
+
+impl Starts {
+    fn bits(&self) -> u64 {
+        u64::from(self.bits[1]) << 32 | u64::from(self.bits[0])
+    }
+
+    /// Changes begun after the block's first entry, up to entry `i` of the block.
+    fn begun_by(&self, i: u64) -> u32 {
+        let upto = u64::MAX >> (BLOCK - 1 - i.min(BLOCK - 1));
+        (self.bits() & upto & !1).count_ones()
+    }
+
+    fn set(&mut self, i: u64) {
+        let bits = self.bits() | 1 << i.min(BLOCK - 1);
+        self.bits = [low(bits), low(bits >> 32)];
+    }
 }
 
 /// The low 32 bits of a position: enough to find it among the stored ones, since fewer than
@@ -234,6 +306,9 @@ pub struct NotificationLog {
     late_refs: HashMap<u64, u32>,
     items: VecDeque<Entry>,
     base: u64,
+    /// The change of every entry: one block per 64 sequence numbers, from block
+    /// `base / BLOCK` on.
+    starts: VecDeque<Starts>,
     /// The newest entry (low bits of its position) of each receiver, and the newest call of
     /// each container (by [`equipment_key`]).
     by_receiver: HashMap<u32, u32>,
@@ -429,14 +504,14 @@ impl NotificationLog {
         let call = Call {
             stored_on,
             reference: low(number),
-            equipment,
+            equipment: Packed::new(equipment),
             sender: sender_id,
             first_entry: low(self.next_seq()),
             prev_equipment: 0,
         };
         let same_call = self.calls.back().is_some_and(|last| {
             (last.stored_on, last.reference, last.equipment, last.sender)
-                == (stored_on, low(number), equipment, sender_id)
+                == (stored_on, low(number), Packed::new(equipment), sender_id)
         });
         if !same_call {
             let at = self.call_base + self.calls.len() as u64;
@@ -469,12 +544,12 @@ impl NotificationLog {
             self.rare.push_back((at, rare));
         }
         let mut out = Vec::with_capacity(receivers.len());
-        for receiver in receivers {
+        for (i, receiver) in receivers.into_iter().enumerate() {
             let seq = self.next_seq();
             let r = self.ids.id(&receiver);
             let prev_receiver = link(seq, self.by_receiver.insert(r, low(seq)));
+            self.mark_change(seq, at, i == 0);
             self.items.push_back(Entry {
-                change: low(at),
                 receiver: r,
                 prev_receiver,
             });
@@ -495,6 +570,36 @@ impl NotificationLog {
         }
         self.changes.push_back(change);
         out
+    }
+
+    /// Note that entry `seq` tells change `change` (`first`: the change's first entry).
+    fn mark_change(&mut self, seq: u64, change: u64, first: bool) {
+        let i = seq % BLOCK;
+        match self.starts.back_mut() {
+            Some(block) if i != 0 => {
+                if first {
+                    block.set(i);
+                }
+            }
+            _ => {
+                let mut block = Starts {
+                    first_change: low(change),
+                    bits: [0; 2],
+                };
+                if first {
+                    block.set(0);
+                }
+                self.starts.push_back(block);
+            }
+        }
+    }
+
+    /// The position of the change a stored entry tells.
+    fn change_of(&self, seq: u64) -> Option<u64> {
+        let block = (seq / BLOCK).checked_sub(self.base / BLOCK)?;
+        let b = self.starts.get(usize::try_from(block).ok()?)?;
+        let low_bits = b.first_change.wrapping_add(b.begun_by(seq % BLOCK));
+        Some(self.change_base + u64::from(low_bits.wrapping_sub(low(self.change_base))))
     }
 
     /// The position of a stored call from the low 32 bits of it.
@@ -535,11 +640,7 @@ impl NotificationLog {
     /// The positions of a call's changes (every change has an entry: the first entry of a call
     /// names its first change).
     fn call_changes(&self, at: u64) -> std::ops::Range<u64> {
-        let first_change = |at: u64| {
-            let c = self.call(at)?;
-            let e = self.entry(self.seq_at(c.first_entry))?.0;
-            Some(self.change_base + u64::from(e.change.wrapping_sub(low(self.change_base))))
-        };
+        let first_change = |at: u64| self.change_of(self.seq_at(self.call(at)?.first_entry));
         let Some(first) = first_change(at) else {
             return 0..0;
         };
@@ -555,13 +656,9 @@ impl NotificationLog {
         let e = seq
             .checked_sub(self.base)
             .and_then(|i| self.items.get(usize::try_from(i).ok()?))?;
-        let i = e.change.wrapping_sub(low(self.change_base));
-        let c = self.changes.get(usize::try_from(i).ok()?)?;
-        let rare = if c.has_rare {
-            self.rare_of(self.change_base + u64::from(i))
-        } else {
-            None
-        };
+        let at = self.change_of(seq)?;
+        let c = self.change(at)?;
+        let rare = if c.has_rare { self.rare_of(at) } else { None };
         let i = c.call.wrapping_sub(low(self.call_base));
         let call = self.calls.get(usize::try_from(i).ok()?)?;
         Some((e, Seen { change: c, rare }, call))
@@ -593,7 +690,7 @@ impl NotificationLog {
             external_reference_id: c.external_reference_id().cloned(),
             kind: c.kind,
             event: c.event,
-            equipment: call.equipment,
+            equipment: call.equipment.get(),
             release_id: c.release_id(),
             body: Arc::new(self.render(c)),
             errors: Vec::new(),
@@ -618,19 +715,22 @@ impl NotificationLog {
                 while self.rare.front().is_some_and(|(p, _)| *p <= change) {
                     self.rare.pop_front();
                 }
-                while self.items.front().is_some_and(|e| e.change == low(change)) {
+                while !self.items.is_empty() && self.change_of(self.base) == Some(change) {
                     let Some(n) = self.items.pop_front() else {
                         break;
                     };
                     let seq = self.base;
                     self.base += 1;
+                    if self.base % BLOCK == 0 {
+                        self.starts.pop_front();
+                    }
                     // A key whose newest entry goes has no entry left.
                     if self.by_receiver.get(&n.receiver) == Some(&low(seq)) {
                         self.by_receiver.remove(&n.receiver);
                     }
                 }
             }
-            if let Some(e) = call.equipment.map(equipment_key) {
+            if let Some(e) = call.equipment.get().map(equipment_key) {
                 if self.by_equipment.get(&e) == Some(&low(at)) {
                     self.by_equipment.remove(&e);
                 }
@@ -752,7 +852,7 @@ impl NotificationLog {
             let all = self.call_chain(
                 self.by_equipment.get(&equipment_key(e)),
                 |_, c| c.prev_equipment,
-                |c| c.equipment == Some(e),
+                |c| c.equipment == Packed::new(Some(e)),
             );
             self.collect(&all, |e, c, call| mine(e) && q.matches(call, c, reference))
         } else {
@@ -788,8 +888,67 @@ mod tests {
     /// The sizes the module documentation and the world_scale figures count on.
     #[test]
     fn records_stay_small() {
-        assert!(std::mem::size_of::<Call>() <= 40);
+        assert!(std::mem::size_of::<Call>() <= 36);
         assert!(std::mem::size_of::<Change>() <= 40);
-        assert!(std::mem::size_of::<Entry>() <= 12);
+        assert!(std::mem::size_of::<Entry>() <= 8);
+        assert!(std::mem::size_of::<Starts>() <= 12);
+    }
+
+    /// Changes with one to five receivers each, over several blocks of [`Starts`], read back
+    /// (every entry's change found through the blocks) exactly as they were recorded, before
+    /// and after the oldest are pruned at every point of a block.
+    #[test]
+    fn every_entry_reads_back_its_own_change_across_blocks_and_pruning() {
+        use crate::stay::TerminalAction;
+        let parties: Vec<NxtEntityId> = (0..5)
+            .map(|i| NxtEntityId::parse(&format!("NXT{i}")).expect("id"))
+            .collect();
+        let start = DateTime::<Utc>::from_timestamp(1_800_000_000, 0).expect("time");
+        let mut log = NotificationLog::default();
+        let mut recorded = Vec::new();
+        for i in 0..300u32 {
+            let e = EquipmentNumber::from_serial("TSTU", i).expect("serial");
+            let at = start + chrono::Duration::seconds(i64::from(i));
+            let receivers = parties[..1 + (i as usize * 7) % 5].to_vec();
+            let reference = log.take_reference();
+            recorded.extend(log.record(
+                receivers,
+                at,
+                Some(&parties[0]),
+                reference,
+                None,
+                (
+                    NotificationType::TerminalEvent,
+                    NotificationEvent::ReleaseLightRegistered,
+                ),
+                Some(e),
+                None,
+                StoredBody::Registered {
+                    locode: crate::ids::UnLocode::antwerp(),
+                    equipment: e,
+                    terminal_code: TerminalCode::parse(&format!("T{i}")).expect("code"),
+                    action: TerminalAction::Discharge,
+                },
+            ));
+        }
+        assert!(recorded.len() as u64 > 8 * BLOCK, "{}", recorded.len());
+        assert_eq!(log.iter().collect::<Vec<_>>(), recorded);
+        for cut in [1, 5, 63, 64, 65, 130, 299, 300] {
+            log.prune(start + chrono::Duration::seconds(cut));
+            let kept: Vec<_> = recorded
+                .iter()
+                .filter(|n| n.stored_on >= start + chrono::Duration::seconds(cut))
+                .cloned()
+                .collect();
+            assert_eq!(log.iter().collect::<Vec<_>>(), kept, "cut at {cut}");
+            // The blocks kept are those of the stored entries (and the block the next entry
+            // goes to, once begun).
+            let blocks = if log.is_empty() {
+                u64::from(log.base % BLOCK != 0)
+            } else {
+                (log.next_seq() - 1) / BLOCK - log.base / BLOCK + 1
+            };
+            assert_eq!(log.starts.len() as u64, blocks, "cut at {cut}");
+        }
     }
 }
