@@ -28,7 +28,7 @@ pub use notification::{
     Notification, NotificationEvent, NotificationQuery, NotificationType, QueryError,
 };
 pub use party::{Fixture, FixtureError, IdentificationType, Party, Role, TransportMode};
-pub use stay::{FullEmpty, ModeOfTransport, Stay, TerminalAction};
+pub use stay::{BillsOfLading, FullEmpty, ModeOfTransport, Stay, TerminalAction};
 pub use world::{
     check_time, time_problem, Clock, OwnershipValidation, PickupValidation, PreloadStay,
     RegistryFilter, World, WorldConfig, EARLIEST, LATEST,

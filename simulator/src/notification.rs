@@ -13,7 +13,7 @@ use crate::ids::{
 };
 use crate::lights::{LightName, OverallStatus};
 use crate::party::Party;
-use crate::stay::{ModeOfTransport, PickupParty, TerminalAction};
+use crate::stay::{BillsOfLading, ModeOfTransport, PickupParty, TerminalAction};
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use cpu_contract::{
     ActionType, ContainerBody, NotificationBody, NotifiedParty, PickupRightActionType,
@@ -126,8 +126,8 @@ pub(crate) struct RightView {
     pub(crate) terminal_code: TerminalCode,
     pub(crate) locode: UnLocode,
     pub(crate) equipment: EquipmentNumber,
-    pub(crate) bill_of_lading_numbers: Vec<String>,
-    pub(crate) release_identification: Option<String>,
+    pub(crate) bill_of_lading_numbers: BillsOfLading,
+    pub(crate) release_identification: Option<Box<str>>,
     pub(crate) release_id: ReleaseId,
     pub(crate) released_at: DateTime<Utc>,
     pub(crate) expires_at: DateTime<Utc>,
@@ -191,8 +191,8 @@ pub(crate) struct GateOutView {
     pub(crate) locode: UnLocode,
     pub(crate) equipment: EquipmentNumber,
     pub(crate) terminal_code: Option<TerminalCode>,
-    pub(crate) bill_of_lading_numbers: Vec<String>,
-    pub(crate) stay_number: Option<String>,
+    pub(crate) bill_of_lading_numbers: BillsOfLading,
+    pub(crate) stay_number: Option<Box<str>>,
     pub(crate) mode_of_transport: Option<ModeOfTransport>,
     /// The overall status just before the gate out.
     pub(crate) status_before: OverallStatus,

@@ -98,7 +98,7 @@ impl World {
         let known: Vec<&String> = right
             .bill_of_lading_numbers
             .iter()
-            .chain(&stay.bill_of_lading_numbers)
+            .chain(stay.bill_of_lading_numbers.iter())
             .collect();
         known.is_empty()
             || bls

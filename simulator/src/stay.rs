@@ -10,6 +10,7 @@ use cpu_contract::{
     IdentificationType, OperationType, PartyType, ReleaseRightStatus, TerminalReleaseActionType,
 };
 use serde::Serialize;
+use std::sync::Arc;
 
 /// Identity of an active stay: one container in one port at a time.
 pub type StayKey = (UnLocode, EquipmentNumber);
@@ -70,6 +71,32 @@ impl TerminalAction {
 /// Full or empty: the contract's `fullEmptyIndicator` (`full` / `empty` on the wire), under the
 /// name the commands have always used.
 pub use cpu_contract::FullEmptyIndicator as FullEmpty;
+
+/// Bills of lading, kept once and shared: a stay, its release rights and their notifications
+/// mostly name the same list, and a million stays would otherwise keep three or four copies
+/// each. Reads as a slice; an empty list allocates nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BillsOfLading(Option<Arc<[String]>>);
+
+impl From<Vec<String>> for BillsOfLading {
+    fn from(list: Vec<String>) -> Self {
+        BillsOfLading((!list.is_empty()).then(|| list.into()))
+    }
+}
+
+impl std::ops::Deref for BillsOfLading {
+    type Target = [String];
+
+    fn deref(&self) -> &[String] {
+        self.0.as_deref().unwrap_or_default()
+    }
+}
+
+impl Serialize for BillsOfLading {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        (**self).serialize(s)
+    }
+}
 
 /// A terminal event as received, kept while it waits for the commercial release.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -211,13 +238,13 @@ pub struct ReleaseRight {
     /// `releaseId`.
     pub release_id: ReleaseId,
     /// Agent's reference (`releaseIdentification`).
-    pub release_identification: Option<String>,
+    pub release_identification: Option<Box<str>>,
     /// The shipping agent that released.
     pub shipping_agent: NxtEntityId,
     /// Terminal named by the agent.
     pub terminal_code: TerminalCode,
     /// Bills of lading.
-    pub bill_of_lading_numbers: Vec<String>,
+    pub bill_of_lading_numbers: BillsOfLading,
     /// Carrier.
     pub carrier: Option<NxtEntityId>,
     /// `releaseDateTimeUtc`.
@@ -379,9 +406,9 @@ pub struct Stay {
     /// Terminal (from the commercial release, else from the first terminal event).
     pub terminal_code: Option<TerminalCode>,
     /// Vessel stay number.
-    pub stay_number: Option<String>,
+    pub stay_number: Option<Box<str>>,
     /// Bills of lading reported by the terminal.
-    pub bill_of_lading_numbers: Vec<String>,
+    pub bill_of_lading_numbers: BillsOfLading,
     /// The lights (CommercialRelease is recomputed from the release rights).
     #[serde(skip)]
     pub lights: Lights,
@@ -408,7 +435,7 @@ impl Stay {
             equipment,
             terminal_code: None,
             stay_number: None,
-            bill_of_lading_numbers: Vec::new(),
+            bill_of_lading_numbers: BillsOfLading::default(),
             lights: Lights::default(),
             release_rights: Vec::new(),
             waiting: Vec::new(),
@@ -417,6 +444,18 @@ impl Stay {
             archived_at: None,
             history: Vec::new(),
         }
+    }
+
+    /// `list`, sharing the allocation of an equal list the stay or one of its rights keeps.
+    pub fn share_list(&self, list: BillsOfLading) -> BillsOfLading {
+        std::iter::once(&self.bill_of_lading_numbers)
+            .chain(
+                self.release_rights
+                    .iter()
+                    .map(|r| &r.bill_of_lading_numbers),
+            )
+            .find(|kept| **kept == list)
+            .map_or(list, Clone::clone)
     }
 
     /// Whether a commercial release has ever been received (terminal events attach from then on).

@@ -283,3 +283,51 @@ fn notification_retention_and_403() {
         QueryError::NoneMatch
     );
 }
+
+/// A stay and its release right keep one bill-of-lading list when theirs are equal (a million
+/// stays would otherwise keep a copy each), and each keeps its own value when they differ.
+#[test]
+fn stay_and_right_share_equal_bill_of_lading_lists() {
+    let mut w = world();
+    let with_bls = |action: TerminalAction, bls: &[&str]| match terminal(action) {
+        Action::Terminal(mut ev) => {
+            ev.bill_of_lading_numbers = bls.iter().map(|b| (*b).to_owned()).collect();
+            Action::Terminal(ev)
+        }
+        other => other,
+    };
+    let release = release_to("forwarder", &w);
+    act(&mut w, "agent", release).unwrap();
+    act(&mut w, "psa", with_bls(TerminalAction::Discharge, &["BL1"])).unwrap();
+    let stay = w.stay(UnLocode::antwerp(), eq()).unwrap();
+    let right = &stay.release_rights[0];
+    assert_eq!(&*stay.bill_of_lading_numbers, ["BL1"]);
+    assert_eq!(
+        stay.bill_of_lading_numbers.as_ptr(),
+        right.bill_of_lading_numbers.as_ptr(),
+        "equal lists are one allocation"
+    );
+
+    act(
+        &mut w,
+        "psa",
+        with_bls(TerminalAction::Release, &["BL2", "BL1"]),
+    )
+    .unwrap();
+    let stay = w.stay(UnLocode::antwerp(), eq()).unwrap();
+    assert_eq!(&*stay.bill_of_lading_numbers, ["BL1", "BL2"]);
+    assert_eq!(&*stay.release_rights[0].bill_of_lading_numbers, ["BL1"]);
+
+    let mut update = ReleaseRightCommand::new(ReleaseAction::Update);
+    update.bill_of_lading_numbers = vec!["BL1".into(), "BL2".into()];
+    act(&mut w, "agent", Action::ReleaseRight(update)).unwrap();
+    let stay = w.stay(UnLocode::antwerp(), eq()).unwrap();
+    assert_eq!(
+        &*stay.release_rights[0].bill_of_lading_numbers,
+        ["BL1", "BL2"]
+    );
+    assert_eq!(
+        stay.bill_of_lading_numbers.as_ptr(),
+        stay.release_rights[0].bill_of_lading_numbers.as_ptr()
+    );
+}

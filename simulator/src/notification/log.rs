@@ -450,19 +450,6 @@ impl NotificationLog {
         })
     }
 
-    /// A bill-of-lading list equal to `list` that a recent change of the container already
-    /// keeps (a right's, a gate out's), else a new one.
-    fn shared_list(&self, e: EquipmentNumber, list: Vec<String>) -> Arc<[String]> {
-        let found = self.recent(e, |b| {
-            let kept = match b {
-                Body::GateOut(g) => &g.bill_of_lading_numbers,
-                _ => &b.right()?.fixed.bill_of_lading_numbers,
-            };
-            (**kept == *list).then(|| Arc::clone(kept))
-        });
-        found.unwrap_or_else(|| list.into())
-    }
-
     /// Store one change for its receivers (in order) and return their notifications.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn record(

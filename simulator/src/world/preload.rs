@@ -13,7 +13,8 @@ use crate::lights::{
 };
 use crate::party::{Role, TransportMode};
 use crate::stay::{
-    PickupParty, PickupRight, ReleaseRight, RightState, Stakeholder, StakeholderState, Stay,
+    BillsOfLading, PickupParty, PickupRight, ReleaseRight, RightState, Stakeholder,
+    StakeholderState, Stay,
 };
 
 /// What every stay of one [`World::preload`] call looks like.
@@ -71,6 +72,8 @@ impl World {
             ..Lights::default()
         };
         self.stays.reserve(all.len());
+        // One list for every preloaded right.
+        let bills_of_lading = BillsOfLading::from(template.bill_of_lading_numbers.clone());
         for &e in &all {
             let holder = template.holder.as_ref();
             let right = ReleaseRight {
@@ -78,7 +81,7 @@ impl World {
                 release_identification: None,
                 shipping_agent: template.shipping_agent.clone(),
                 terminal_code: template.terminal_code.clone(),
-                bill_of_lading_numbers: template.bill_of_lading_numbers.clone(),
+                bill_of_lading_numbers: bills_of_lading.clone(),
                 carrier: None,
                 released_at: now,
                 valid_from: now,

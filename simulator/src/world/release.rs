@@ -11,7 +11,8 @@ use crate::notification::StoredBody;
 use crate::notification::{NotificationEvent, NotificationType};
 use crate::party::{Party, Role};
 use crate::stay::{
-    HistoryAction, ReleaseRight, RightState, Stakeholder, StakeholderState, Stay, StayKey,
+    BillsOfLading, HistoryAction, ReleaseRight, RightState, Stakeholder, StakeholderState, Stay,
+    StayKey,
 };
 use chrono::{DateTime, Utc};
 use cpu_contract::NotificationBody;
@@ -22,7 +23,7 @@ enum RightChange {
     /// `Update`: the agent changes the fields given, and may hand the right to a first party.
     Update {
         terminal_code: Option<TerminalCode>,
-        bill_of_lading_numbers: Vec<String>,
+        bill_of_lading_numbers: BillsOfLading,
         expires_at: Option<DateTime<Utc>>,
         valid_from: Option<DateTime<Utc>>,
         release_to: Option<NxtEntityId>,
@@ -280,7 +281,10 @@ impl World {
                 receivers.extend(release_to.clone());
                 let change = RightChange::Update {
                     terminal_code: cmd.terminal_code.clone(),
-                    bill_of_lading_numbers: cmd.bill_of_lading_numbers.clone(),
+                    bill_of_lading_numbers: self.stays.get(&key).map_or_else(
+                        || cmd.bill_of_lading_numbers.clone().into(),
+                        |s| s.share_list(cmd.bill_of_lading_numbers.clone().into()),
+                    ),
                     expires_at: cmd.expires_at,
                     valid_from: cmd.valid_from,
                     release_to,
@@ -468,12 +472,16 @@ impl World {
             });
         }
         let id = ReleaseId(uuid::Uuid::new_v4());
-        let right = ReleaseRight {
+        let mut right = ReleaseRight {
             release_id: id,
-            release_identification: cmd.selector.release_identification.clone(),
+            release_identification: cmd
+                .selector
+                .release_identification
+                .as_deref()
+                .map(Box::from),
             shipping_agent: me.clone(),
             terminal_code: terminal_code.clone(),
-            bill_of_lading_numbers: cmd.bill_of_lading_numbers.clone(),
+            bill_of_lading_numbers: cmd.bill_of_lading_numbers.clone().into(),
             carrier,
             released_at,
             valid_from: cmd.valid_from.unwrap_or(released_at),
@@ -498,6 +506,7 @@ impl World {
         if stay.terminal_code.is_none() {
             stay.terminal_code = Some(terminal_code);
         }
+        right.bill_of_lading_numbers = stay.share_list(right.bill_of_lading_numbers);
         stay.release_rights.push(right);
         // Most stays have one right: no spare slots (a first push reserves four).
         stay.release_rights.shrink_to_fit();

@@ -81,8 +81,8 @@ impl World {
             port_lo_code: stay.locode.as_str().to_owned(),
             equipment_number: stay.equipment.as_str().to_owned(),
             terminal_code: stay.terminal_code.as_ref().map(|t| t.as_str().to_owned()),
-            bill_of_lading_numbers: stay.bill_of_lading_numbers.clone(),
-            stay_number: stay.stay_number.clone(),
+            bill_of_lading_numbers: stay.bill_of_lading_numbers.to_vec(),
+            stay_number: stay.stay_number.as_deref().map(str::to_owned),
         }
     }
 
@@ -166,7 +166,9 @@ impl World {
         ReleaseDetail {
             release_id: right.map(|r| r.release_id.0),
             equipment_number: stay.equipment.as_str().to_owned(),
-            release_identification: right.and_then(|r| r.release_identification.clone()),
+            release_identification: right
+                .and_then(|r| r.release_identification.as_deref())
+                .map(str::to_owned),
             bill_of_lading_numbers: Some(right.map_or_else(
                 || stay.bill_of_lading_numbers.join(","),
                 |r| r.bill_of_lading_numbers.join(","),

@@ -77,14 +77,22 @@ impl World {
             stay.terminal_code = Some(ev.terminal_code.clone());
         }
         if ev.stay_number.is_some() {
-            stay.stay_number.clone_from(&ev.stay_number);
+            stay.stay_number = ev.stay_number.as_deref().map(Box::from);
         }
-        for bl in &ev.bill_of_lading_numbers {
-            if !stay.bill_of_lading_numbers.contains(bl) {
-                stay.bill_of_lading_numbers.push(bl.clone());
+        let new: Vec<&String> = ev
+            .bill_of_lading_numbers
+            .iter()
+            .filter(|bl| !stay.bill_of_lading_numbers.contains(bl))
+            .collect();
+        if !new.is_empty() {
+            let mut list = stay.bill_of_lading_numbers.to_vec();
+            for bl in new {
+                if !list.contains(bl) {
+                    list.push(bl.clone());
+                }
             }
+            stay.bill_of_lading_numbers = stay.share_list(list.into());
         }
-        stay.bill_of_lading_numbers.shrink_to_fit();
         if !stay.has_commercial_release() {
             stay.waiting.push(event);
             let body = StoredBody::Registered {

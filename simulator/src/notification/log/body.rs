@@ -5,7 +5,7 @@ use super::{NotificationLog, Seen, NONE};
 use crate::ids::{EquipmentNumber, NxtEntityId, ReleaseId, TerminalCode, UnLocode};
 use crate::lights::{LightName, OverallStatus};
 use crate::notification::{mask, notified_party, GateOutView, RightView, StoredBody, Subject};
-use crate::stay::{ModeOfTransport, PickupParty, TerminalAction};
+use crate::stay::{BillsOfLading, ModeOfTransport, PickupParty, TerminalAction};
 use chrono::{DateTime, Utc};
 use cpu_contract::{
     ActionType, ContainerBody, GateOutBody, LightChangedBody, LightSubject, NotificationBody,
@@ -22,8 +22,8 @@ pub(super) struct RightFixed {
     pub(super) terminal_code: TerminalCode,
     pub(super) locode: UnLocode,
     pub(super) equipment: EquipmentNumber,
-    /// Shared with the other bodies of the container that keep an equal list.
-    pub(super) bill_of_lading_numbers: Arc<[String]>,
+    /// Shared with the right, its stay and the other bodies that show it.
+    pub(super) bill_of_lading_numbers: BillsOfLading,
     pub(super) release_identification: Option<Box<str>>,
     pub(super) release_id: ReleaseId,
     pub(super) released_at: DateTime<Utc>,
@@ -32,13 +32,13 @@ pub(super) struct RightFixed {
 }
 
 /// A gate out body as the log keeps it: the terminal code interned (`NONE`: none), the
-/// bill-of-lading list shared.
+/// bill-of-lading list the stay's.
 #[derive(Debug)]
 pub(super) struct GateOutKept {
     pub(super) locode: UnLocode,
     pub(super) equipment: EquipmentNumber,
     pub(super) terminal_code: u32,
-    pub(super) bill_of_lading_numbers: Arc<[String]>,
+    pub(super) bill_of_lading_numbers: BillsOfLading,
     pub(super) stay_number: Option<Box<str>>,
     pub(super) mode_of_transport: Option<ModeOfTransport>,
     pub(super) status_before: OverallStatus,
@@ -174,8 +174,8 @@ impl NotificationLog {
             terminal_code: r.terminal_code,
             locode: r.locode,
             equipment: r.equipment,
-            bill_of_lading_numbers: self.shared_list(r.equipment, r.bill_of_lading_numbers),
-            release_identification: r.release_identification.map(String::into_boxed_str),
+            bill_of_lading_numbers: r.bill_of_lading_numbers,
+            release_identification: r.release_identification,
             release_id: r.release_id,
             released_at: r.released_at,
             expires_at: r.expires_at,
@@ -273,8 +273,8 @@ impl NotificationLog {
                     locode,
                     equipment,
                     terminal_code: terminal_code.map_or(NONE, |t| self.terminals.id(&t)),
-                    bill_of_lading_numbers: self.shared_list(equipment, bill_of_lading_numbers),
-                    stay_number: stay_number.map(String::into_boxed_str),
+                    bill_of_lading_numbers,
+                    stay_number,
                     mode_of_transport,
                     status_before,
                 }))
