@@ -377,6 +377,10 @@ mod tests {
 
     #[test]
     fn packed_numbers_and_codes_round_trip() {
+        const {
+            assert!(EquipmentNumber::PACKED_LIMIT <= 1 << 36);
+            assert!(UnLocode::PACKED_LIMIT <= 1 << 25);
+        }
         for e in ["CSQU3054383", "MSCU1234566"] {
             let e = EquipmentNumber::parse(e).unwrap_or_else(|err| panic!("{e}: {err}"));
             let v = e.packed();

@@ -9,6 +9,7 @@
 pub mod command;
 pub mod ids;
 pub mod lights;
+mod mint;
 pub mod notification;
 pub mod party;
 mod queries;

@@ -15,6 +15,21 @@ use std::sync::Arc;
 /// Identity of an active stay: one container in one port at a time.
 pub type StayKey = (UnLocode, EquipmentNumber);
 
+/// Bits of a packed container number ([`EquipmentNumber::packed`] is below 2^36).
+const EQUIPMENT_BITS: u32 = 36;
+
+/// A stay key packed in 61 bits: the port's 25 bits above the container's 36.
+pub(crate) fn pack_key((locode, equipment): StayKey) -> u64 {
+    (u64::from(locode.packed()) << EQUIPMENT_BITS) | equipment.packed()
+}
+
+/// The stay key [`pack_key`] gave, or `None` for a value it cannot give.
+pub(crate) fn unpack_key(v: u64) -> Option<StayKey> {
+    let locode = UnLocode::from_packed(u32::try_from(v >> EQUIPMENT_BITS).ok()?)?;
+    let equipment = EquipmentNumber::from_packed(v & ((1 << EQUIPMENT_BITS) - 1))?;
+    Some((locode, equipment))
+}
+
 pub use cpu_contract::ModeOfTransport;
 
 /// A terminal event (ingestion or terminal release).
@@ -502,5 +517,35 @@ impl Stay {
             }
         }
         v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stay_keys_pack_in_61_bits_and_back() {
+        let keys = [
+            (
+                UnLocode::antwerp(),
+                EquipmentNumber::parse("MSCU1234566").unwrap(),
+            ),
+            (
+                UnLocode::parse("ZZ999").unwrap(),
+                EquipmentNumber::from_serial("ZZZZ", 999_999).unwrap(),
+            ),
+            (
+                UnLocode::parse("AAAAA").unwrap(),
+                EquipmentNumber::from_serial("AAAU", 0).unwrap(),
+            ),
+        ];
+        for key in keys {
+            let v = pack_key(key);
+            assert!(v < 1 << 61, "{key:?} {v}");
+            assert_eq!(unpack_key(v), Some(key));
+        }
+        assert_eq!(unpack_key(u64::MAX), None);
+        assert_eq!(unpack_key(1 << 61), None);
     }
 }

@@ -21,6 +21,7 @@ mod pickup;
 mod preload;
 mod release;
 mod render;
+mod stays;
 mod terminal;
 
 pub use clock::{check_time, time_problem, Clock, EARLIEST, LATEST};
@@ -28,6 +29,7 @@ pub(crate) use clock::{earlier, later};
 use clock::{Due, Timer};
 use notify::dedup;
 pub use preload::PreloadStay;
+use stays::Stays;
 
 /// Numbers the sources leave open; all configurable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,11 +127,8 @@ pub struct World {
     by_entity: HashMap<NxtEntityId, usize>,
     by_terminal: HashMap<TerminalCode, usize>,
     by_alfapass: HashMap<AlfapassNumber, usize>,
-    /// Boxed: the map's slots stay small, so growing it (old and new table at once) costs
-    /// little at a million stays.
-    stays: HashMap<StayKey, Box<Stay>>,
-    /// The stay of every release right of an active stay.
-    by_release: HashMap<ReleaseId, StayKey>,
+    /// The active stays, by key or by release id.
+    stays: Stays,
     /// Archived stays, oldest archive first; each is kept for the notification retention after
     /// its archive (as its InactiveReleaseRights notification), then dropped.
     archived: VecDeque<Stay>,
@@ -164,8 +163,7 @@ impl World {
             by_entity: HashMap::new(),
             by_terminal: HashMap::new(),
             by_alfapass: HashMap::new(),
-            stays: HashMap::new(),
-            by_release: HashMap::new(),
+            stays: Stays::default(),
             archived: VecDeque::new(),
             timers: BinaryHeap::new(),
             timer_seq: 0,
@@ -225,7 +223,7 @@ impl World {
 
     /// The active stay of a container.
     pub fn stay(&self, locode: UnLocode, equipment: EquipmentNumber) -> Option<&Stay> {
-        self.stays.get(&(locode, equipment)).map(|s| &**s)
+        self.stays.get((locode, equipment))
     }
 
     /// Archived stays of a container, oldest first: those archived within the notification
@@ -426,13 +424,15 @@ impl World {
                 );
                 let stay = self
                     .stays
-                    .entry(key)
-                    .or_insert_with(|| Box::new(Stay::new(key.0, key.1)));
+                    .entry_or_insert_with(key, || Stay::new(key.0, key.1));
                 ensure_open(stay)?;
                 let old = stay.lights.customs;
                 stay.lights.customs = *value;
                 stay.history.push(line);
-                let stay = &self.stays[&key];
+                let stay = self
+                    .stays
+                    .get(key)
+                    .ok_or_else(|| SimError::UnknownContainer(key.1.as_str().to_owned()))?;
                 Ok(vec![self.light_changed(
                     stay,
                     LightName::Customs,
@@ -490,6 +490,6 @@ impl World {
 
     /// Every active stay, in no particular order (read-only; the sandbox pages list them).
     pub fn stays(&self) -> impl Iterator<Item = &Stay> {
-        self.stays.values().map(|s| &**s)
+        self.stays.values()
     }
 }

@@ -36,9 +36,8 @@ use std::hash::Hash;
 use std::sync::Arc;
 
 mod body;
-mod mint;
+use crate::mint::ReferenceMint as Mint;
 use body::{Body, RightFixed};
-use mint::Mint;
 
 /// No party (an interned id that is absent).
 const NONE: u32 = u32::MAX;

@@ -3,11 +3,11 @@
 
 use super::{dedup, Pending, World};
 use crate::command::SimError;
-use crate::ids::{NxtEntityId, ReleaseId};
+use crate::ids::NxtEntityId;
 use crate::lights::LightName;
 use crate::notification::StoredBody;
 use crate::notification::{Notification, NotificationEvent, NotificationType};
-use crate::stay::{HistoryAction, HistoryRecord, RightState, StayKey};
+use crate::stay::{pack_key, unpack_key, HistoryAction, HistoryRecord, RightState, StayKey};
 use chrono::{DateTime, Duration, Utc};
 use cpu_contract::NotificationBody;
 
@@ -79,12 +79,49 @@ pub(crate) fn earlier(t: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
 
 /// A timer and when it falls due; the world's heap yields the earliest first (ties in the order
 /// they were scheduled). A heap rather than an ordered map: a million stays hold two million
-/// timers, and a heap slot is about half a map entry.
+/// timers, and a heap slot is about half a map entry. 32 bytes: the timer is packed (stay key
+/// and kind in one word, the right's index in another).
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Due {
     pub(super) at: DateTime<Utc>,
-    seq: u64,
-    timer: Timer,
+    /// The order it was scheduled in (a right's first expiry timer has the number the right's
+    /// id was minted with).
+    pub(super) seq: u64,
+    /// [`pack_key`] of the stay, with [`ARCHIVE`] set for an archive timer.
+    stay: u64,
+    /// An expiry's right: its index in the stay's release rights.
+    right: u32,
+}
+
+/// The kind bit of [`Due::stay`] (a packed stay key has 61 bits).
+const ARCHIVE: u64 = 1 << 63;
+
+impl Due {
+    fn new(at: DateTime<Utc>, seq: u64, timer: Timer) -> Self {
+        let (stay, right) = match timer {
+            Timer::Expire { stay, right } => (pack_key(stay), right),
+            Timer::Archive(stay) => (pack_key(stay) | ARCHIVE, 0),
+        };
+        Due {
+            at,
+            seq,
+            stay,
+            right,
+        }
+    }
+
+    /// The timer (always `Some`: the stay key was packed from a key).
+    pub(super) fn timer(&self) -> Option<Timer> {
+        let stay = unpack_key(self.stay & !ARCHIVE)?;
+        Some(if self.stay & ARCHIVE == 0 {
+            Timer::Expire {
+                stay,
+                right: self.right,
+            }
+        } else {
+            Timer::Archive(stay)
+        })
+    }
 }
 
 impl PartialEq for Due {
@@ -110,22 +147,26 @@ impl Ord for Due {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Timer {
-    /// A release right's expiry; its stay is found through `by_release` when it fires (a right
-    /// no longer there belongs to an archived stay: nothing to do).
-    Expire(ReleaseId),
+    /// The expiry of the release right at index `right` of the stay `stay`. It names the right
+    /// only if the right is not younger than the timer (its number, from its id, is at most the
+    /// timer's `seq`): the same index in the container's next stay is another right. A right no
+    /// longer there belongs to an archived stay: nothing to do.
+    Expire {
+        stay: StayKey,
+        right: u32,
+    },
     Archive(StayKey),
 }
 
 impl World {
     // ----- the clock -----
 
-    pub(super) fn schedule(&mut self, at: DateTime<Utc>, timer: Timer) {
-        self.timer_seq += 1;
-        self.timers.push(Due {
-            at,
-            seq: self.timer_seq,
-            timer,
-        });
+    /// Schedules `timer` at `at`; returns its sequence number (never 0, never given twice:
+    /// 2^64 timers are far more than a world schedules).
+    pub(super) fn schedule(&mut self, at: DateTime<Utc>, timer: Timer) -> u64 {
+        self.timer_seq = self.timer_seq.saturating_add(1);
+        self.timers.push(Due::new(at, self.timer_seq, timer));
+        self.timer_seq
     }
 
     /// Notifications carried from a refused command, then the timers due now.
@@ -139,16 +180,15 @@ impl World {
         let now = self.now();
         let mut out = Vec::new();
         while self.timers.peek().is_some_and(|d| d.at <= now) {
-            let Some(Due { at, timer, .. }) = self.timers.pop() else {
+            let Some(due) = self.timers.pop() else {
                 break;
             };
-            match timer {
-                Timer::Expire(id) => {
-                    if let Some(key) = self.by_release.get(&id).copied() {
-                        out.extend(self.expire(key, id, at));
-                    }
+            match due.timer() {
+                Some(Timer::Expire { stay, right }) => {
+                    out.extend(self.expire(stay, right, due.seq, due.at));
                 }
-                Timer::Archive(key) => out.extend(self.archive(key, at)),
+                Some(Timer::Archive(key)) => out.extend(self.archive(key, due.at)),
+                None => {}
             }
         }
         let cutoff = earlier(now, self.config.notification_retention);
@@ -165,13 +205,28 @@ impl World {
         out
     }
 
+    /// The expiry (timer `seq`, due `at`) of the right at index `right` of the stay `key`.
     pub(super) fn expire(
         &mut self,
         key: StayKey,
-        id: ReleaseId,
+        right: u32,
+        seq: u64,
         at: DateTime<Utc>,
     ) -> Vec<Notification> {
-        let Some(stay) = self.stays.get_mut(&key) else {
+        let Ok(idx) = usize::try_from(right) else {
+            return Vec::new();
+        };
+        // The right the timer was scheduled for: one numbered no later than the timer.
+        let named = self
+            .stays
+            .get(key)
+            .and_then(|s| s.release_rights.get(idx))
+            .and_then(|r| self.stays.release_number(r.release_id))
+            .is_some_and(|n| n <= seq);
+        if !named {
+            return Vec::new();
+        }
+        let Some(stay) = self.stays.get_mut(key) else {
             return Vec::new();
         };
         if stay.gated_out_at.is_some() {
@@ -179,11 +234,12 @@ impl World {
         }
         let Some(right) = stay
             .release_rights
-            .iter_mut()
-            .find(|r| r.release_id == id && r.state == RightState::Active && r.expires_at <= at)
+            .get_mut(idx)
+            .filter(|r| r.state == RightState::Active && r.expires_at <= at)
         else {
             return Vec::new();
         };
+        let id = right.release_id;
         right.state = RightState::Expired;
         right.pickup = None;
         let reference = self.notifications.take_reference();
@@ -196,8 +252,10 @@ impl World {
         let old = stay.lights.commercial_release;
         stay.lights.commercial_release = stay.commercial_release_value();
         let new = stay.lights.commercial_release;
-        let stay = &self.stays[&key];
-        let Some(right) = stay.release_rights.iter().find(|r| r.release_id == id) else {
+        let Some(stay) = self.stays.get(key) else {
+            return Vec::new();
+        };
+        let Some(right) = stay.release_rights.get(idx) else {
             return Vec::new();
         };
         let mut receivers: Vec<NxtEntityId> = right.parties().into_iter().cloned().collect();
@@ -227,20 +285,18 @@ impl World {
     pub(super) fn archive(&mut self, key: StayKey, at: DateTime<Utc>) -> Vec<Notification> {
         // The timer names a container, not a stay: after a repeated gate out an older timer may
         // find a later gate out (not yet due) or the container's next stay (never gated out).
-        let due = self.stays.get(&key).is_some_and(|s| {
+        let due = self.stays.get(key).is_some_and(|s| {
             s.gated_out_at
                 .is_some_and(|g| later(g, self.config.archive_after) <= at)
         });
         if !due {
             return Vec::new();
         }
-        let Some(mut stay) = self.stays.remove(&key) else {
+        // Its rights leave with it: their ids name a stay that is no longer active.
+        let Some(mut stay) = self.stays.remove(key) else {
             return Vec::new();
         };
         stay.archived_at = Some(at);
-        for r in &stay.release_rights {
-            self.by_release.remove(&r.release_id);
-        }
         for r in &mut stay.release_rights {
             if r.state == RightState::Active {
                 r.state = RightState::Archived;
@@ -271,5 +327,48 @@ impl World {
             Some(key.1),
             at,
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::{EquipmentNumber, UnLocode};
+
+    #[test]
+    fn a_timer_is_32_bytes_and_unpacks_to_what_was_scheduled() {
+        assert_eq!(std::mem::size_of::<Due>(), 32);
+        let key = (
+            UnLocode::parse("ZZ999").unwrap(),
+            EquipmentNumber::from_serial("ZZZZ", 999_999).unwrap(),
+        );
+        for timer in [
+            Timer::Archive(key),
+            Timer::Expire {
+                stay: key,
+                right: 0,
+            },
+            Timer::Expire {
+                stay: key,
+                right: u32::MAX - 1,
+            },
+        ] {
+            assert_eq!(Due::new(EARLIEST, 1, timer).timer(), Some(timer));
+        }
+    }
+
+    #[test]
+    fn the_earliest_timer_pops_first_then_the_first_scheduled() {
+        let key = (
+            UnLocode::antwerp(),
+            EquipmentNumber::from_serial("TESU", 1).unwrap(),
+        );
+        let t = EARLIEST + Duration::days(1);
+        let mut heap = std::collections::BinaryHeap::new();
+        for (at, seq) in [(t, 3), (EARLIEST, 4), (t, 1), (t, 2)] {
+            heap.push(Due::new(at, seq, Timer::Archive(key)));
+        }
+        let order: Vec<u64> = std::iter::from_fn(|| heap.pop().map(|d| d.seq)).collect();
+        assert_eq!(order, [4, 1, 2, 3]);
     }
 }

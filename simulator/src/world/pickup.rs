@@ -27,7 +27,7 @@ impl World {
         }
         let stay = self
             .stays
-            .get(&key)
+            .get(key)
             .ok_or_else(|| SimError::UnknownContainer(key.1.as_str().to_owned()))?;
         ensure_open(stay)?;
         if stay.gated_out_at.is_some() {
@@ -119,7 +119,7 @@ impl World {
         );
         let stay = self
             .stays
-            .get_mut(&key)
+            .get_mut(key)
             .ok_or_else(|| SimError::UnknownContainer(key.1.as_str().to_owned()))?;
         stay.release_rights[idx].pickup = new_pickup.map(|party| PickupRight {
             party,
@@ -127,7 +127,10 @@ impl World {
             assigned_at: now,
         });
         stay.history.push(line);
-        let stay = &self.stays[&key];
+        let stay = self
+            .stays
+            .get(key)
+            .ok_or_else(|| SimError::UnknownContainer(key.1.as_str().to_owned()))?;
         let right = &stay.release_rights[idx];
         let mut receivers: Vec<NxtEntityId> = right.parties().into_iter().cloned().collect();
         receivers.extend(terminal);

@@ -7,7 +7,7 @@
 
 use super::{Timer, World};
 use crate::command::SimError;
-use crate::ids::{AlfapassNumber, EquipmentNumber, NxtEntityId, ReleaseId, TerminalCode, UnLocode};
+use crate::ids::{AlfapassNumber, EquipmentNumber, NxtEntityId, TerminalCode, UnLocode};
 use crate::lights::{
     CommercialReleaseValue, CustomsValue, Lights, TerminalOperationValue, TerminalReleaseValue,
 };
@@ -57,7 +57,7 @@ impl World {
                 w[0]
             )));
         }
-        if let Some(e) = all.iter().find(|&&e| self.stays.contains_key(&(locode, e))) {
+        if let Some(e) = all.iter().find(|&&e| self.stays.contains((locode, e))) {
             return Err(SimError::InvalidState(format!(
                 "container {e} already has a stay"
             )));
@@ -75,9 +75,18 @@ impl World {
         // One list for every preloaded right.
         let bills_of_lading = BillsOfLading::from(template.bill_of_lading_numbers.clone());
         for &e in &all {
+            let key = (locode, e);
             let holder = template.holder.as_ref();
+            // Minted like a released right's id: from the stay and its expiry timer's number.
+            let number = self.schedule(
+                expires_at,
+                Timer::Expire {
+                    stay: key,
+                    right: 0,
+                },
+            );
             let right = ReleaseRight {
-                release_id: ReleaseId(uuid::Uuid::new_v4()),
+                release_id: self.stays.release_id(key, number),
                 release_identification: None,
                 shipping_agent: template.shipping_agent.clone(),
                 terminal_code: template.terminal_code.clone(),
@@ -108,15 +117,12 @@ impl World {
                         assigned_at: now,
                     }),
             };
-            let id = right.release_id;
             let mut stay = Stay::new(locode, e);
             stay.terminal_code = Some(template.terminal_code.clone());
             stay.lights = lights;
             // `vec!` allocates exactly one right; `push` would reserve room for four.
             stay.release_rights = vec![right];
-            self.stays.insert((locode, e), Box::new(stay));
-            self.by_release.insert(id, (locode, e));
-            self.schedule(expires_at, Timer::Expire(id));
+            self.stays.entry_or_insert_with(key, || stay);
         }
         Ok(all.len())
     }

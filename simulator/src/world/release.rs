@@ -218,7 +218,7 @@ impl World {
             Some(id) => Some(self.resolve("carrier", id)?.nxt_entity_id.clone()),
             None => None,
         };
-        if let Some(stay) = self.stays.get(&key) {
+        if let Some(stay) = self.stays.get(key) {
             ensure_open(stay)?;
             if stay.gated_out_at.is_some() {
                 return Err(SimError::InvalidState(format!(
@@ -230,7 +230,7 @@ impl World {
         let mut receivers: Vec<NxtEntityId> = vec![me.clone()];
         let target = self
             .stays
-            .get(&key)
+            .get(key)
             .ok_or_else(|| SimError::UnknownContainer(key.1.as_str().to_owned()))
             .and_then(|stay| {
                 let idx = Self::find_right_index(stay, &cmd.selector)?;
@@ -281,7 +281,7 @@ impl World {
                 receivers.extend(release_to.clone());
                 let change = RightChange::Update {
                     terminal_code: cmd.terminal_code.clone(),
-                    bill_of_lading_numbers: self.stays.get(&key).map_or_else(
+                    bill_of_lading_numbers: self.stays.get(key).map_or_else(
                         || cmd.bill_of_lading_numbers.clone().into(),
                         |s| s.share_list(cmd.bill_of_lading_numbers.clone().into()),
                     ),
@@ -389,15 +389,17 @@ impl World {
         };
         receivers.extend(t.right.parties().into_iter().cloned());
         let (idx, release_id, old_light) = (t.idx, t.right.release_id, t.old_light);
+        // Below `u32::MAX`: a right is created only at such an index (`create_right`).
+        let right = u32::try_from(idx).map_err(|_| too_many_rights(key))?;
         let stay = self
             .stays
-            .get_mut(&key)
+            .get_mut(key)
             .ok_or_else(|| SimError::UnknownContainer(key.1.as_str().to_owned()))?;
         if let Some(right) = stay.release_rights.get_mut(idx) {
             change.apply(right);
         }
         if let Some(at) = reschedule {
-            self.schedule(at, Timer::Expire(release_id));
+            self.schedule(at, Timer::Expire { stay: key, right });
         }
         let done = Done {
             release_id,
@@ -430,7 +432,7 @@ impl World {
                 message: format!("no terminal with code {terminal_code}"),
             });
         }
-        if let (Some(ri), Some(stay)) = (&cmd.selector.release_identification, self.stays.get(&key))
+        if let (Some(ri), Some(stay)) = (&cmd.selector.release_identification, self.stays.get(key))
         {
             if stay
                 .active_rights()
@@ -441,6 +443,14 @@ impl World {
                 )));
             }
         }
+        // The index of the new right, as its expiry timer names it.
+        let index = self
+            .stays
+            .get(key)
+            .map_or(Ok(0), |s| u32::try_from(s.release_rights.len()))
+            .ok()
+            .filter(|i| *i < u32::MAX)
+            .ok_or_else(|| too_many_rights(key))?;
         let released_at = cmd.release_at.unwrap_or(now);
         let expires_at = match cmd.expires_at {
             Some(e) => e,
@@ -471,7 +481,15 @@ impl World {
                 ),
             });
         }
-        let id = ReleaseId(uuid::Uuid::new_v4());
+        // The id names the stay and the number of the right's expiry timer (unique).
+        let number = self.schedule(
+            expires_at,
+            Timer::Expire {
+                stay: key,
+                right: index,
+            },
+        );
+        let id = self.stays.release_id(key, number);
         let mut right = ReleaseRight {
             release_id: id,
             release_identification: cmd
@@ -500,8 +518,7 @@ impl World {
         };
         let stay = self
             .stays
-            .entry(key)
-            .or_insert_with(|| Box::new(Stay::new(key.0, key.1)));
+            .entry_or_insert_with(key, || Stay::new(key.0, key.1));
         let old_light = stay.lights.commercial_release;
         if stay.terminal_code.is_none() {
             stay.terminal_code = Some(terminal_code);
@@ -510,8 +527,6 @@ impl World {
         stay.release_rights.push(right);
         // Most stays have one right: no spare slots (a first push reserves four).
         stay.release_rights.shrink_to_fit();
-        self.by_release.insert(id, key);
-        self.schedule(expires_at, Timer::Expire(id));
         Ok((id, old_light))
     }
 
@@ -541,7 +556,7 @@ impl World {
         );
         let stay = self
             .stays
-            .get_mut(&key)
+            .get_mut(key)
             .ok_or_else(|| SimError::UnknownContainer(key.1.as_str().to_owned()))?;
         stay.history.push(line);
         stay.lights.commercial_release = stay.commercial_release_value();
@@ -551,7 +566,10 @@ impl World {
         } else {
             Vec::new()
         };
-        let stay = &self.stays[&key];
+        let stay = self
+            .stays
+            .get(key)
+            .ok_or_else(|| SimError::UnknownContainer(key.1.as_str().to_owned()))?;
         let right = stay
             .release_rights
             .iter()
@@ -592,6 +610,12 @@ impl World {
             .extend(waiting.into_iter().map(|ev| (key, ev)));
         Ok(pendings)
     }
+}
+
+/// A container whose stay holds `u32::MAX` release rights (its expiry timers name a right by a
+/// 32-bit index; that many rights would take a terabyte).
+fn too_many_rights(key: StayKey) -> SimError {
+    SimError::InvalidState(format!("container {} has too many release rights", key.1))
 }
 
 fn not_yours(action: ReleaseAction) -> SimError {

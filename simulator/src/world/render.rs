@@ -20,7 +20,7 @@ impl World {
         key: StayKey,
     ) -> Result<Vec<Pending>, SimError> {
         let me = caller.nxt_entity_id.clone();
-        let Some(stay) = self.stays.get(&key) else {
+        let Some(stay) = self.stays.get(key) else {
             return Ok(vec![Pending {
                 receivers: vec![me],
                 kind: NotificationType::ReleaseRight,
@@ -126,16 +126,7 @@ impl World {
     ) -> Result<ReleaseDetail, SimError> {
         let caller = self.caller(caller)?;
         let none = || SimError::InvalidState(format!("no release right with releaseId {}", id.0));
-        let stay = self
-            .by_release
-            .get(&id)
-            .and_then(|k| self.stays.get(k))
-            .ok_or_else(none)?;
-        let right = stay
-            .release_rights
-            .iter()
-            .find(|r| r.release_id == id)
-            .ok_or_else(none)?;
+        let (stay, right) = self.stays.right(id).ok_or_else(none)?;
         if caller.terminal_code.as_ref() != Some(&right.terminal_code) {
             return Err(SimError::NotAllowed(format!(
                 "release right {} is assigned to terminal {}, not to {}",

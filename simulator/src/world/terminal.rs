@@ -33,7 +33,7 @@ impl World {
                 ev.terminal_code, caller.name
             )));
         }
-        if let Some(stay) = self.stays.get(&key) {
+        if let Some(stay) = self.stays.get(key) {
             ensure_open(stay)?;
             // Terminal scoping: a container belongs to the terminal its active release right
             // names, else to the terminal that first reported it.
@@ -71,8 +71,7 @@ impl World {
         };
         let stay = self
             .stays
-            .entry(key)
-            .or_insert_with(|| Box::new(Stay::new(key.0, key.1)));
+            .entry_or_insert_with(key, || Stay::new(key.0, key.1));
         if stay.terminal_code.is_none() {
             stay.terminal_code = Some(ev.terminal_code.clone());
         }
@@ -121,7 +120,7 @@ impl World {
             HistoryAction::Terminal(ev.action),
             ev.public_reference_id,
         );
-        let Some(stay) = self.stays.get_mut(&key) else {
+        let Some(stay) = self.stays.get_mut(key) else {
             return Vec::new();
         };
         let before = stay.lights;
@@ -159,7 +158,9 @@ impl World {
             // The stay is final: its history keeps no spare slots.
             stay.history.shrink_to_fit();
         }
-        let stay = &self.stays[&key];
+        let Some(stay) = self.stays.get(key) else {
+            return out;
+        };
         let after = stay.lights;
         let status_before = before.status();
         for name in LightName::ALL {
