@@ -21,15 +21,16 @@
 //! Memory: the process's peak (`VmHWM`, /proc/self/status) after the large world is built, and
 //! the resident growth (`VmRSS`) it caused. Goal (issue 11): under 2 GiB at 1,000,000 stays.
 //!
-//! Measured (release, 2-core VM shared with other builds, 2026-12-01), `-- --stays 1000000`:
-//! 1,001,005 stays and 26,023,115 notifications built in 42.4 s (6.1 us per command), VmHWM
-//! 2,315 MiB (2,418 B per stay; 2,622 MiB before public reference ids were minted from call
-//! numbers and the history kept as 24-byte records). The goal is not met; the README row says
-//! where the bytes go. ns/op 2,005 vs 1,001,005 stays: validation 524 vs 520; trucker2's
-//! notifications by container 9,334 vs 10,071, by event 7,128 vs 7,467; a receiver with
-//! notifications on every stay, by container 9,778 vs 10,378, by publicReferenceId 2,262 vs
-//! 2,401; random container 477 vs 1,358. Two equal 2,005-stay worlds differed by up to 1.1
-//! times: the ratios are noise. Queries render each body (party blocks included) when read.
+//! Measured (release, 2-core VM, 2026-12-01, eighth session), `-- --stays 1000000`: 1,001,005
+//! stays and 26,023,115 notifications built in 38.3 s (5.5 us per command), VmHWM 1,913 MiB
+//! (1,998 B per stay; 2,315 MiB before 8-byte receiver entries, 36-byte calls, shared
+//! bill-of-lading lists, release ids that name their stay and the stays' hash table of boxes).
+//! The goal is met. ns/op 2,005 vs 1,001,005 stays: validation 498 vs 1,015 (another run: 1,022
+//! vs 493); trucker2's notifications by container 10,034 vs 10,216, by event 7,310 vs 7,863; a
+//! receiver with notifications on every stay, by container 10,480 vs 9,828, by
+//! publicReferenceId 4,166 vs 2,347; random container 450 vs 1,416. Two equal 2,005-stay worlds
+//! differed by up to 1.8 times: the ratios are noise. Queries render each body (party blocks
+//! included) when read.
 
 use std::hint::black_box;
 use std::time::Instant;
