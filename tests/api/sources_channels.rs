@@ -43,9 +43,19 @@ impl Env {
     }
 
     async fn post_raw(&self, path: &str, headers: &[(&str, String)], body: &str) -> (u16, Value) {
+        self.post_raw_to(&self.api, path, headers, body).await
+    }
+
+    async fn post_raw_to(
+        &self,
+        base: &str,
+        path: &str,
+        headers: &[(&str, String)],
+        body: &str,
+    ) -> (u16, Value) {
         let mut req = self
             .http
-            .post(format!("{}{path}", self.api))
+            .post(format!("{base}{path}"))
             .header("content-type", "application/json")
             .body(body.to_string());
         for (k, v) in headers {
@@ -355,6 +365,49 @@ async fn tmining_webhooks_fetch_the_release_and_store_each_state_once_sqlite() {
 #[tokio::test]
 async fn tmining_webhooks_fetch_the_release_and_store_each_state_once_postgres() {
     tmining_webhooks_fetch_the_release_and_store_each_state_once(Db::Postgres).await;
+}
+
+/// A receiver's secret rotated through one replica works at once on another that had cached
+/// the old one, and the old one is refused there from then on.
+#[tokio::test]
+async fn a_webhook_secret_rotated_on_one_replica_works_at_once_on_another() {
+    let env = crate::sources::spawn_with(Db::Sqlite, |_| {})
+        .await
+        .expect("sqlite");
+    let (path, old) = env.connect_tmining().await;
+    let other = env.replica().await;
+    let now = chrono::Utc::now().timestamp();
+    let address = cpu_gateway::simulate::terminals::tmining_release_address("MSCU1234566");
+    let body = documented_body(&address, "update");
+    let signed = |secret: &str| vec![(SIGNATURE_HEADER, sign(secret, now, body.as_bytes()))];
+    // The other replica learns (and caches) the old secret.
+    let (s, v) = env.post_raw_to(&other, &path, &signed(&old), &body).await;
+    assert_eq!(s, 202, "{v}");
+    // Rotated through the first replica.
+    let (s, hook) = env
+        .call(
+            reqwest::Method::POST,
+            "/v1/data-sources/tmining/webhook",
+            &env.editor,
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "{hook}");
+    let new = hook["secret"].as_str().expect("secret").to_string();
+    assert_ne!(new, old);
+    assert_eq!(hook["path"].as_str(), Some(path.as_str()), "same receiver");
+    let (s, v) = env.post_raw_to(&other, &path, &signed(&new), &body).await;
+    assert_eq!(
+        s, 202,
+        "the new secret is refused by the other replica: {v}"
+    );
+    let (s, v) = env.post_raw_to(&other, &path, &signed(&old), &body).await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (401, Some("invalid_signature")),
+        "{v}"
+    );
+    env.drained().await;
 }
 
 #[tokio::test]

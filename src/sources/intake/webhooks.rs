@@ -22,8 +22,9 @@ use crate::terminals::tmining::SIGNATURE_HEADER;
 
 /// Terminals whose data arrives by webhook.
 pub const WEBHOOK_TERMINALS: [Terminal; 1] = [Terminal::Tmining];
-/// How long a receiver's secret stays cached in a process: a rotated secret (or a removed
-/// connection) is in force in every replica after at most this long.
+/// How long a receiver's secret stays cached in a process: the old secret of a rotation made
+/// through another replica (or a removed connection) stops working here after at most this
+/// long. The new secret works at once: a delivery the cached secret refuses re-reads it.
 const SECRET_CACHE_TTL: Duration = Duration::from_secs(30);
 /// Releases fetched per drain round (one transaction, one history row).
 const DRAIN_BATCH: i64 = 500;
@@ -42,6 +43,8 @@ pub(crate) struct CachedHook {
     terminal: Terminal,
     secret: SecretString,
     at: std::time::Instant,
+    /// Taken from the cache (not read from the store for this delivery).
+    cached: bool,
 }
 
 impl CachedHook {
@@ -130,14 +133,24 @@ impl Sources {
         body: &[u8],
         now_secs: i64,
     ) -> Result<(), WebhookError> {
-        let hook = self.webhook_owner(t, webhook_id).await?;
-        let entity_id = hook.entity_id.as_str();
-        let secret = hook.secret.expose_secret();
-        let checked = if secret.is_empty() {
-            Err(WebhookError::UnknownWebhook)
-        } else {
-            verify(secret, auth, body, now_secs).and_then(|()| parse_on_release(body))
+        let verified = |hook: &CachedHook| {
+            let secret = hook.secret.expose_secret();
+            if secret.is_empty() {
+                Err(WebhookError::UnknownWebhook)
+            } else {
+                verify(secret, auth, body, now_secs)
+            }
         };
+        let mut hook = self.webhook_owner(t, webhook_id, true).await?;
+        let mut checked = verified(&hook);
+        if checked.is_err() && hook.cached {
+            // The secret may have been rotated through another replica: read it again before
+            // refusing (a refusal costs a history write anyway).
+            hook = self.webhook_owner(t, webhook_id, false).await?;
+            checked = verified(&hook);
+        }
+        let entity_id = hook.entity_id.as_str();
+        let checked = checked.and_then(|()| parse_on_release(body));
         let (release, event) = match checked {
             Ok(v) => v,
             Err(WebhookError::Refused {
@@ -181,15 +194,20 @@ impl Sources {
         Ok(())
     }
 
-    /// The connection and secret behind a webhook id (cached for [`SECRET_CACHE_TTL`]).
+    /// The connection and secret behind a webhook id (cached for [`SECRET_CACHE_TTL`]; read
+    /// from the store when `use_cache` is false).
     async fn webhook_owner(
         &self,
         t: Terminal,
         webhook_id: &str,
+        use_cache: bool,
     ) -> Result<CachedHook, WebhookError> {
         if let Some(h) = self.webhook_secrets.lock().get(webhook_id) {
-            if h.at.elapsed() < SECRET_CACHE_TTL && h.terminal == t {
-                return Ok(h.clone());
+            if use_cache && h.at.elapsed() < SECRET_CACHE_TTL && h.terminal == t {
+                return Ok(CachedHook {
+                    cached: true,
+                    ..h.clone()
+                });
             }
         }
         let conn = self
@@ -217,6 +235,7 @@ impl Sources {
             terminal: t,
             secret,
             at: std::time::Instant::now(),
+            cached: false,
         };
         let mut cache = self.webhook_secrets.lock();
         if cache.len() >= 10_000 {

@@ -28,6 +28,8 @@ pub(crate) struct Env {
     pub(crate) entity: String,
     pub(crate) editor: String,
     pub(crate) viewer: String,
+    /// What the gateway was built with (a replica is built with the same).
+    settings: Settings,
 }
 
 async fn spawn_emulations() -> String {
@@ -74,7 +76,7 @@ pub(crate) async fn spawn_gateway(db: Db, tweak: impl FnOnce(&mut Settings)) -> 
     settings.nxtport.token_url = Some(format!("{emu}/connect/token"));
     settings.notifications.poll_interval_secs = 0;
     tweak(&mut settings);
-    let app = Application::build(settings)
+    let app = Application::build(settings.clone())
         .await
         .expect("build the gateway");
     let port = app.port();
@@ -99,6 +101,7 @@ pub(crate) async fn spawn_gateway(db: Db, tweak: impl FnOnce(&mut Settings)) -> 
         entity: entity.id,
         editor: editor.expose_secret().to_string(),
         viewer: viewer.expose_secret().to_string(),
+        settings,
     })
 }
 
@@ -108,6 +111,16 @@ async fn spawn() -> Env {
 }
 
 impl Env {
+    /// Start another replica of the gateway on the same database and master key; its base URL.
+    pub(crate) async fn replica(&self) -> String {
+        let app = Application::build(self.settings.clone())
+            .await
+            .expect("build a replica");
+        let port = app.port();
+        tokio::spawn(app.run_until_stopped());
+        format!("http://127.0.0.1:{port}")
+    }
+
     pub(crate) async fn call(
         &self,
         method: reqwest::Method,
