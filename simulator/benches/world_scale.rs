@@ -55,9 +55,7 @@ fn mib(kib: u64) -> f64 {
 }
 
 fn id(w: &World, key: &str) -> NxtEntityId {
-    w.parties()
-        .iter()
-        .find(|p| p.key == key)
+    w.party_by_key(key)
         .map(|p| p.nxt_entity_id.clone())
         .expect("default world party")
 }

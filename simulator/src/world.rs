@@ -205,6 +205,13 @@ impl World {
         self.by_entity.get(id).map(|&i| &self.parties[i])
     }
 
+    /// A party by its fixture key (`psa`, `agent`, ...), the short handle scenarios and the
+    /// control API use; keys are unique within a world. A scan of the parties: for set-up and
+    /// tests, not for a hot path.
+    pub fn party_by_key(&self, key: &str) -> Option<&Party> {
+        self.parties.iter().find(|p| p.key == key)
+    }
+
     /// The party identified by `kind` + `code`.
     pub fn find_party(&self, kind: IdentificationType, code: &str) -> Option<&Party> {
         if matches!(

@@ -6,54 +6,11 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 
 use cpu_simulator::*;
 
-fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 22, 8, 0, 0).unwrap()
-}
-
-fn world() -> World {
-    World::new(
-        Fixture::default_world(),
-        WorldConfig::default(),
-        Clock::Frozen(t0()),
-    )
-    .unwrap()
-}
-
-fn id(w: &World, key: &str) -> NxtEntityId {
-    w.parties()
-        .iter()
-        .find(|p| p.key == key)
-        .unwrap()
-        .nxt_entity_id
-        .clone()
-}
-
-fn eq() -> EquipmentNumber {
-    EquipmentNumber::parse("MSCU1234566").unwrap()
-}
+mod common;
+use common::{eq, id, t0, terminal, world};
 
 fn act(w: &mut World, who: &str, action: Action) -> Result<Outcome, SimError> {
-    let caller = id(w, who);
-    w.apply(Command::Act {
-        caller,
-        locode: UnLocode::antwerp(),
-        equipment: eq(),
-        external_reference_id: None,
-        action: Box::new(action),
-    })
-}
-
-fn terminal(action: TerminalAction, code: &str) -> Action {
-    Action::Terminal(TerminalEventCommand {
-        action,
-        terminal_code: TerminalCode::parse(code).unwrap(),
-        occurred_at: t0(),
-        import: false,
-        full_empty: None,
-        mode_of_transport: None,
-        bill_of_lading_numbers: vec![],
-        stay_number: None,
-    })
+    common::act_as(w, who, eq(), None, action)
 }
 
 fn release(w: &World, at: Option<DateTime<Utc>>) -> Action {

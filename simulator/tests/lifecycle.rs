@@ -1,40 +1,14 @@
 //! The import lifecycle through `World::apply`, as every party.
 
-use chrono::{TimeZone, Utc};
+use chrono::Utc;
 
 use cpu_simulator::*;
 
-fn world() -> World {
-    World::new(
-        Fixture::default_world(),
-        WorldConfig::default(),
-        Clock::Frozen(Utc.with_ymd_and_hms(2026, 11, 22, 8, 0, 0).unwrap()),
-    )
-    .unwrap()
-}
-
-fn id(w: &World, key: &str) -> NxtEntityId {
-    w.parties()
-        .iter()
-        .find(|p| p.key == key)
-        .unwrap()
-        .nxt_entity_id
-        .clone()
-}
-
-fn eq() -> EquipmentNumber {
-    EquipmentNumber::parse("MSCU1234566").unwrap()
-}
+mod common;
+use common::{eq, id, world};
 
 fn act(w: &mut World, who: &str, action: Action) -> Result<Outcome, SimError> {
-    let caller = id(w, who);
-    w.apply(Command::Act {
-        caller,
-        locode: UnLocode::antwerp(),
-        equipment: eq(),
-        external_reference_id: Some("ext-1".into()),
-        action: Box::new(action),
-    })
+    common::act_as(w, who, eq(), Some("ext-1"), action)
 }
 
 fn terminal(action: TerminalAction) -> Action {

@@ -2,31 +2,12 @@
 //! stay is active, and never as a right of the container's next stay; the expiry timers name a
 //! right by its stay and index and fire in the order they were scheduled.
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono::{DateTime, Duration, Utc};
 
 use cpu_simulator::*;
 
-fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 22, 8, 0, 0).unwrap()
-}
-
-fn world() -> World {
-    World::new(
-        Fixture::default_world(),
-        WorldConfig::default(),
-        Clock::Frozen(t0()),
-    )
-    .unwrap()
-}
-
-fn id(w: &World, key: &str) -> NxtEntityId {
-    w.parties()
-        .iter()
-        .find(|p| p.key == key)
-        .unwrap()
-        .nxt_entity_id
-        .clone()
-}
+mod common;
+use common::{id, t0, terminal, world};
 
 fn x() -> EquipmentNumber {
     EquipmentNumber::parse("MSCU1234566").unwrap()
@@ -42,14 +23,7 @@ fn act(
     equipment: EquipmentNumber,
     action: Action,
 ) -> Result<Outcome, SimError> {
-    let caller = id(w, who);
-    w.apply(Command::Act {
-        caller,
-        locode: UnLocode::antwerp(),
-        equipment,
-        external_reference_id: None,
-        action: Box::new(action),
-    })
+    common::act_as(w, who, equipment, None, action)
 }
 
 fn release(expires_at: Option<DateTime<Utc>>, reference: Option<&str>) -> Action {
@@ -72,17 +46,13 @@ fn released(
 }
 
 fn gate_out(w: &mut World, equipment: EquipmentNumber) {
-    let a = Action::Terminal(TerminalEventCommand {
-        action: TerminalAction::GateOut,
-        terminal_code: TerminalCode::parse("869").unwrap(),
-        occurred_at: t0(),
-        import: false,
-        full_empty: None,
-        mode_of_transport: None,
-        bill_of_lading_numbers: vec![],
-        stay_number: None,
-    });
-    act(w, "psa", equipment, a).unwrap();
+    act(
+        w,
+        "psa",
+        equipment,
+        terminal(TerminalAction::GateOut, "869"),
+    )
+    .unwrap();
 }
 
 fn advance_to(w: &mut World, t: DateTime<Utc>) -> Vec<Notification> {

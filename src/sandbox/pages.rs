@@ -461,19 +461,15 @@ fn party_by_key<'a>(
     name: &'static str,
 ) -> std::result::Result<&'a sim::Party, Refusal> {
     let key = field(form, name)?;
-    world
-        .parties()
-        .iter()
-        .find(|p| p.key == key)
-        .ok_or_else(|| {
-            (
-                Some(name),
-                format!(
-                    "There is no party '{}' in this world.",
-                    key.chars().take(40).collect::<String>()
-                ),
-            )
-        })
+    world.party_by_key(key).ok_or_else(|| {
+        (
+            Some(name),
+            format!(
+                "There is no party '{}' in this world.",
+                key.chars().take(40).collect::<String>()
+            ),
+        )
+    })
 }
 
 /// The command a sandbox form describes (acting party, action and its fields).

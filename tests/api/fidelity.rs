@@ -179,14 +179,7 @@ async fn the_tick_task_fires_timers_without_any_command() {
     let world = state.world(DEFAULT_WORLD).expect("world");
     let (agent, trucker) = {
         let w = world.read();
-        let id = |k: &str| {
-            w.parties()
-                .iter()
-                .find(|p| p.key == k)
-                .expect("party")
-                .nxt_entity_id
-                .clone()
-        };
+        let id = |k: &str| w.party_by_key(k).expect("party").nxt_entity_id.clone();
         (id("agent"), id("trucker"))
     };
     let expires = Utc::now() + chrono::Duration::milliseconds(30);

@@ -192,12 +192,7 @@ mod tests {
     }
 
     fn id(w: &World, key: &str) -> NxtEntityId {
-        w.parties()
-            .iter()
-            .find(|p| p.key == key)
-            .unwrap()
-            .nxt_entity_id
-            .clone()
+        w.party_by_key(key).unwrap().nxt_entity_id.clone()
     }
 
     fn template(w: &World) -> PreloadStay {
