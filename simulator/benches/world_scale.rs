@@ -25,12 +25,13 @@
 //! stays and 26,023,115 notifications built in 38.3 s (5.5 us per command), VmHWM 1,913 MiB
 //! (1,998 B per stay; 2,315 MiB before 8-byte receiver entries, 36-byte calls, shared
 //! bill-of-lading lists, release ids that name their stay and the stays' hash table of boxes).
-//! The goal is met. ns/op 2,005 vs 1,001,005 stays: validation 498 vs 1,015 (another run: 1,022
-//! vs 493); trucker2's notifications by container 10,034 vs 10,216, by event 7,310 vs 7,863; a
-//! receiver with notifications on every stay, by container 10,480 vs 9,828, by
-//! publicReferenceId 4,166 vs 2,347; random container 450 vs 1,416. Two equal 2,005-stay worlds
-//! differed by up to 1.8 times: the ratios are noise. Queries render each body (party blocks
-//! included) when read.
+//! The goal is met. ns/op 2,005 vs 1,001,005 stays, one run: validation 877 vs 760; trucker2's
+//! notifications by container 13,198 vs 14,162, by event 7,425 vs 10,406; a receiver with
+//! notifications on every stay, by container 10,560 vs 13,494, by publicReferenceId 2,723 vs
+//! 2,620; random container 473 vs 1,561. The validation ratio in five runs: 0.48 to 2.15 (the
+//! small world alone 484 to 1,022 ns): the VM's noise, larger than any effect of the size. The
+//! two worlds are measured in turn, round after round, so a slow spell hits both. Queries
+//! render each body (party blocks included) when read.
 
 use std::hint::black_box;
 use std::time::Instant;
