@@ -160,18 +160,10 @@ async fn sources_bench_tmining_webhook_burst_10k() {
     )
     .await;
     assert_eq!(env.settled("tmining").await["status"], "connected");
-    let (s, hook) = env
-        .call(
-            reqwest::Method::POST,
-            "/v1/data-sources/tmining/webhook",
-            &env.editor,
-            None,
-        )
-        .await;
-    assert_eq!(s, 200, "{hook}");
-    let url = format!("{}{}", env.api, hook["path"].as_str().expect("path"));
+    let (path, secret) = env.tmining_webhook().await;
+    let url = format!("{}{path}", env.api);
     let burst = |count: u64| {
-        let body = json!({"url": url, "secret": hook["secret"], "account": "burst@tmining.example", "count": count, "concurrency": 32});
+        let body = json!({"url": url, "secret": secret, "account": "burst@tmining.example", "count": count, "concurrency": 32});
         let env = &env;
         async move { env.emu_post("/emulations/tmining/webhooks", body).await }
     };

@@ -103,19 +103,7 @@ impl Env {
         )
         .await;
         assert_eq!(self.settled("tmining").await["status"], "connected");
-        let (s, hook) = self
-            .call(
-                reqwest::Method::POST,
-                "/v1/data-sources/tmining/webhook",
-                &self.editor,
-                None,
-            )
-            .await;
-        assert_eq!(s, 200, "{hook}");
-        (
-            hook["path"].as_str().expect("path").to_string(),
-            hook["secret"].as_str().expect("secret").to_string(),
-        )
+        self.tmining_webhook().await
     }
 
     async fn burst(&self, path: &str, secret: &str, from: u64, count: u64) -> Value {
@@ -384,18 +372,9 @@ async fn a_webhook_secret_rotated_on_one_replica_works_at_once_on_another() {
     let (s, v) = env.post_raw_to(&other, &path, &signed(&old), &body).await;
     assert_eq!(s, 202, "{v}");
     // Rotated through the first replica.
-    let (s, hook) = env
-        .call(
-            reqwest::Method::POST,
-            "/v1/data-sources/tmining/webhook",
-            &env.editor,
-            None,
-        )
-        .await;
-    assert_eq!(s, 200, "{hook}");
-    let new = hook["secret"].as_str().expect("secret").to_string();
+    let (same, new) = env.tmining_webhook().await;
     assert_ne!(new, old);
-    assert_eq!(hook["path"].as_str(), Some(path.as_str()), "same receiver");
+    assert_eq!(same, path, "same receiver");
     let (s, v) = env.post_raw_to(&other, &path, &signed(&new), &body).await;
     assert_eq!(
         s, 202,

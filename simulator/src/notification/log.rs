@@ -36,8 +36,10 @@ use std::hash::Hash;
 use std::sync::Arc;
 
 mod body;
+mod records;
 use crate::mint::ReferenceMint as Mint;
 use body::{Body, RightFixed};
+use records::{Packed, Starts, BLOCK};
 
 /// No party (an interned id that is absent).
 const NONE: u32 = u32::MAX;
@@ -104,43 +106,6 @@ struct Call {
     /// How many calls back the previous call of the same container is (0: none). The link of
     /// the public reference id chain, rarely set, is kept apart (`reference_links`).
     prev_equipment: u32,
-}
-
-/// A container number packed in 5 bytes instead of the 12 of an `Option<EquipmentNumber>`
-/// (the low 32 and the high 4 of its 36 bits; `high` `NO_EQUIPMENT`: none): a call is 36 bytes
-/// instead of 40.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Packed {
-    low: u32,
-    high: u8,
-}
-
-impl Packed {
-    const NO_EQUIPMENT: u8 = u8::MAX;
-
-    fn new(e: Option<EquipmentNumber>) -> Self {
-        e.map_or(
-            Packed {
-                low: 0,
-                high: Self::NO_EQUIPMENT,
-            },
-            |e| {
-                let v = e.packed();
-                Packed {
-                    low: low(v),
-                    // Below 2^36: the high bits fit (truncation intended).
-                    high: (v >> 32) as u8,
-                }
-            },
-        )
-    }
-
-    fn get(self) -> Option<EquipmentNumber> {
-        if self.high == Self::NO_EQUIPMENT {
-            return None;
-        }
-        EquipmentNumber::from_packed(u64::from(self.high) << 32 | u64::from(self.low))
-    }
 }
 
 /// What one change told its receivers: a notification without its receiver and without what
@@ -220,40 +185,6 @@ impl NotificationQuery {
 struct Entry {
     receiver: u32,
     prev_receiver: u32,
-}
-
-/// Entries per [`Starts`] block.
-const BLOCK: u64 = 64;
-
-/// Which change each entry tells, in 12 bytes per 64 entries instead of 4 bytes per entry (a
-/// million stays keep 26 million entries). The entries of a change follow each other and
-/// every change has one at least, so a bit per entry ("the first of its change") and, per
-/// block of 64 entries, the change of the block's first entry give any entry's change: that
-/// one plus the starts before the entry in its block (a rank, one `count_ones`).
-#[derive(Debug, Clone, Copy)]
-struct Starts {
-    /// The low 32 bits of the position of the change of the block's first entry.
-    first_change: u32,
-    /// Bit `i`: entry `i` of the block is the first of its change (kept as two halves, so a
-    /// block is 12 bytes).
-    bits: [u32; 2],
-}
-
-impl Starts {
-    fn bits(&self) -> u64 {
-        u64::from(self.bits[1]) << 32 | u64::from(self.bits[0])
-    }
-
-    /// Changes begun after the block's first entry, up to entry `i` of the block.
-    fn begun_by(&self, i: u64) -> u32 {
-        let upto = u64::MAX >> (BLOCK - 1 - i.min(BLOCK - 1));
-        (self.bits() & upto & !1).count_ones()
-    }
-
-    fn set(&mut self, i: u64) {
-        let bits = self.bits() | 1 << i.min(BLOCK - 1);
-        self.bits = [low(bits), low(bits >> 32)];
-    }
 }
 
 /// The low 32 bits of a position: enough to find it among the stored ones, since fewer than
@@ -568,10 +499,7 @@ impl NotificationLog {
                 }
             }
             _ => {
-                let mut block = Starts {
-                    first_change: low(change),
-                    bits: [0; 2],
-                };
+                let mut block = Starts::new(low(change));
                 if first {
                     block.set(0);
                 }
@@ -868,73 +796,4 @@ impl NotificationLog {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The sizes the module documentation and the world_scale figures count on.
-    #[test]
-    fn records_stay_small() {
-        assert!(std::mem::size_of::<Call>() <= 36);
-        assert!(std::mem::size_of::<Change>() <= 40);
-        assert!(std::mem::size_of::<Entry>() <= 8);
-        assert!(std::mem::size_of::<Starts>() <= 12);
-    }
-
-    /// Changes with one to five receivers each, over several blocks of [`Starts`], read back
-    /// (every entry's change found through the blocks) exactly as they were recorded, before
-    /// and after the oldest are pruned at every point of a block.
-    #[test]
-    fn every_entry_reads_back_its_own_change_across_blocks_and_pruning() {
-        use crate::stay::TerminalAction;
-        let parties: Vec<NxtEntityId> = (0..5)
-            .map(|i| NxtEntityId::parse(&format!("NXT{i}")).expect("id"))
-            .collect();
-        let start = DateTime::<Utc>::from_timestamp(1_800_000_000, 0).expect("time");
-        let mut log = NotificationLog::default();
-        let mut recorded = Vec::new();
-        for i in 0..300u32 {
-            let e = EquipmentNumber::from_serial("TSTU", i).expect("serial");
-            let at = start + chrono::Duration::seconds(i64::from(i));
-            let receivers = parties[..1 + (i as usize * 7) % 5].to_vec();
-            let reference = log.take_reference();
-            recorded.extend(log.record(
-                receivers,
-                at,
-                Some(&parties[0]),
-                reference,
-                None,
-                (
-                    NotificationType::TerminalEvent,
-                    NotificationEvent::ReleaseLightRegistered,
-                ),
-                Some(e),
-                None,
-                StoredBody::Registered {
-                    locode: crate::ids::UnLocode::antwerp(),
-                    equipment: e,
-                    terminal_code: TerminalCode::parse(&format!("T{i}")).expect("code"),
-                    action: TerminalAction::Discharge,
-                },
-            ));
-        }
-        assert!(recorded.len() as u64 > 8 * BLOCK, "{}", recorded.len());
-        assert_eq!(log.iter().collect::<Vec<_>>(), recorded);
-        for cut in [1, 5, 63, 64, 65, 130, 299, 300] {
-            log.prune(start + chrono::Duration::seconds(cut));
-            let kept: Vec<_> = recorded
-                .iter()
-                .filter(|n| n.stored_on >= start + chrono::Duration::seconds(cut))
-                .cloned()
-                .collect();
-            assert_eq!(log.iter().collect::<Vec<_>>(), kept, "cut at {cut}");
-            // The blocks kept are those of the stored entries (and the block the next entry
-            // goes to, once begun).
-            let blocks = if log.is_empty() {
-                u64::from(log.base % BLOCK != 0)
-            } else {
-                (log.next_seq() - 1) / BLOCK - log.base / BLOCK + 1
-            };
-            assert_eq!(log.starts.len() as u64, blocks, "cut at {cut}");
-        }
-    }
-}
+mod tests;

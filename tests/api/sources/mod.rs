@@ -111,6 +111,24 @@ async fn spawn() -> Env {
 }
 
 impl Env {
+    /// Set up the T-Mining webhook receiver as the editor, or issue it a new secret:
+    /// (its path, its secret).
+    pub(crate) async fn tmining_webhook(&self) -> (String, String) {
+        let (s, hook) = self
+            .call(
+                reqwest::Method::POST,
+                "/v1/data-sources/tmining/webhook",
+                &self.editor,
+                None,
+            )
+            .await;
+        assert_eq!(s, 200, "{hook}");
+        (
+            hook["path"].as_str().expect("path").to_string(),
+            hook["secret"].as_str().expect("secret").to_string(),
+        )
+    }
+
     /// Start another replica of the gateway on the same database and master key; its base URL.
     pub(crate) async fn replica(&self) -> String {
         let app = Application::build(self.settings.clone())
